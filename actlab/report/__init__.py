@@ -1,0 +1,1 @@
+"""Tables and plots that people can read at a glance. Submodules load matplotlib only when they draw."""
