@@ -62,9 +62,157 @@ def plot(names: list[str] = typer.Argument(..., help="activation names, e.g. isr
 
 # ---------------------------------------------------------------- expressions (issue 3)
 
+
+@app.command("expr")
+def expr_cmd(text: str = typer.Argument(..., help='an expression, e.g. "x * sigmoid(beta * x)"'),
+             plot: Optional[Path] = typer.Option(None, "--plot", help="PNG file for f, f' and f''"),
+             measure: bool = typer.Option(True, "--measure/--no-measure",
+                                          help="time the generated fused kernel (compiles it)")) -> None:
+    """Canonical form, LaTeX, properties and cost of an expression of the search space."""
+    from actlab.expr import ExprSyntaxError, describe
+
+    try:
+        typer.echo(describe(text, measure=measure, plot=plot))
+    except ExprSyntaxError as e:
+        _fail(str(e))
+
+
+@app.command("space")
+def space_cmd(units: int = typer.Option(1, "--units", min=1, help="core units per candidate"),
+              sample: int = typer.Option(2000, "--sample", min=1,
+                                         help="candidates to examine when the space is too big to enumerate"),
+              seed: int = typer.Option(0, "--seed", help="seed of that sample")) -> None:
+    """Raw size, distinct functions and prefilter rejections (by reason) of the paper's search space."""
+    from actlab.expr import space_summary
+
+    typer.echo(str(space_summary(units, sample=sample, seed=seed)))
+
 # ---------------------------------------------------------------- harness (issue 4)
 
+
+@bench_app.command("accuracy")
+def bench_accuracy(
+    acts: str = typer.Option("relu,elu,isrlu,swish", "--acts",
+                             help='comma-separated activations: names ("isrlu:alpha=3"), expressions'),
+    task: str = typer.Option("mnist1d-cnn", "--task", help="task preset (see actlab.train.TASKS)"),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="seeds 0..N-1, paired across activations"),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="override the task's step budget"),
+    workers: int = typer.Option(1, "--workers", min=1, help="parallel processes, one thread each"),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="paired against this (default: the task's)"),
+    metric: str = typer.Option("test_acc", "--metric", help="test_acc (final reports) or val_acc"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the table: results.md or results.csv"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write accuracy-with-CI and training-curve plots"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="dataset folder (CIFAR-10, Fashion-MNIST)"),
+) -> None:
+    """Train each activation on TASK over SEEDS and compare with the baseline (paired over seeds)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from actlab.bench import accuracy
+    from actlab.data import DataError
+    from actlab.train import TASKS
+
+    names = accuracy.split_acts(acts)
+    if not names:
+        _fail("--acts is empty")
+    if task not in TASKS:
+        _fail(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    if out is not None and out.suffix.lower() not in (".md", ".markdown", ".csv"):
+        _fail(f"--out must end in .md or .csv, got {out.name!r}")
+    base = baseline or TASKS[task].baseline
+    total = seeds * (len(names) + (base not in names))
+    console = Console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        job = bar.add_task(f"{task}: training", total=total)
+
+        def tick(r) -> None:
+            bar.update(job, advance=1, description=f"{task}: {r.act} seed {r.seed} -> {r.val_acc:.3f}")
+
+        try:
+            comp = accuracy.run(names, task=task, seeds=seeds, steps=steps, workers=workers, baseline=base,
+                                metric=metric, data_dir=data_dir, progress=tick)
+        except (KeyError, ValueError, TypeError, DataError) as e:
+            _fail(str(e.args[0]) if e.args else str(e))
+    console.print(accuracy.rich_table(comp))
+    if out is not None:
+        console.print(f"table written to {accuracy.write_table(comp, out)}")
+    if plot is not None:
+        from actlab.report.accuracy import plot_accuracy
+
+        plot_accuracy(comp, plot)
+        console.print(f"plot written to {plot}")
+
+
 # ---------------------------------------------------------------- search (issue 5)
+
+
+@app.command()
+def search(task: str = typer.Option("mnist1d-cnn", help="training task preset the children train on"),
+           space: str = typer.Option("1", help="core units of the expression space: 1 or 2"),
+           strategy: str = typer.Option("evolution", help="exhaustive, random, tpe, evolution, controller, nsga2"),
+           budget: str = typer.Option("6m", help="trials in total (e.g. 150) or wall time of this run (6m, 90s)"),
+           seeds: int = typer.Option(1, help="seeds per candidate during the search (median val accuracy)"),
+           steps: Optional[int] = typer.Option(1000, help="child training steps (the search fidelity)"),
+           workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core)"),
+           storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)"),
+           study: Optional[str] = typer.Option(None, help="study name (default: STRATEGY-TASK-uUNITS)"),
+           ray_address: Optional[str] = typer.Option(None, help="evaluate on Ray: auto or HOST:PORT"),
+           objective: str = typer.Option("accuracy", help="accuracy, or accuracy,speed for a Pareto front"),
+           controller_algo: str = typer.Option("ppo", help="controller training: ppo or reinforce"),
+           pruner: str = typer.Option("halving", help="halving, hyperband or none"),
+           top_k: int = typer.Option(5, help="top candidates re-evaluated for the leaderboard"),
+           reeval_seeds: int = typer.Option(3, help="seeds of every leaderboard row"),
+           check_task: Optional[str] = typer.Option(None, help="second task for the generalization check"),
+           timeout: float = typer.Option(300.0, help="seconds per trial before it is killed and recorded"),
+           seed: int = typer.Option(0, help="seed of the strategy")) -> None:
+    """Search for activation functions; re-running the same command resumes the study."""
+    from actlab.report.search import print_board
+    from actlab.search import SearchConfig, run_search
+    from actlab.search._run import RichProgress
+
+    try:
+        cfg = SearchConfig(task=task, space=space, strategy=strategy, budget=budget, seeds=seeds, steps=steps,
+                           workers=workers, storage=storage, study=study, ray_address=ray_address,
+                           objective=objective, controller_algo=controller_algo, pruner=pruner, top_k=top_k,
+                           reeval_seeds=reeval_seeds, check_task=check_task, timeout=timeout, seed=seed)
+        progress = RichProgress()
+        try:
+            result = run_search(cfg, on_event=progress)
+        finally:
+            progress.close()
+    except (ValueError, KeyError) as e:
+        _fail(str(e).strip('"'))
+    print_board(result.board, progress.console)
+
+
+@app.command()
+def show(study: str = typer.Argument(..., help="study name (as printed by actlab search)"),
+         storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)"),
+         out_dir: Optional[Path] = typer.Option(None, help="where the plots go (default runs/STUDY-plots)")) -> None:
+    """Print a study's leaderboard and Pareto front, and write its plots."""
+    from actlab.report.search import show as show_study
+
+    try:
+        paths = show_study(study, storage, out_dir)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        _fail(str(e).strip('"'))
+    typer.echo("plots: " + ", ".join(str(p) for p in paths))
+
+
+@app.command()
+def export(study: str = typer.Argument(..., help="study name"),
+           top: int = typer.Option(1, help="which leaderboard entry (1 = best found)"),
+           out: Path = typer.Option(Path("my_act.py"), help="the Python module to write"),
+           storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)")) -> None:
+    """Write a found function as a standalone nn.Module (pure torch; fused kernel if actlab is installed)."""
+    from actlab.search import export_study
+
+    try:
+        path = export_study(study, storage, top, out)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        _fail(str(e).strip('"'))
+    typer.echo(f"wrote {path}")
 
 
 def main() -> None:

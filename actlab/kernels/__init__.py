@@ -1,12 +1,13 @@
-"""Fused CPU kernels (placeholder until the kernel table lands)."""
+"""Fused numba CPU kernels and the memory-efficient autograd path.
 
+``KERNELS`` is the one table of hand-written kernels; ``get_kernel(name, newton=None)`` returns one (or ``None``);
+``apply(kernel, x, *params, reference=...)`` runs it under autograd, saving only the input. The vectorisable scalar
+building blocks for kernels (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``, ...) live in :mod:`actlab.kernels._math`.
+"""
+
+from ._alloc import tune_allocator
 from ._fused import FusedKernel, apply, supports, sync_threads
+from ._table import KERNELS, NEWTON_MAX, KernelRow, get_kernel
 
-KERNELS: dict[str, FusedKernel] = {}
-
-
-def get_kernel(name: str, **static) -> FusedKernel | None:
-    return KERNELS.get(name)
-
-
-__all__ = ["FusedKernel", "apply", "supports", "sync_threads", "KERNELS", "get_kernel"]
+__all__ = ["FusedKernel", "apply", "supports", "sync_threads", "get_kernel", "KERNELS", "KernelRow", "NEWTON_MAX",
+           "tune_allocator"]

@@ -13,6 +13,7 @@ both go through it, so every fused activation shares one tested code path.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -35,6 +36,10 @@ class FusedKernel:
         param_names: names of the scalar parameters, in call order (e.g. ``("alpha",)``).
         static: extra compile-time-like arguments appended after the parameters (e.g. Newton steps); they get no
             gradient.
+        reference: default composite torch form ``reference(x, *params)`` for double backward, used when
+            :func:`apply` gets none.
+        backward_input: optional ``(x, grad_out, grad_in, *params) -> ()`` that skips the parameter-gradient
+            reduction; :func:`apply` uses it when no parameter needs a gradient.
     """
 
     name: str
@@ -42,6 +47,8 @@ class FusedKernel:
     backward: Callable[..., Any]
     param_names: tuple[str, ...] = ()
     static: tuple[Any, ...] = field(default=())
+    reference: Callable[..., torch.Tensor] | None = None
+    backward_input: Callable[..., Any] | None = None
 
 
 def supports(x: torch.Tensor, *params: torch.Tensor | float) -> bool:
@@ -54,16 +61,18 @@ def supports(x: torch.Tensor, *params: torch.Tensor | float) -> bool:
     return True
 
 
-_threads_set = -1
+_local = threading.local()
 
 
 def sync_threads() -> None:
-    """Make numba use as many threads as torch does, so worker processes pinned to one thread stay at one."""
-    global _threads_set
+    """Make numba use as many threads as torch does, so worker processes pinned to one thread stay at one.
+
+    Both settings are per thread in numba and torch, so the last value is remembered per thread too.
+    """
     n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    if n != _threads_set:
+    if getattr(_local, "n", -1) != n:
         numba.set_num_threads(n)
-        _threads_set = n
+        _local.n = n
 
 
 def _scalar(p: torch.Tensor | float) -> float:
@@ -80,7 +89,7 @@ class _FusedFunction(torch.autograd.Function):
         sync_threads()
         kernel.forward(xc.view(-1).numpy(), out.view(-1).numpy(), *values, *kernel.static)
         ctx.kernel = kernel
-        ctx.reference = reference
+        ctx.reference = reference if reference is not None else kernel.reference
         ctx.values = values
         ctx.param_kinds = tuple(isinstance(p, torch.Tensor) for p in params)
         tensors = [p for p in params if isinstance(p, torch.Tensor)]
@@ -97,8 +106,9 @@ class _FusedFunction(torch.autograd.Function):
         go = grad_out.detach().to(xc.dtype).contiguous()
         grad_in = torch.empty_like(xc)
         sync_threads()
-        sums = kernel.backward(xc.view(-1).numpy(), go.view(-1).numpy(), grad_in.view(-1).numpy(),
-                               *ctx.values, *kernel.static)
+        want = [ctx.needs_input_grad[3 + i] for i, t in enumerate(ctx.param_kinds) if t]
+        bwd = kernel.backward if any(want) or kernel.backward_input is None else kernel.backward_input
+        sums = bwd(xc.view(-1).numpy(), go.view(-1).numpy(), grad_in.view(-1).numpy(), *ctx.values, *kernel.static)
         grads: list[torch.Tensor | None] = []
         it = iter(tensors)
         for i, is_tensor in enumerate(ctx.param_kinds):

@@ -94,11 +94,18 @@ def _from_string(text: str) -> Callable[[], nn.Module]:
             raise KeyError(_unknown(name, activations.names(), None))
     try:
         from .. import expr
-        e = expr.parse(text)
+        parse = expr.parse
+    except (ImportError, AttributeError) as err:
+        raise KeyError(_unknown(text, activations.names(), f"expressions unavailable: {err}")) from None
+    try:
+        e = parse(text)
     except ImportError as err:
         raise KeyError(_unknown(text, activations.names(), f"expressions unavailable: {err}")) from None
     except (ValueError, SyntaxError, KeyError, TypeError) as err:
-        raise KeyError(_unknown(text, activations.names(), f"not an expression either: {err}")) from None
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if parsed is None:  # it looked like an expression, so registry names would be a poor suggestion
+            raise KeyError(f"invalid activation expression {text!r}: {msg}") from None
+        raise KeyError(_unknown(text, activations.names(), f"not an expression either: {msg}")) from None
     e.to_module()
     return e.to_module
 

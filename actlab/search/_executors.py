@@ -4,7 +4,7 @@ The driver owns the study; executors only turn :class:`~actlab.search._objective
 executors give the same guarantees: a job whose worker dies is retried once (then fails with the reason), and a job
 that exceeds its timeout is killed and fails with the reason. Neither stops the search.
 
-The local pool is a handful of ``spawn`` processes with one pipe each rather than a ``ProcessPoolExecutor``: a dead
+The local pool is a handful of processes with one pipe each rather than a ``ProcessPoolExecutor``: a dead
 worker breaks a whole ``ProcessPoolExecutor`` and hides which job it was running, whereas here the driver knows each
 worker's job, kills exactly the one that timed out and restarts exactly the one that died.
 """
@@ -64,12 +64,17 @@ class Executor(ABC):
         self.close()
 
 
-def _orphan_watch(parent: int) -> None:
-    # A SIGKILLed driver cannot stop its workers; they stop themselves instead of training for nobody.
+def _orphan_watch(driver: int) -> None:
+    # A SIGKILLed driver cannot stop its workers; they stop themselves instead of training for nobody. (The
+    # driver is not the parent: workers fork from the forkserver.)
     while True:
         time.sleep(1.0)
-        if os.getppid() != parent:
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
             os._exit(3)
+        except PermissionError:
+            pass
 
 
 def _worker_main(conn: Any, threads: int, parent: int) -> None:
@@ -101,7 +106,11 @@ class LocalExecutor(Executor):
     def __init__(self, workers: int | None = None, threads: int = 1) -> None:
         self.slots = max(1, workers or os.cpu_count() or 1)
         self.threads = threads
-        self._ctx = mp.get_context("spawn")
+        # forkserver: a clean single-threaded server imports torch once and forks each worker from it, so a
+        # replacement worker starts in milliseconds instead of re-importing torch (spawn) and no parent threads
+        # are inherited (fork).
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["torch", "actlab.search._objective"])
         self._workers: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._done: list[Outcome] = []

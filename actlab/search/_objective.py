@@ -43,7 +43,8 @@ class Job:
     steps: int | None = None      # None: the task preset's budget
     timeout: float | None = None  # seconds for the whole job; the executor enforces it too
     evaluator: str = DEFAULT_EVALUATOR
-    analyse: bool = True          # also measure cost and properties (needed for the speed objective)
+    analyse: bool = True          # also compute properties and the sympy canonical form
+    measure: bool = False         # also time the fused kernel (compiles it; needed for the speed objective)
     prune: PruneSpec | None = None
     attempt: int = 1
 
@@ -115,10 +116,11 @@ def run_job(job: Job) -> dict[str, Any]:
             if res.get("diverged") or val is None or not math.isfinite(float(val)):
                 out["status"], out["reason"] = "fail", f"diverged: non-finite loss or accuracy (seed {seed})"
                 break
-        if out["status"] == "ok":
-            out["value"] = statistics.median(float(r["val_acc"]) for r in per_seed)
-        if job.analyse and out["status"] != "fail":
-            out.update(describe_candidate(job.expression))
+        if job.seeds:
+            if out["status"] == "ok":
+                out["value"] = statistics.median(float(r["val_acc"]) for r in per_seed)
+        if (job.analyse or job.measure) and out["status"] != "fail":
+            out.update(describe_candidate(job.expression, measure=job.measure))
     except _Timeout:
         out["status"], out["reason"] = "fail", f"timeout: exceeded {job.timeout:g} s"
     except Exception as e:  # a candidate that raises must not stop the search
@@ -134,23 +136,83 @@ def run_job(job: Job) -> dict[str, Any]:
 
 def train_candidate(expression: str, task: str, seed: int, steps: int | None,
                     report: Callable[[int, float], bool] | None) -> dict[str, Any]:
-    """Train one child network with ``expression`` as its activation; the engine's default evaluator."""
+    """Train one child network with ``expression`` (or a registry name) as its activation; the default evaluator.
+
+    Expressions train through their composite torch form: it computes the same function as the fused kernel, and
+    skipping the kernel's compilation (seconds per new candidate) is what makes hundreds of candidates per hour
+    possible. The fused kernel is compiled only where its speed is the point (the speed objective, the cost
+    column).
+    """
+    from actlab import expr as ex
     from actlab.train import train_one
 
-    res = train_one(expression, task, seed, steps=steps, report=report, threads=1)
-    d = res.to_dict() if hasattr(res, "to_dict") else dict(vars(res))
-    keep = ("val_acc", "test_acc", "loss", "wall", "steps", "diverged", "pruned", "curve")
-    return {k: d[k] for k in keep if k in d}
+    act: Any = expression
+    if not _is_registry_name(expression):
+        e = ex.parse(expression)
+        act = lambda: e.to_module(fused=False)  # noqa: E731 - a zero-argument factory, built in this worker
+    d = train_one(act, task, seed, steps=steps, report=report, threads=1).to_dict()
+    keep = ("val_acc", "test_acc", "val_loss", "train_loss", "wall_time", "steps_done", "diverged", "pruned")
+    return {k: d.get(k) for k in keep}
 
 
-def describe_candidate(expression: str) -> dict[str, Any]:
-    """Measured fused-kernel cost (ns/element, forward+backward) and properties, as stored on the trial."""
-    from actlab.expr import analyse, parse
+def _is_registry_name(text: str) -> bool:
+    from actlab.models import parse_act_string
 
-    info = analyse(parse(expression))
-    d = info.to_dict() if hasattr(info, "to_dict") else dict(vars(info))
-    cost = d.pop("cost_ns", None)
-    return {"cost": cost, "properties": {k: v for k, v in d.items() if _plain(v)}}
+    import actlab
+
+    named = parse_act_string(text)
+    return named is not None and named[0].lower() in {n.lower() for n in actlab.names()}
+
+
+def describe_candidate(expression: str, measure: bool = False) -> dict[str, Any]:
+    """The sympy canonical form, properties and (``measure``) the fused forward+backward cost in ns/element.
+
+    Registry names (the baselines) are timed through the zoo's hand-written fused kernel with the same protocol
+    (1M float32 elements, median of 5), or as an expression when the zoo has none (relu = ``max(x, 0)``).
+    """
+    from actlab import expr
+
+    if _is_registry_name(expression):
+        return {"cost": _zoo_cost(expression)} if measure else {}
+    info = expr.analyse(expression, measure=measure, canonical=True).as_dict()
+    out: dict[str, Any] = {"canonical": info.pop("canonical", None)}
+    cost = info.pop("ns_per_element", None)
+    if cost is not None:
+        out["cost"] = cost
+    info["cost_estimate"] = info.pop("cost", None)
+    info.pop("expr", None)
+    out["properties"] = {k: v for k, v in info.items() if _plain(v)}
+    return out
+
+
+# Zoo activations without a hand-written kernel, timed as the expression of the same function.
+_ZOO_AS_EXPR = {"relu": "max(x, 0)", "identity": "x"}
+
+
+def _zoo_cost(name: str, n: int = 1 << 20, repeats: int = 5) -> float | None:
+    import numpy as np
+    import torch
+
+    from actlab.expr import kernel_ns_per_element
+    from actlab.kernels import get_kernel, sync_threads
+
+    k = get_kernel(name.lower())
+    if k is None:
+        alias = _ZOO_AS_EXPR.get(name.lower())
+        return kernel_ns_per_element(alias) if alias else None
+    x = torch.randn(n).numpy()
+    out, gy, gx = np.empty_like(x), np.ones_like(x), np.empty_like(x)
+    p = (1.0,) * len(k.param_names)
+    sync_threads()
+    k.forward(x, out, *p, *k.static)
+    k.backward(x, gy, gx, *p, *k.static)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        k.forward(x, out, *p, *k.static)
+        k.backward(x, gy, gx, *p, *k.static)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) / n * 1e9
 
 
 def _plain(v: Any) -> bool:

@@ -1,8 +1,7 @@
 """The search space as the strategies see it: a fixed list of categorical slots.
 
-A candidate with ``units`` core units is exactly one choice per slot, so the slots *are* the expression tree:
-unit k is ``b{k}(u{k}a(in{k}a), u{k}b(in{k}b))`` whose inputs ``in{k}*`` (for k ≥ 2) are ``x`` or an earlier unit's
-output ``y{j}``. Mutating a slot mutates one node of the tree, the controller emits one slot per step, and TPE/NSGA-II
+A candidate with ``units`` core units is exactly one choice per slot, so the slots *are* the expression tree
+(:meth:`actlab.expr.Space.slots`: per unit, two input wires, two unaries and a binary). Mutating a slot mutates one node of the tree, the controller emits one slot per step, and TPE/NSGA-II
 see one categorical parameter per slot. Only :class:`SearchSpace` subclasses know how tokens become text, so a
 synthetic space can replace the real one (``actlab.expr``) in the engine's unit tests.
 """
@@ -14,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["Slot", "SearchSpace", "Candidate", "unit_slots"]
+__all__ = ["Slot", "SearchSpace", "Candidate"]
 
 
 @dataclass(frozen=True)
@@ -34,26 +33,11 @@ class Candidate:
     trial: Any = None  # an already-asked optuna Trial (sampler-based strategies), else None
 
 
-def unit_slots(units: int, unaries: tuple[str, ...], binaries: tuple[str, ...]) -> tuple[Slot, ...]:
-    """The slots of a ``units``-unit space, in the order the controller emits them."""
-    if units < 1:
-        raise ValueError(f"a space needs at least 1 core unit, got units={units}")
-    slots: list[Slot] = []
-    for k in range(1, units + 1):
-        wires = ("x",) + tuple(f"y{j}" for j in range(1, k))
-        for side in "ab":
-            if k > 1:
-                slots.append(Slot(f"in{k}{side}", wires))
-            slots.append(Slot(f"u{k}{side}", unaries))
-        slots.append(Slot(f"b{k}", binaries))
-    return tuple(slots)
-
-
 class SearchSpace(ABC):
     """Token-level view of an expression space.
 
     Subclasses give the slots and turn tokens into expression text; the engine asks them for a candidate's identity
-    (:meth:`canonical`) and for the reason to reject it before training (:meth:`check`).
+    (:meth:`identity`) and for the reason to reject it before training (:meth:`check`).
     """
 
     name: str
@@ -64,8 +48,8 @@ class SearchSpace(ABC):
         """The expression text of a token assignment (parseable by the evaluator)."""
 
     @abstractmethod
-    def canonical(self, text: str) -> str:
-        """The identity of a candidate: equal functions give equal strings."""
+    def identity(self, text: str) -> str:
+        """The dedupe key of a candidate: equal functions give equal strings (cheap; called for every proposal)."""
 
     @abstractmethod
     def check(self, text: str) -> str | None:

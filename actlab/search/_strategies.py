@@ -16,7 +16,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 
 from ._space import Candidate, SearchSpace
-from ._study import evaluated, scalar, seen_canonicals
+from ._study import evaluated, scalar, seen_identities
 
 __all__ = ["Strategy", "STRATEGIES", "register", "get_strategy", "distributions"]
 
@@ -77,7 +77,7 @@ class Strategy(ABC):
 
 
 def _fresh(space: SearchSpace, study: optuna.Study, tokens: dict[str, str], taken: set[str]) -> bool:
-    c = space.canonical(space.render(tokens))
+    c = space.identity(space.render(tokens))
     if c in taken:
         return False
     taken.add(c)
@@ -93,7 +93,7 @@ class Exhaustive(Strategy):
 
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
         pool, _ = self.space.enumerate()
-        taken = set(seen_canonicals(study.get_trials(deepcopy=False)))
+        taken = set(seen_identities(study.get_trials(deepcopy=False)))
         out = []
         for tokens in pool:
             if len(out) >= n:
@@ -136,7 +136,7 @@ class TPE(_SamplerStrategy):
 
     def sampler(self) -> optuna.samplers.BaseSampler:
         return optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True,
-                                          n_startup_trials=10, warn_independent_sampling=False)
+                                          n_startup_trials=10)
 
 
 @register
@@ -159,24 +159,42 @@ class Evolution(Strategy):
     """Regularized (aging) evolution, Real et al. 2019: tournament on the youngest ``population``, mutate one node.
 
     The population is the last ``population`` evaluated trials of the study, so the oldest die first. Failed
-    candidates have fitness -inf; pruned ones their last reported accuracy. The first ``population`` are random.
+    candidates have fitness -inf; pruned ones their last reported accuracy.
+
+    Args:
+        population: size of the living population. Default: 16.
+        sample: tournament size. Default: 4.
+        init: the first ``population`` candidates: ``"simplest"`` (the simplest distinct, prefiltered functions,
+            as the exhaustive strategy orders them; the paper's best functions were simple) or ``"random"``
+            (Real et al.). ``"simplest"`` falls back to random when the space is too large to enumerate.
     """
 
     name = "evolution"
     summary = "regularized (aging) evolution with one-node mutations"
 
-    def __init__(self, space: SearchSpace, seed: int = 0, population: int = 16, sample: int = 4) -> None:
+    def __init__(self, space: SearchSpace, seed: int = 0, population: int = 16, sample: int = 4,
+                 init: str = "simplest") -> None:
         super().__init__(space, seed)
         if not 1 <= sample <= population:
             raise ValueError(f"evolution needs 1 <= sample <= population, got sample={sample}, "
                              f"population={population}")
-        self.population, self.sample = population, sample
+        if init not in ("simplest", "random"):
+            raise ValueError(f"evolution init must be 'simplest' or 'random', got {init!r}")
+        self.population, self.sample, self.init = population, sample, init
+
+    def _initial(self, study: optuna.Study, n: int, rng: random.Random) -> list[Candidate]:
+        if self.init == "simplest":
+            try:
+                return Exhaustive(self.space, self.seed).propose(study, n)
+            except ValueError:  # too large to enumerate
+                pass
+        return [Candidate(self.space.sample(rng)) for _ in range(n)]
 
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
         rng = self.rng(study)
         history = sorted(evaluated(study), key=lambda t: t.number)
         if len(history) < self.population:
-            return [Candidate(self.space.sample(rng)) for _ in range(n)]
+            return self._initial(study, n, rng)
         alive = history[-self.population:]
         out = []
         for _ in range(n):

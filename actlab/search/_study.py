@@ -1,9 +1,10 @@
 """Studies: storage, the attributes each trial carries, and recovery after a driver died.
 
-Every trial stores (user attrs) its ``expression``, ``canonical`` form, ``per_seed`` results, ``cost``,
-``properties`` and ``failure`` reason. Trials that were never trained carry ``skipped`` (prefilter reason) or
-``duplicate_of`` (the trial number whose result they copy), so that "evaluated" has one definition
-(:func:`evaluated`) that the strategies, the dedupe check and the leaderboard all share.
+Every trial stores (user attrs) its ``expression``, ``identity`` (the dedupe key: a numeric fingerprint of the
+function), ``canonical`` (sympy) form, ``per_seed`` results, ``cost``, ``properties`` and ``failure`` reason.
+Trials that were never trained carry ``skipped`` (prefilter reason) or ``duplicate_of`` (the trial number whose
+result they copy), so that "evaluated" has one definition (:func:`evaluated`) that the strategies, the dedupe
+check and the leaderboard all share.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 __all__ = ["storage_url", "open_study", "driver_id", "recover_stale", "evaluated", "is_evaluated", "scalar",
-           "seen_canonicals", "heartbeat", "RUNS_DIR"]
+           "seen_identities", "heartbeat", "RUNS_DIR"]
 
 RUNS_DIR = Path("runs")
 # A driver on another host counts as dead when its heartbeat is older than this.
@@ -43,7 +44,7 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
                create: bool = True) -> optuna.Study:
     """Create or resume a study; refuse to resume one created with a different protocol."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+    storage = _storage(url)
     if not create:
         try:
             return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
@@ -73,9 +74,26 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
 _PROTOCOL_KEYS = ("task", "space", "seeds", "steps", "objective")
 
 
-def _engine_kwargs(url: str) -> dict[str, Any]:
-    # SQLite: wait for the lock instead of failing when `actlab show` reads during a search.
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+def _storage(url: str) -> optuna.storages.RDBStorage:
+    if not url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url)
+    # SQLite: write-ahead log with synchronous=NORMAL. A commit then costs no fsync (the driver commits a dozen
+    # times per trial; at ~15 ms per fsync that was most of its time), and it still survives a killed process,
+    # which is the failure the resume guarantee covers (an OS crash may lose the last commits).
+    # The timeout makes `actlab show` wait for the lock instead of failing while a search writes.
+    from sqlalchemy import event
+
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+
+    def pragmas(conn: Any, _record: Any) -> None:
+        cur = conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    event.listen(storage.engine, "connect", pragmas)
+    storage.engine.dispose()  # connections opened during setup lack the pragmas
+    return storage
 
 
 def driver_id() -> str:
@@ -142,11 +160,11 @@ def evaluated(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) 
     return [t for t in ts if is_evaluated(t)]
 
 
-def seen_canonicals(trials: Iterable[FrozenTrial]) -> dict[str, int]:
-    """canonical form -> trial number, for candidates evaluated or being evaluated (the dedupe set)."""
+def seen_identities(trials: Iterable[FrozenTrial]) -> dict[str, int]:
+    """identity -> trial number, for candidates evaluated or being evaluated (the dedupe set)."""
     seen: dict[str, int] = {}
     for t in trials:
-        c = t.user_attrs.get("canonical")
+        c = t.user_attrs.get("identity")
         if c is None or c in seen:
             continue
         if is_evaluated(t) or (t.state == TrialState.RUNNING and "driver" in t.user_attrs):

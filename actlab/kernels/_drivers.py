@@ -1,0 +1,100 @@
+"""Loop drivers: turn three element functions into the numba forward/backward kernels of a :class:`FusedKernel`.
+
+An activation's kernel is described once by element functions (``numba.extending.register_jitable`` with
+``inline="always"``, so they are inlined into the loop and LLVM vectorises it):
+
+* ``prep(x, p, k) -> c``: per-call constants (cast to ``x``'s dtype) from the parameter ``p`` and the static ``k``;
+* ``f(v, c, k) -> y``;
+* ``grad(v, c, k) -> (f′(v), ∂f/∂p(v))``.
+
+:func:`make_kernels` closes over them and returns plain ``@njit(parallel=True, cache=True)`` functions. The closure
+cells hold plain Python functions and ints, which pickle by reference, so numba's disk cache keys stay stable across
+processes (a closure over a numba dispatcher would not: its pickle carries a per-process id).
+
+Design choices, measured (benchmarks/RESULTS.md):
+
+* below :data:`SERIAL_MAX` elements a serial loop runs; waking the thread pool costs more than the work;
+* the parameter gradient is reduced per chunk of :data:`CHUNK` elements through a float64 scratch buffer summed
+  pairwise, so that the main loop stays vectorised (an in-loop float reduction cannot be vectorised without
+  ``reassoc``, which would break the exp range reduction) and the sum is accurate;
+* ``backward_input`` skips the parameter gradient entirely; :func:`~actlab.kernels.apply` uses it whenever no
+  parameter needs a gradient (the common, fixed-α case).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from numba import njit, prange
+
+from ._math import SAFE_FASTMATH
+
+SERIAL_MAX = 1 << 14
+CHUNK = 2048
+
+_opts: dict[str, Any] = dict(parallel=True, cache=True, fastmath=SAFE_FASTMATH, nogil=True)
+
+
+def make_kernels(prep: Callable, f: Callable, grad: Callable, nparams: int, k: int = -1
+                 ) -> tuple[Callable, Callable, Callable]:
+    """(forward, backward, backward_input) numba kernels for a 0- or 1-parameter activation.
+
+    Signatures: ``forward(x, out[, p])``, ``backward(x, gy, gx[, p]) -> tuple`` (one float64 sum per parameter),
+    ``backward_input(x, gy, gx[, p]) -> ()``. ``k`` is baked in as a compile-time constant.
+    """
+    if nparams not in (0, 1):
+        raise ValueError(f"drivers support 0 or 1 scalar parameters, got {nparams}")
+    K = k
+
+    # The loops are written out in each kernel (no helper dispatchers) so that the closures hold only plain
+    # functions and ints, which keeps the disk cache valid across processes.
+    @njit(**_opts)
+    def forward(x, out, p=0.0):
+        c = prep(x, p, K)
+        n = x.size
+        if n <= SERIAL_MAX:
+            for i in range(n):
+                out[i] = f(x[i], c, K)
+        else:
+            for i in prange(n):
+                out[i] = f(x[i], c, K)
+
+    @njit(**_opts)
+    def backward_input(x, gy, gx, p=0.0):
+        c = prep(x, p, K)
+        n = x.size
+        if n <= SERIAL_MAX:
+            for i in range(n):
+                gx[i] = gy[i] * grad(x[i], c, K)[0]
+        else:
+            for i in prange(n):
+                gx[i] = gy[i] * grad(x[i], c, K)[0]
+        return ()
+
+    if nparams == 0:
+        return forward, backward_input, backward_input
+
+    @njit(**_opts)
+    def backward(x, gy, gx, p):
+        c = prep(x, p, K)
+        n = x.size
+        nchunks = (n + CHUNK - 1) // CHUNK
+        partial = np.zeros(max(nchunks, 1), np.float64)
+        for b in prange(nchunks):
+            lo = b * CHUNK
+            hi = min(n, lo + CHUNK)
+            tmp = np.zeros(CHUNK, np.float64)
+            for i in range(lo, hi):
+                g, d = grad(x[i], c, K)
+                gx[i] = gy[i] * g
+                tmp[i - lo] = np.float64(gy[i]) * np.float64(d)
+            h = CHUNK // 2
+            while h >= 1:
+                for j in range(h):
+                    tmp[j] += tmp[j + h]
+                h //= 2
+            partial[b] = tmp[0]
+        return (partial.sum(),)
+
+    return forward, backward, backward_input

@@ -1,0 +1,198 @@
+"""Search reports: the hall-of-fame table, the Pareto front, and the search plots (`actlab show STUDY`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["board_table", "pareto_table", "board_markdown", "print_board", "plot_search", "show"]
+
+
+def _f(v: float | None, fmt: str = ".4f") -> str:
+    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
+
+
+def _acc(row: Any) -> str:
+    m, ci = row.test_ci
+    if not math.isfinite(m):
+        return "—"
+    return f"{m:.4f} ± {ci:.4f}" if math.isfinite(ci) else f"{m:.4f}"
+
+
+def _columns(board: Any) -> list[str]:
+    cols = ["rank", "activation", "kind", "test acc ± 95% CI", "seeds", "val (median)", "cost ns/el",
+            "smoothness", "beats baselines"]
+    if board.config.get("check_task"):
+        cols.append(f"{board.config['check_task']} val")
+    return cols
+
+
+def _cells(board: Any, r: Any) -> list[str]:
+    nb = len(board.config.get("baselines", []))
+    cells = [str(r.rank), r.name, r.kind if r.trial is None else f"found #{r.trial}", _acc(r), str(len(r.test)),
+             _f(r.val_median), _f(r.cost, ".2f"), r.smoothness or "—",
+             f"{r.beats}/{nb}" if r.kind == "found" else "—"]
+    if board.config.get("check_task"):
+        cells.append(_f(r.check_mean))
+    return cells
+
+
+def board_table(board: Any) -> Any:
+    """The leaderboard as a rich Table (found functions and baselines, ranked by mean test accuracy)."""
+    from rich.table import Table
+
+    cfg = board.config
+    t = Table(title=f"Hall of fame — {board.study} ({cfg.get('task')}, {cfg.get('steps') or 'preset'} steps, "
+                    f"{cfg.get('reeval_seeds')} seeds)")
+    for c in _columns(board):
+        t.add_column(c, overflow="fold")
+    for r in board.rows:
+        t.add_row(*_cells(board, r), style="dim" if r.kind == "baseline" else None)
+    return t
+
+
+def pareto_table(board: Any) -> Any:
+    """The accuracy-vs-cost Pareto front as a rich Table (multi-objective studies)."""
+    from rich.table import Table
+
+    t = Table(title=f"Pareto front — accuracy vs fused-kernel cost ({len(board.pareto)} functions)")
+    for c in ("trial", "activation", "val acc", "cost ns/el", "smoothness"):
+        t.add_column(c, overflow="fold")
+    for r in board.pareto:
+        t.add_row(str(r.trial), r.name, _f(r.val_median), _f(r.cost, ".2f"), r.smoothness or "—")
+    return t
+
+
+def board_markdown(board: Any) -> str:
+    """The leaderboard as a Markdown table (for RESULTS.md)."""
+    cols = _columns(board)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in board.rows:
+        cells = [c.replace("|", "\\|") for c in _cells(board, r)]
+        cells[1] = f"`{cells[1]}`"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_board(board: Any, console: Any = None) -> None:
+    """Print the trial counts, the leaderboard and (if any) the Pareto front."""
+    from rich.console import Console
+
+    console = console or Console()
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(board.counts.items()))
+    console.print(f"study {board.study}: {counts}")
+    console.print(board_table(board))
+    if board.pareto:
+        console.print(pareto_table(board))
+    if not board.baselines_done:
+        console.print("[yellow]baselines are incomplete: re-run the same `actlab search` command to finish "
+                      "the leaderboard[/]")
+
+
+def plot_search(study: Any, board: Any, out_dir: str | Path) -> list[Path]:
+    """Write progress.png, accuracy_vs_cost.png and top_functions.png (f, f', f'' of the top-5) to ``out_dir``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from actlab.search._study import evaluated
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    trials = sorted(evaluated(study), key=lambda t: t.number)
+    done = [(i, t) for i, t in enumerate(trials) if t.values]
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    if done:
+        xs = [i for i, _ in done]
+        ys = [t.values[0] for _, t in done]
+        ax.scatter(xs, ys, s=10, alpha=0.5, label="candidate (val acc)")
+        best, run = -math.inf, []
+        for y in ys:
+            best = max(best, y)
+            run.append(best)
+        ax.step(xs, run, where="post", color="C3", label="best so far")
+    fails = [i for i, t in enumerate(trials) if not t.values]
+    if fails:
+        lo = min((t.values[0] for _, t in done), default=0.0)
+        ax.scatter(fails, [lo] * len(fails), marker="x", color="0.5", s=12, label="pruned / failed")
+    for r in board.rows:
+        if r.kind == "baseline" and math.isfinite(r.val_median):
+            ax.axhline(r.val_median, linestyle=":", linewidth=0.8, color="0.4")
+            ax.annotate(r.name, (0, r.val_median), fontsize=7, color="0.3")
+    ax.set_xlabel("evaluated candidate #")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"search progress — {study.study_name}")
+    ax.legend(fontsize=8)
+    paths.append(out / "progress.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    pts = [(t.user_attrs["cost"], t.values[0]) for _, t in done if t.user_attrs.get("cost") is not None]
+    if pts:
+        ax.scatter(*zip(*pts), s=12, alpha=0.5, label="candidates")
+        front = sorted(pts)
+        best, pf = -math.inf, []
+        for c, a in front:
+            if a > best:
+                pf.append((c, a))
+                best = a
+        ax.step(*zip(*pf), where="post", color="C3", label="Pareto front")
+    for r in board.rows:
+        if r.kind == "baseline" and r.cost is not None and math.isfinite(r.val_median):
+            ax.scatter([r.cost], [r.val_median], marker="*", s=80, color="k")
+            ax.annotate(r.name, (r.cost, r.val_median), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("fused forward+backward cost (ns/element, log)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("accuracy vs cost")
+    if pts:
+        ax.legend(fontsize=8)
+    paths.append(out / "accuracy_vs_cost.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fns = _top_functions(board)
+    if fns:
+        from .plots import plot_functions
+
+        paths.append(plot_functions(fns, out / "top_functions.png"))
+    return paths
+
+
+def _top_functions(board: Any, k: int = 5) -> dict[str, Any]:
+    from actlab.expr import parse
+
+    fns: dict[str, Any] = {}
+    for r in [r for r in board.rows if r.kind == "found"][:k]:
+        try:
+            fns[f"#{r.rank} {r.name}"] = parse(r.name)
+        except Exception:  # noqa: BLE001 - a plot must not fail on one odd row
+            continue
+    best_base = next((r for r in board.rows if r.kind == "baseline"), None)
+    if best_base is not None:
+        import actlab
+
+        try:
+            fns[f"#{best_base.rank} {best_base.name} (best baseline)"] = actlab.get(best_base.name)
+        except Exception:  # noqa: BLE001
+            pass
+    return fns
+
+
+def show(study: str, storage: str | None = None, out_dir: str | Path | None = None, runs_dir: str = "runs",
+         console: Any = None) -> list[Path]:
+    """``actlab show STUDY``: print the leaderboard and Pareto front, write the plots; returns their paths."""
+    from actlab.search._leaderboard import leaderboard
+    from actlab.search._study import open_study, storage_url
+
+    if storage is None and not Path(runs_dir, study + ".db").exists():
+        raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
+    url = storage_url(study, storage, runs_dir)
+    st = open_study(study, url, [], create=False)
+    board = leaderboard(st)
+    print_board(board, console)
+    return plot_search(st, board, out_dir or Path(runs_dir) / f"{study}-plots")

@@ -1,0 +1,181 @@
+"""Every fused kernel in KERNELS, in float32 and float64, against the registry's composite reference.
+
+Tolerance (documented in benchmarks/RESULTS.md, "Kernel accuracy"): the error may be a few ulps of the result plus
+what rounding the input by half an ulp would cause (the function's condition), i.e.
+
+    |fused − ref| ≤ C·eps·(|ref| + |x·ref′|) + tiny          (values)
+    |fused′ − ref′| ≤ C·eps·(|ref′| + |x·ref″| + 1) + tiny   (derivatives; the +1 allows ref′'s own cancellation)
+
+with C = 8 and ref computed in float64 from the same (rounded) inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import actlab.activations as A
+from actlab import kernels as K
+
+C = 8
+DTYPES = [torch.float32, torch.float64]
+NAMES = list(K.KERNELS)
+# A non-default hyperparameter value, so that a kernel ignoring its parameter is caught.
+PARAM = {"alpha": 2.5, "beta": 1.7}
+
+
+def _params(name: str) -> list[float]:
+    return [PARAM[p] for p in K.KERNELS[name].param_names]
+
+
+def _specials(dtype: torch.dtype) -> torch.Tensor:
+    fi = torch.finfo(dtype)
+    v = [0.0, -0.0, fi.tiny, -fi.tiny, fi.tiny / 64, -fi.tiny / 64, fi.max, -fi.max, 1e10, -1e10, 1e19, -1e19,
+         1e30, -1e30, 88.7, -88.7, 104.0, -104.0, 710.0, -710.0, 30.0, -30.0, 1e-3, -1e-3, 1.0, -1.0]
+    return torch.tensor(v, dtype=torch.float64).clamp(-fi.max, fi.max).to(dtype)
+
+
+def _inputs(dtype: torch.dtype) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    return torch.cat([torch.randn(4000, generator=g, dtype=dtype) * 4, torch.linspace(-40, 40, 4001, dtype=dtype),
+                      _specials(dtype)])
+
+
+def _reference(name: str, x: torch.Tensor, params: list[float]):
+    """f, f′ and f″ of the registry reference in float64 (NaN/inf in f″ read as 0: only used for the tolerance)."""
+    ref = A.spec(name).reference
+    xr = x.detach().double().clone().requires_grad_(True)
+    y = ref(xr, *params)
+    (g,) = torch.autograd.grad(y.sum(), xr, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), xr, allow_unused=True)
+    h = torch.zeros_like(xr) if h is None else torch.nan_to_num(h.detach(), nan=0.0, posinf=0.0, neginf=0.0)
+    return y.detach(), g.detach(), h
+
+
+def _assert_close(got: torch.Tensor, want: torch.Tensor, scale: torch.Tensor, x: torch.Tensor, what: str) -> None:
+    dt = got.dtype
+    fi = torch.finfo(dt)
+    got = got.double()
+    fin = torch.isfinite(want)
+    tol = C * fi.eps * torch.nan_to_num(scale, nan=0.0, posinf=math.inf) + fi.tiny
+    err = (got - want).abs()
+    bad = fin & ~(err <= tol)
+    if bad.any():
+        i = torch.nonzero(bad)[0, 0]
+        raise AssertionError(f"{what}: x={x[i].item()!r} got {got[i].item()!r} want {want[i].item()!r} "
+                             f"({int(bad.sum())} points out of tolerance)")
+    inf = torch.isinf(want)
+    assert torch.equal(got[inf], want[inf]), f"{what}: infinities differ"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_matches_reference(name: str, dtype: torch.dtype) -> None:
+    x = _inputs(dtype)
+    params = _params(name)
+    y = K.apply(K.KERNELS[name], x, *params)
+    f, g, _ = _reference(name, x, params)
+    _assert_close(y, f, f.abs() + (x.double() * g).abs(), x, f"{name} f")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_matches_reference(name: str, dtype: torch.dtype) -> None:
+    x = _inputs(dtype)
+    params = _params(name)
+    xg = x.clone().requires_grad_(True)
+    K.apply(K.KERNELS[name], xg, *params).backward(torch.ones_like(x))
+    _, g, h = _reference(name, x, params)
+    _assert_close(xg.grad, g, g.abs() + (x.double() * h).abs() + 1.0, x, f"{name} f'")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_special_values(name: str, dtype: torch.dtype) -> None:
+    """NaN in → NaN out (value and slope); ±inf give the finite-or-infinite limit and a finite slope; −0.0 kept."""
+    x = torch.tensor([math.nan, math.inf, -math.inf, -0.0, 0.0], dtype=dtype, requires_grad=True)
+    params = _params(name)
+    y = K.apply(K.KERNELS[name], x, *params)
+    y.backward(torch.ones_like(y))
+    assert torch.isnan(y[0]) and torch.isnan(x.grad[0])
+    assert not torch.isnan(y[1:]).any()
+    assert torch.isfinite(x.grad[1:]).all(), f"{name}: slope at ±inf/±0 is {x.grad[1:].tolist()}"
+    f, _, _ = _reference(name, x.detach()[1:], params)
+    assert torch.equal(y[1:].detach().double(), f.to(dtype).double()), f"{name}: {y[1:].tolist()} vs {f.tolist()}"
+    ref0 = A.spec(name).reference(torch.tensor([-0.0], dtype=torch.float64), *params)
+    assert math.copysign(1, y[3].item()) == math.copysign(1, ref0.item()), f"{name}(-0.0) sign"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", [n for n in NAMES if K.KERNELS[n].param_names])
+def test_parameter_gradient(name: str, dtype: torch.dtype) -> None:
+    x = _inputs(dtype)
+    x = x[torch.isfinite(x) & (x.abs() < 1e4)]
+    p0 = PARAM[K.KERNELS[name].param_names[0]]
+    p = torch.tensor(p0, dtype=dtype, requires_grad=True)
+    gy = torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    (K.apply(K.KERNELS[name], x, p) * gy).sum().backward()
+    pr = torch.tensor(p0, dtype=torch.float64, requires_grad=True)
+    (A.spec(name).reference(x.double(), pr) * gy.double()).sum().backward()
+    scale = (A.spec(name).reference(x.double(), pr.detach()).abs() * gy.double().abs()).sum() / p0
+    assert abs(p.grad.item() - pr.grad.item()) <= C * torch.finfo(dtype).eps * scale.item() * 4
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradcheck_float64(name: str) -> None:
+    x = torch.linspace(-3.1, 2.9, 9, dtype=torch.float64).requires_grad_(True)
+    params = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in _params(name)]
+    k = K.KERNELS[name]
+    assert torch.autograd.gradcheck(lambda x, *p: K.apply(k, x, *p), (x, *params))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_double_backward_uses_reference(name: str) -> None:
+    x = torch.linspace(-3.1, 2.9, 7, dtype=torch.float64).requires_grad_(True)
+    k, ref = K.KERNELS[name], A.spec(name).reference
+    params = _params(name)
+    assert torch.autograd.gradgradcheck(lambda x: K.apply(k, x, *params, reference=ref), (x,))
+
+
+def test_kernels_cover_the_issue_and_registry_links() -> None:
+    assert {"isrlu", "isru", "elu", "swish", "mish", "gelu", "gelu_tanh"} <= set(K.KERNELS)
+    for n in A.names():
+        s = A.spec(n)
+        if s.kernel is not None:
+            k = K.get_kernel(s.kernel)
+            assert k is not None, f"{n} links to missing kernel {s.kernel!r}"
+            assert k.param_names == tuple(s.defaults), f"{n}: parameter order differs from the registry"
+
+
+def test_get_kernel_contract() -> None:
+    assert K.get_kernel("relu") is None
+    assert K.get_kernel("ISRLU") is K.KERNELS["isrlu"]
+    k2 = K.get_kernel("isrlu", newton=2)
+    assert k2 is K.get_kernel("isrlu", newton=2) and k2 is not K.KERNELS["isrlu"]
+    with pytest.raises(ValueError, match="newton"):
+        K.get_kernel("elu", newton=1)
+    for bad in (-1, K.NEWTON_MAX + 1, 1.5, True):
+        with pytest.raises(ValueError, match="newton"):
+            K.get_kernel("isru", newton=bad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n.startswith("isr")])
+def test_newton_mode_error_bound(name: str, dtype: torch.dtype) -> None:
+    from actlab.kernels._math import FAST_RSQRT_MAX_REL
+
+    x = _inputs(dtype)
+    exact = K.apply(K.KERNELS[name], x, 1.3).double()
+    xg = x.clone().requires_grad_(True)
+    for k, bound in enumerate(FAST_RSQRT_MAX_REL[str(dtype).split(".")[-1]]):
+        y = K.apply(K.get_kernel(name, newton=k), x, 1.3)
+        both = torch.isfinite(exact)
+        assert torch.equal(torch.isnan(y), torch.isnan(exact))
+        rel = ((y.double() - exact).abs() / exact.abs().clamp_min(torch.finfo(dtype).tiny))[both]
+        assert rel.max().item() <= bound * 1.5 + 4 * torch.finfo(dtype).eps, f"k={k}: {rel.max().item():.3g}"
+    xg.grad = None
+    K.apply(K.get_kernel(name, newton=2), xg, 1.3).sum().backward()
+    assert torch.isfinite(xg.grad[torch.isfinite(x)]).all()

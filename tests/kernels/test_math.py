@@ -1,0 +1,129 @@
+"""The vectorisable building blocks in actlab.kernels._math: accuracy on dense sweeps, special values, fast 1/√x."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.special as sp
+from numba import njit, prange
+
+from actlab.kernels import _math as M
+
+# name → (function, float64 reference, max error in eps of the dtype: (float32, float64), domain)
+# The bounds are the documented ones (module docstring of _math), not the measured values, which are lower.
+FUNCTIONS = {
+    "vexp": (M.vexp, np.exp, (2, 2), "all"),
+    "vexpm1": (M.vexpm1, np.expm1, (3, 3), "all"),
+    "vlog": (M.vlog, np.log, (2, 1), "positive"),
+    "vlog1p": (M.vlog1p, np.log1p, (3, 1), "positive"),
+    "vsigmoid": (M.vsigmoid, sp.expit, (3, 3), "all"),
+    "vsoftplus": (M.vsoftplus, lambda x: np.logaddexp(0.0, x), (3, 3), "all"),
+    "vtanh": (M.vtanh, np.tanh, (4, 4), "all"),
+    "verf": (M.verf, sp.erf, (4, 4), "all"),
+    "verfc": (M.verfc, sp.erfc, (17, 600), "all"),  # float32: ≤ 2e-6 relative; float64: libm vs scipy
+}
+
+_compiled: dict[str, object] = {}
+
+
+def _vector(name: str):
+    """One parallel loop per function (compiled once per dtype), the way kernels use these blocks."""
+    if name not in _compiled:
+        f = FUNCTIONS[name][0]
+
+        @njit(parallel=True, fastmath=M.SAFE_FASTMATH)
+        def run(x, out):
+            for i in prange(x.size):
+                out[i] = f(x[i])
+        _compiled[name] = run
+    return _compiled[name]
+
+
+def _sweep(dtype, domain: str) -> np.ndarray:
+    lo, hi = (-110.0, 95.0) if dtype == np.float32 else (-750.0, 712.0)
+    mags = 10.0 ** np.linspace(-44 if dtype == np.float32 else -300, 38 if dtype == np.float32 else 300, 40001)
+    x = np.concatenate([np.linspace(lo, hi, 200001), np.linspace(-2, 2, 100001), mags, -mags]).astype(dtype)
+    return np.abs(x) if domain == "positive" else x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_accuracy_on_dense_sweep(name: str, dtype) -> None:
+    _, ref, bounds, domain = FUNCTIONS[name]
+    x = _sweep(dtype, domain)
+    out = np.empty_like(x)
+    _vector(name)(x, out)
+    with np.errstate(all="ignore"):
+        r = ref(x.astype(np.float64))
+    fi = np.finfo(dtype)
+    normal = np.isfinite(r) & (np.abs(r) >= fi.tiny) & (np.abs(r) <= fi.max)
+    rel = np.abs(out[normal].astype(np.float64) - r[normal]) / np.abs(r[normal])
+    bound = bounds[0 if dtype == np.float32 else 1] * fi.eps
+    worst = int(np.argmax(rel))
+    assert rel[worst] <= bound, f"{name}({x[normal][worst]!r}) off by {rel[worst] / fi.eps:.1f} eps"
+    # Outside the normal range the result must round the same way: overflow to ±inf, underflow to within tiny.
+    big = np.abs(r) > fi.max
+    assert np.all(np.isinf(out[big]) & (np.sign(out[big]) == np.sign(r[big])))
+    small = np.isfinite(r) & (np.abs(r) < fi.tiny)
+    assert np.all(np.abs(out[small] - r[small]) <= fi.tiny)
+
+
+SPECIALS = {  # x → expected, per function (checked exactly, sign of zero included)
+    "vexp": {math.inf: math.inf, -math.inf: 0.0, 0.0: 1.0, -0.0: 1.0},
+    "vexpm1": {math.inf: math.inf, -math.inf: -1.0, 0.0: 0.0, -0.0: -0.0},
+    "vlog": {math.inf: math.inf, 0.0: -math.inf, -0.0: -math.inf, -1.0: math.nan, 1.0: 0.0},
+    "vlog1p": {math.inf: math.inf, -1.0: -math.inf, -2.0: math.nan, 0.0: 0.0, -0.0: -0.0},
+    "vsigmoid": {math.inf: 1.0, -math.inf: 0.0, 0.0: 0.5},
+    "vsoftplus": {math.inf: math.inf, -math.inf: 0.0},
+    "vtanh": {math.inf: 1.0, -math.inf: -1.0, 0.0: 0.0, -0.0: -0.0},
+    "verf": {math.inf: 1.0, -math.inf: -1.0, 0.0: 0.0, -0.0: -0.0},
+    "verfc": {math.inf: 0.0, -math.inf: 2.0, 0.0: 1.0},
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_special_values(name: str, dtype) -> None:
+    cases = {**SPECIALS[name], math.nan: math.nan}
+    x = np.array(list(cases), dtype=dtype)
+    out = np.empty_like(x)
+    _vector(name)(x, out)
+    for xi, yi, want in zip(x, out, cases.values()):
+        if math.isnan(want):
+            assert math.isnan(yi), f"{name}({xi}) = {yi}, want NaN"
+        else:
+            assert yi == want and math.copysign(1, yi) == math.copysign(1, want), f"{name}({xi}) = {yi}, want {want}"
+
+
+def test_scalar_call_from_python() -> None:
+    assert M.vexp(np.float32(1.0)) == pytest.approx(math.e, rel=1e-7)
+    assert isinstance(M.vexp(np.float32(1.0)), float) or M.vexp(np.float32(1.0)).dtype == np.float32
+    assert M.vtanh(0.5) == pytest.approx(math.tanh(0.5), rel=1e-15)
+
+
+@njit(parallel=True)
+def _rsqrt_all(x, out, k):
+    for i in prange(x.size):
+        out[i] = M.fast_rsqrt(x[i], k)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_rsqrt_error_per_newton_step(dtype) -> None:
+    # The error is periodic with period 4 in x; a dense sample of [1, 4) plus scaled copies covers it.
+    base = np.linspace(1.0, 4.0, 1_000_001)[:-1]
+    x = np.concatenate([base, base * 2.0**-40, base * 2.0**60]).astype(dtype)
+    ref = 1.0 / np.sqrt(x.astype(np.longdouble))
+    for k, bound in enumerate(M.FAST_RSQRT_MAX_REL[np.dtype(dtype).name]):
+        out = np.empty_like(x)
+        _rsqrt_all(x, out, k)
+        rel = float(np.max(np.abs((out - ref) / ref)))
+        assert rel <= bound, f"k={k}: {rel:.3g} > documented {bound:.3g}"
+        if k == 2:
+            assert rel > 1e-7, "k=2 should not be exact: the test would not notice a broken guess"
+
+
+def test_magic_constants() -> None:
+    assert M.RSQRT_MAGIC_F32 == 0x5F3759DF
+    assert M.RSQRT_MAGIC_F64 == 0x5FE6EB50C7B537A9

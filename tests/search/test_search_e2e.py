@@ -1,0 +1,130 @@
+"""End to end on the real space and real training: every strategy, the leaderboard, show and export."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from actlab import expr
+from actlab.search import STRATEGIES, SearchConfig, export_expression, export_study, run_search
+
+# A real task where good functions clearly beat tanh and the identity in seconds of training (300 steps of the
+# MNIST-1D CNN: relu ~0.75, tanh ~0.57, identity ~0.30 validation accuracy; about half of the prefiltered 1-unit
+# functions beat tanh, so the best of 8 does unless a strategy is broken).
+TASK, STEPS, BUDGET = "mnist1d-cnn", 300, 8
+
+
+def _search(strategy: str, tmp_path: Path, **kw) -> object:
+    cfg = SearchConfig(task=TASK, steps=kw.pop("steps", STEPS), strategy=strategy, budget=kw.pop("budget", BUDGET), workers=2,
+                       runs_dir=str(tmp_path), top_k=1, reeval_seeds=1, baselines=kw.pop("baselines", ()),
+                       analyse=False, pruner="none", **kw)
+    return run_search(cfg)
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, float]:
+    """Test accuracy of identity and tanh under the search's protocol (same task, steps and seed 0)."""
+    from actlab.search._objective import train_candidate
+
+    return {act: train_candidate(act, TASK, 0, STEPS, None)["test_acc"] for act in ("x", "tanh")}
+
+
+@pytest.fixture(scope="module")
+def exhaustive(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("exhaustive")
+    return tmp, _search("exhaustive", tmp, baselines=("tanh",))
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_each_strategy_finds_better_than_identity_and_tanh(strategy: str, tmp_path: Path, exhaustive,
+                                                          reference) -> None:
+    if strategy == "exhaustive":
+        res = exhaustive[1]
+    else:
+        res = _search(strategy, tmp_path, extra={"batch": 4} if strategy == "controller" else {})
+    assert res.evaluated == BUDGET
+    best = next(r for r in res.board.rows if r.kind == "found")
+    assert best.test[0] > reference["tanh"] and best.test[0] > reference["x"], (best, reference)
+
+
+def test_the_leaderboard_trains_baselines_under_the_same_protocol(exhaustive, reference) -> None:
+    board = exhaustive[1].board
+    tanh = next(r for r in board.rows if r.kind == "baseline")
+    assert tanh.name == "tanh" and tanh.test == [reference["tanh"]]  # same seed, same numbers
+    assert board.rows[0].kind == "found" and board.rows[0].beats == 1
+
+
+def test_multi_objective_search_gives_a_pareto_front_of_measured_costs(tmp_path: Path) -> None:
+    res = _search("nsga2", tmp_path, objective="accuracy,speed", budget=3, steps=100)
+    front = res.board.pareto
+    assert front and all(r.cost is not None and r.cost > 0 for r in front)
+    accs = [r.val_median for r in front]  # on a front, more accuracy costs more time
+    costs = [r.cost for r in front]
+    assert accs == sorted(accs, reverse=True) and costs == sorted(costs, reverse=True)
+
+
+def test_rerunning_the_same_search_resumes_without_retraining(exhaustive) -> None:
+    tmp, first = exhaustive
+    again = _search("exhaustive", tmp)
+    assert again.study == first.study and again.started == 0 and again.evaluated == first.evaluated
+
+
+def _import(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_export_writes_a_module_equal_to_the_expression_module(exhaustive) -> None:
+    tmp, res = exhaustive
+    out = export_study(res.study, top=1, out=tmp / "my_act.py", runs_dir=str(tmp))
+    mod = _import(out, "my_act")
+    best = next(r for r in res.board.rows if r.kind == "found")
+    assert mod.EXPRESSION == best.name
+    e = expr.parse(best.name)
+    ref = e.to_module(fused=False).double()
+    act = mod.FoundActivation().double()
+    with torch.no_grad():
+        for i, p in enumerate(act.betas):
+            p.fill_(0.6 + 0.3 * i)
+        for i, p in enumerate(ref.parameters()):
+            p.fill_(0.6 + 0.3 * i)
+    x = torch.linspace(-4, 4, 257, dtype=torch.float64, requires_grad=True)
+    for fused in (False, True):
+        act.fused = fused
+        y, y_ref = act(x), ref(x)
+        assert torch.allclose(y, y_ref, atol=1e-10)
+        (g,), (g_ref,) = torch.autograd.grad(y.sum(), [x]), torch.autograd.grad(y_ref.sum(), [x])
+        assert torch.allclose(g, g_ref, atol=1e-8)
+
+
+@pytest.mark.parametrize("op", [o for o in expr.OPERATORS.values() if o.paper], ids=lambda o: o.name)
+def test_export_source_covers_every_operator(op, tmp_path: Path) -> None:
+    X = expr.X
+    inner = expr.Expr.apply("scale", X)  # a β below the operator checks the β numbering too
+    e = expr.Expr.apply(op, inner) if op.kind == "unary" else expr.Expr.apply(op, inner, X)
+    out = export_expression(str(e), tmp_path / f"m_{op.name}.py")
+    fn = _import(out, f"m_{op.name}").found_activation
+    x = torch.linspace(0.05, 3.0, 101, dtype=torch.float64)  # inside every operator's domain (sqrt, log)
+    betas = [torch.tensor(0.7 + 0.2 * i, dtype=torch.float64) for i in range(e.betas)]
+    want = e.torch_fn()(x, *betas)
+    got = fn(x, *betas).expand_as(x)
+    assert torch.allclose(got, want, atol=1e-12, equal_nan=True), (str(e), got[:3], want[:3])
+
+
+def test_show_prints_the_board_and_writes_plots(exhaustive, capsys) -> None:
+    from actlab.report.search import board_markdown, show
+
+    tmp, res = exhaustive
+    paths = show(res.study, runs_dir=str(tmp), out_dir=tmp / "plots")
+    assert {p.name for p in paths} >= {"progress.png", "accuracy_vs_cost.png", "top_functions.png"}
+    assert all(p.stat().st_size > 1000 for p in paths)
+    text = capsys.readouterr().out
+    assert "Hall of fame" in text and "tanh" in text
+    md = board_markdown(res.board)
+    assert md.count("\n") == len(res.board.rows) + 1 and not math.isnan(res.board.rows[0].test_ci[0])

@@ -1,0 +1,216 @@
+"""The engine's mechanics on a synthetic space and evaluator: dedupe, failures, dead workers, resume, storage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from actlab.search import STRATEGIES, SearchConfig, get_strategy, parse_budget
+from actlab.search._engine import Driver
+from actlab.search._study import evaluated
+from tests.search._fakes import FakeSpace, fake_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(url: str, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def _assert_no_duplicates(study: optuna.Study) -> None:
+    ids = [t.user_attrs["identity"] for t in evaluated(study)]
+    assert len(ids) == len(set(ids)), "a function was trained twice"
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_strategy_mechanics(strategy: str, tmp_path: Path) -> None:
+    cfg = fake_config(strategy=strategy, budget=12, storage=str(tmp_path / "s.db"), study="s",
+                      extra={"batch": 4} if strategy == "controller" else {})
+    res = Driver(cfg, FakeSpace()).run()
+    study = _load(res.storage, "s")
+    assert res.evaluated == len(evaluated(study)) == 12
+    _assert_no_duplicates(study)
+    for t in study.trials:  # every trial says what it was, and why it was not trained if it was not
+        assert "expression" in t.user_attrs or "skipped" in t.user_attrs
+        if t.state == TrialState.PRUNED and "duplicate_of" not in t.user_attrs:
+            assert "skipped" in t.user_attrs or t.intermediate_values
+
+
+def test_exhaustive_is_deduped_prefiltered_simplest_first_and_stops(tmp_path: Path) -> None:
+    space = FakeSpace(unaries=("x", "relu", "tanh", "zero"), binaries=("add", "max"))
+    order, counts = space.enumerate()
+    cfg = fake_config(strategy="exhaustive", budget=1000, storage=str(tmp_path / "s.db"), study="s")
+    res = Driver(cfg, space).run()
+    assert "exhausted" in res.stop_reason
+    study = _load(res.storage, "s")
+    done = sorted(evaluated(study), key=lambda t: t.number)
+    assert [t.user_attrs["expression"] for t in done] == [space.render(t) for t in order]
+    assert counts["raw"] == 32 and len(done) < counts["raw"]
+
+
+def test_controller_checkpoint_lives_in_the_study(tmp_path: Path) -> None:
+    cfg = fake_config(strategy="controller", budget=10, storage=str(tmp_path / "s.db"), study="s",
+                      extra={"batch": 4})
+    res = Driver(cfg, FakeSpace()).run()
+    study = _load(res.storage, "s")
+    state = study.user_attrs["controller"]
+    assert state["updates"] >= 1 and state["weights"] and state["consumed"]
+    # A fresh strategy object (a resumed driver) sees the same policy: same proposals for the same history.
+    a = get_strategy("controller", FakeSpace(), batch=4).propose(study, 3)
+    b = get_strategy("controller", FakeSpace(), batch=4).propose(study, 3)
+    assert [c.tokens for c in a] == [c.tokens for c in b]
+
+
+def test_failing_candidates_are_recorded_and_do_not_stop_the_search(tmp_path: Path, monkeypatch) -> None:
+    import actlab.search._executors as ex
+
+    monkeypatch.setattr(ex, "KILL_GRACE", 0.5)
+    space = FakeSpace(unaries=("x", "relu", "boom", "nan", "hang"), binaries=("add",))
+    cfg = fake_config(strategy="exhaustive", budget=100, timeout=2.0, storage=str(tmp_path / "s.db"), study="s")
+    res = Driver(cfg, space).run()
+    study = _load(res.storage, "s")
+    fails = {t.user_attrs["expression"]: t.user_attrs["failure"] for t in study.trials
+             if t.state == TrialState.FAIL}
+    assert fails["add(relu(x), boom(x))"].startswith("RuntimeError: boom")
+    assert fails["add(relu(x), nan(x))"].startswith("diverged")
+    assert fails["add(relu(x), hang(x))"].startswith("timeout")
+    ok = [t for t in study.trials if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
+    assert any(t.user_attrs["expression"] == "add(relu(x), relu(x))" for t in ok)  # the search went on
+
+
+def test_dead_worker_is_retried_once(tmp_path: Path) -> None:
+    space = FakeSpace(unaries=("relu", "die", "tanh"), binaries=("add",))
+    marker = tmp_path / "died-once"
+    cfg = fake_config(strategy="exhaustive", budget=100, task=f"fake;die=once:{marker}",
+                      storage=str(tmp_path / "a.db"), study="a")
+    study = _load(Driver(cfg, space).run().storage, "a")
+    died = [t for t in study.trials if t.user_attrs.get("expression", "").count("die") == 1]
+    assert died and marker.exists()
+    first = min(died, key=lambda t: t.number)
+    assert first.state == TrialState.COMPLETE and first.user_attrs["attempts"] == 2
+
+    cfg = fake_config(strategy="exhaustive", budget=100, task="fake;die=always", storage=str(tmp_path / "b.db"),
+                      study="b")
+    study = _load(Driver(cfg, space).run().storage, "b")
+    failed = [t for t in study.trials if "die" in t.user_attrs.get("expression", "")]
+    assert failed and all(t.state == TrialState.FAIL and "worker died twice" in t.user_attrs["failure"]
+                          for t in failed)
+    assert any(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def _count(url: str, name: str) -> tuple[int, int]:
+    try:
+        s = _load(url, name)
+    except KeyError:
+        return 0, 0
+    trials = s.get_trials(deepcopy=False)
+    return len(evaluated(s, trials)), sum(t.state == TrialState.RUNNING for t in trials)
+
+
+def test_resume_after_sigkill_loses_nothing_and_requeues_running(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    url = f"sqlite:///{db}"
+    cmd = [sys.executable, "-m", "tests.search._fakes", str(db), "k", "24", "fake;delay=0.6"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        done, running = _count(url, "k") if db.exists() else (0, 0)
+        if done >= 4 and running >= 1:
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the driver made no progress")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {t.number: (t.state, t.values) for t in _load(url, "k").trials}
+    running = [n for n, (st, _) in before.items() if st == TrialState.RUNNING]
+    assert running
+
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, timeout=120)
+    study = _load(url, "k")
+    after = {t.number: t for t in study.trials}
+    for n, (st, values) in before.items():  # nothing finished was lost or changed
+        if st in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
+            assert after[n].state == st and after[n].values == values
+    for n in running:  # running trials were failed with a reason and their candidates evaluated again
+        assert after[n].state == TrialState.FAIL and after[n].user_attrs.get("requeued")
+        again = [t for t in study.trials if t.user_attrs.get("requeued_from") == n]
+        assert len(again) == 1 and again[0].state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        assert again[0].params == after[n].params
+    assert len(evaluated(study)) == 24
+    _assert_no_duplicates(study)
+
+
+def test_resuming_with_another_protocol_is_refused(tmp_path: Path) -> None:
+    cfg = fake_config(budget=2, storage=str(tmp_path / "s.db"), study="s")
+    Driver(cfg, FakeSpace()).run()
+    with pytest.raises(ValueError, match="different protocol"):
+        Driver(fake_config(budget=2, seeds=2, storage=str(tmp_path / "s.db"), study="s"), FakeSpace())
+
+
+def test_config_and_budget_errors() -> None:
+    assert parse_budget("150") == (150, None)
+    assert parse_budget("10m") == (None, 600.0)
+    assert parse_budget("90s") == (None, 90.0)
+    for bad in ("0", "ten", "5 parsecs"):
+        with pytest.raises(ValueError, match="budget"):
+            parse_budget(bad)
+    with pytest.raises(ValueError, match="objective"):
+        SearchConfig(objective="speed")
+    with pytest.raises(ValueError, match="space"):
+        SearchConfig(space="3")
+    with pytest.raises(KeyError, match="evolution"):
+        get_strategy("evolutoin", FakeSpace())
+
+
+def test_ray_backend(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    try:
+        cfg = fake_config(strategy="evolution", budget=8, ray_address="auto", storage=str(tmp_path / "r.db"),
+                          study="r")
+        res = Driver(cfg, FakeSpace()).run()
+        study = _load(res.storage, "r")
+        assert len(evaluated(study)) == 8
+        assert sum(t.state == TrialState.COMPLETE for t in evaluated(study)) >= 6
+    finally:
+        ray.shutdown()
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get("ACTLAB_TEST_PG")
+    env = ROOT / ".ci" / "pg.env"
+    if not url and env.exists():
+        for line in env.read_text().splitlines():
+            if line.startswith("ACTLAB_TEST_PG="):
+                url = line.split("=", 1)[1].strip()
+    return url or None
+
+
+def test_postgres_storage() -> None:
+    url = _pg_url()
+    if not url:
+        pytest.skip("PostgreSQL not available: set ACTLAB_TEST_PG to a SQLAlchemy URL (.ci/start-postgres "
+                    "writes it to .ci/pg.env)")
+    name = f"actlab-test-{os.getpid()}-{int(time.time())}"
+    try:
+        res = Driver(fake_config(budget=6, storage=url, study=name), FakeSpace()).run()
+        study = _load(url, name)
+        assert res.evaluated == len(evaluated(study)) == 6
+        _assert_no_duplicates(study)
+    finally:
+        try:
+            optuna.delete_study(study_name=name, storage=url)
+        except KeyError:
+            pass
