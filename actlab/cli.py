@@ -60,6 +60,33 @@ def plot(names: list[str] = typer.Argument(..., help="activation names, e.g. isr
         _fail(str(e.args[0]))
     typer.echo(f"wrote {path}")
 
+
+@bench_app.command("speed")
+def bench_speed(
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write one record per activation and size"),
+    sizes: list[int] = typer.Option([1 << 16, 1 << 24], "--sizes", help="tensor sizes in elements (repeatable)"),
+    repeats: int = typer.Option(20, "--repeats", help="timed runs per figure (median reported)"),
+    names: Optional[list[str]] = typer.Option(None, "--act", help="only these activations (repeatable)"),
+    newton: list[int] = typer.Option([1, 2], "--newton", help="Newton steps of the approximate-ISRLU rows"),
+    markdown: bool = typer.Option(False, "--markdown", help="print a Markdown table instead of a rich one"),
+) -> None:
+    """Fused kernels against a memory copy, PyTorch's native op and the composite reference (float32)."""
+    from rich.console import Console
+
+    from actlab.bench import speed
+
+    try:
+        records = speed.run(names=names, sizes=sizes, repeats=repeats, newton=newton)
+    except (KeyError, ValueError) as e:
+        _fail(str(e.args[0]) if e.args else str(e))
+    if markdown:
+        typer.echo(speed.to_markdown(records))
+    else:
+        Console().print(speed.rich_table(records))
+    if json_path is not None:
+        speed.write_json(records, json_path)
+        typer.echo(f"wrote {json_path}")
+
 # ---------------------------------------------------------------- expressions (issue 3)
 
 
@@ -69,11 +96,11 @@ def expr_cmd(text: str = typer.Argument(..., help='an expression, e.g. "x * sigm
              measure: bool = typer.Option(True, "--measure/--no-measure",
                                           help="time the generated fused kernel (compiles it)")) -> None:
     """Canonical form, LaTeX, properties and cost of an expression of the search space."""
-    from actlab.expr import ExprSyntaxError, describe
+    from actlab.expr import describe
 
     try:
         typer.echo(describe(text, measure=measure, plot=plot))
-    except ExprSyntaxError as e:
+    except ValueError as e:  # ExprSyntaxError (with a caret under the problem) or a kernel that cannot be generated
         _fail(str(e))
 
 

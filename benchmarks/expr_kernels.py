@@ -1,6 +1,6 @@
 """Generated expression kernels against the zoo's hand-written ones, side by side in one process.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/expr_kernels.py [--n 16777216] [--repeats 15]
+    PYTHONPATH=. .venv/bin/python benchmarks/expr_kernels.py [--n 16777216] [--repeats 15] [--only-compile]
 
 Prints, for float32 on n elements: forward and backward (input + β gradient) medians of the generated Swish kernel
 and of ``actlab.kernels.get_kernel("swish")``, interleaved so that machine load hits both alike, and their ratios;
@@ -64,7 +64,10 @@ warnings.simplefilter("ignore")
 t0 = time.perf_counter()
 import actlab.expr as E
 from actlab.kernels import sync_threads
-E.compile_kernel("x + x").forward(np.ones(4, np.float32), np.empty(4, np.float32))  # numba/_math warm-up
+for n in (4, 1 << 16):  # one-time numba/_math warm-up, serial and parallel, on an expression not timed below
+    w = np.ones(n, np.float32)
+    E.compile_kernel("exp(-x^2) + x").forward(w, np.empty_like(w))
+    E.compile_kernel("exp(-x^2) + x").backward(w, w, np.empty_like(w))
 t1 = time.perf_counter()
 for s in {exprs!r}:
     t = time.perf_counter(); c = time.process_time()
@@ -108,7 +111,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1 << 24)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--skip-compile", action="store_true")
+    ap.add_argument("--only-compile", action="store_true")
     a = ap.parse_args()
+    if a.only_compile:
+        compile_times(cold=True)
+        return
     speed(a.n, a.repeats)
     if not a.skip_compile:
         compile_times(cold=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -26,6 +27,7 @@ class Analysis:
     """What :func:`analyse` found. Bounds and monotonicity are numeric checks over |x| ≤ 1e6 and [−6, 6]."""
 
     expr: str
+    finite: bool
     monotonic: bool
     bounded_below: bool
     bounded_above: bool
@@ -44,7 +46,7 @@ class Analysis:
         rows = [("expression", self.expr)]
         if self.canonical is not None:
             rows.append(("canonical", self.canonical))
-        rows += [("monotonic", str(self.monotonic)),
+        rows += [("finite on [-6, 6]", str(self.finite)), ("monotonic", str(self.monotonic)),
                  ("bounded below / above", f"{self.bounded_below} / {self.bounded_above}"),
                  ("smoothness", self.smoothness), ("bump below zero", str(self.bump_below_zero)),
                  ("E f(x), Var f(x), x~N(0,1)", f"{self.mean:.4f}, {self.var:.4f}"),
@@ -122,7 +124,8 @@ def analyse(expr: Expr | str, measure: bool = True, canonical: bool = True) -> A
         measure: also time the generated fused kernel (compiles it once). Default: ``True``.
         canonical: include the sympy canonical form (may take a second on large trees). Default: ``True``.
 
-    ``monotonic``: f' ≥ 0 everywhere or ≤ 0 everywhere on [−6, 6] (to 1e-9). ``bounded_*``: the extreme over
+    ``finite``: no NaN/inf in f on [−6, 6] (√ of a negative or overflow otherwise); the other properties are
+    unreliable when it is false. ``monotonic``: f' ≥ 0 everywhere or ≤ 0 everywhere on [−6, 6] (to 1e-9). ``bounded_*``: the extreme over
     |x| ≤ 1e6 stays within 1% (+1e-6) of the extreme over [−6, 6]. ``smoothness``: the first derivative of order ≤ 2
     that jumps on [−6, 6] decides C0/C1; none jumping gives C2 if a kinked operator (max, abs…) is present, else
     C∞; a pole (a division whose denominator changes sign) on [−6, 6] makes it discontinuous, unbounded and
@@ -142,8 +145,8 @@ def analyse(expr: Expr | str, measure: bool = True, canonical: bool = True) -> A
         span = max(1.0, near_hi - near_lo)
         far_lo = float(far.min()) if not torch.isnan(far).any() else float("-inf")
         far_hi = float(far.max()) if not torch.isnan(far).any() else float("inf")
-    bounded_below = far_lo >= near_lo - 0.01 * span - 1e-6
-    bounded_above = far_hi <= near_hi + 0.01 * span + 1e-6
+    bounded_below = math.isfinite(far_lo) and far_lo >= near_lo - 0.01 * span - 1e-6
+    bounded_above = math.isfinite(far_hi) and far_hi <= near_hi + 0.01 * span + 1e-6
     neg = f1[_FINE < 0]
     bump = bool((neg < -tol).any() and (neg > tol).any())
     xs = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
@@ -155,7 +158,7 @@ def analyse(expr: Expr | str, measure: bool = True, canonical: bool = True) -> A
     if poles:  # a sign-changing denominator between samples: the grid steps over an infinite jump
         monotonic = bounded_below = bounded_above = False
     return Analysis(
-        expr=str(e), monotonic=monotonic, bounded_below=bounded_below, bounded_above=bounded_above,
+        expr=str(e), finite=bool(torch.isfinite(f).all()), monotonic=monotonic, bounded_below=bounded_below, bounded_above=bounded_above,
         smoothness="discontinuous" if poles else _smoothness(e, f, f1, f2), bump_below_zero=bump, mean=mean, var=var, cost=e.cost(),
         ns_per_element=kernel_ns_per_element(e) if measure else None,
         canonical=e.canonical() if canonical else None)

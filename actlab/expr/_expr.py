@@ -24,8 +24,8 @@ class Expr:
     """An activation expression: a tree of operators from :data:`~actlab.expr.OPERATORS` over the input ``x``.
 
     Build one with :func:`parse` or :meth:`apply`. Each operator instance that uses β owns one trainable β (initial
-    value 1.0); ``betas`` counts them, numbered operands-first (post-order) everywhere: torch, sympy, LaTeX, kernels. Expressions compare and hash by their printed text, which is
-    exact: ``str(parse(str(e))) == str(e)``.
+    value 1.0); ``betas`` counts them, numbered operands first (post-order) in the torch, sympy, LaTeX and kernel
+    forms alike. Expressions compare and hash by their printed text, which is exact: ``str(parse(str(e))) == str(e)``.
 
     Example:
         >>> e = parse("x * sigmoid(beta * x)")
@@ -35,11 +35,12 @@ class Expr:
         tensor([0.7311])
     """
 
-    __slots__ = ("op", "args", "value", "_str", "__weakref__")
+    __slots__ = ("op", "args", "value", "_str", "_fn", "__weakref__")
 
     def __init__(self, op: Operator | None = None, args: tuple["Expr", ...] = (), value: float | None = None) -> None:
         self.op, self.args, self.value = op, args, value
         self._str: str | None = None
+        self._fn: Callable[..., torch.Tensor] | None = None
 
     # ---- construction
     @staticmethod
@@ -47,7 +48,9 @@ class Expr:
         """Apply ``op`` to operand expressions, with the paper's unary semantics (identity passes through and the
         constant β ignores its operand)."""
         if isinstance(op, str):
-            op = OPERATORS[op]
+            from ._ops import operator
+
+            op = operator(op)
         if op.passthrough:
             return args[0]
         holes = op.holes
@@ -123,6 +126,8 @@ class Expr:
 
         ``hook(op, operands)``, if given, sees every operator application (the prefilter checks domains with it).
         """
+        if hook is None and self._fn is not None:
+            return self._fn
         counter = iter(range(10**9))
 
         def build(e: Expr) -> Callable[[torch.Tensor, Sequence[Any]], torch.Tensor]:
@@ -153,6 +158,8 @@ class Expr:
             y = root(x, bs)
             return y if y.shape == x.shape else y.expand_as(x)
 
+        if hook is None:
+            self._fn = f
         return f
 
     def __call__(self, x: torch.Tensor, *betas: Any) -> torch.Tensor:

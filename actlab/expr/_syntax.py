@@ -137,7 +137,10 @@ class _Parser:
     def primary(self) -> Node:
         kind, tok, pos = self.take()
         if kind == "num":
-            return Node("num", float(tok), (), (pos, pos + len(tok)))
+            value = float(tok)
+            if value == float("inf"):
+                raise ExprSyntaxError("number too large for a float", self.text, pos, len(tok))
+            return Node("num", value, (), (pos, pos + len(tok)))
         if kind == "name":
             if self.peek()[:2] == ("op", "("):
                 self.take()

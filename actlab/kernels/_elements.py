@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ._math import cast_like, exp_expm1, fast_rsqrt, fma, select, vexp, verfc, vsigmoid, vsoftplus, vtanh
+from ._math import cast_like, exp_expm1, fast_rsqrt, fma, select, vexp, verfc, vsoftplus, vtanh
 
 
 
@@ -152,12 +152,18 @@ def swish_prep(x, p, k):
 
 
 @_jit
+def _sigmoid_pair(u, one):
+    """(σ(u), 1 − σ(u)), each with relative accuracy: e^{−|u|} never overflows, and neither side cancels."""
+    t = vexp(-abs(u))
+    r = one / (one + t)
+    p = t * r
+    pos = u >= 0
+    return select(pos, r, p), select(pos, p, r)
+
+
+@_jit
 def _swish_core(v, c):
-    b, one, zero = c
-    e = vexp(-b * v)
-    s = one / (one + e)
-    oms = select(e == np.inf, one, e * s)  # 1 − σ without cancellation
-    return s, oms
+    return _sigmoid_pair(c[0] * v, c[1])
 
 
 @_jit
@@ -189,9 +195,7 @@ def gelu_tanh_prep(x, p, k):
 def _gelu_tanh_core(v, c):
     gc, a, a3, one, zero = c
     v2 = v * v
-    e = vexp(-gc * v * (one + a * v2))
-    s = one / (one + e)
-    oms = select(e == np.inf, one, e * s)
+    s, oms = _sigmoid_pair(gc * v * (one + a * v2), one)
     return s, oms, v2
 
 
@@ -211,16 +215,13 @@ def gelu_tanh_grad(v, c, k):
 
 @_jit
 def sigmoid_f(v, c, k):
-    return vsigmoid(v)
+    return _sigmoid_pair(v, c[2])[0]
 
 
 @_jit
 def sigmoid_grad(v, c, k):
-    zero, one = c[0], c[2]
-    e = vexp(-v)
-    s = one / (one + e)
-    g = s * (s * e)
-    return select(s == zero, zero, g), zero
+    s, oms = _sigmoid_pair(v, c[2])
+    return s * oms, c[0]
 
 
 @_jit
@@ -230,7 +231,7 @@ def softplus_f(v, c, k):
 
 @_jit
 def softplus_grad(v, c, k):
-    return vsigmoid(v), c[0]
+    return _sigmoid_pair(v, c[2])[0], c[0]
 
 
 @_jit

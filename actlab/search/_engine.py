@@ -18,7 +18,7 @@ from optuna.trial import Trial, TrialState
 
 from ._config import SearchConfig, parse_budget
 from ._executors import Executor, Outcome, make_executor
-from ._objective import Job, PruneSpec
+from ._objective import Job, PruneSpec, first_report_step
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
 from ._study import (driver_id, evaluated, heartbeat, open_study, recover_stale, seen_identities,
@@ -44,12 +44,17 @@ class SearchResult:
     board: Any = None                    # the leaderboard (filled by run_search)
 
 
-def make_pruner(kind: str, multi: bool) -> optuna.pruners.BasePruner:
+def make_pruner(kind: str, multi: bool, first_step: int | None = None) -> optuna.pruners.BasePruner:
+    """Optuna's pruner for ``kind``; rungs start at the task's first report (else Optuna's "auto").
+
+    Starting at the first report matters: with rungs at steps 1, 3, 9… every rung below the first report would
+    judge the same number and prune far more than one halving.
+    """
     if multi or kind == "none":
         return optuna.pruners.NopPruner()
     if kind == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
-    return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(min_resource=first_step or 1, reduction_factor=3)
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=first_step or "auto", reduction_factor=3)
 
 
 class Driver:
@@ -70,7 +75,7 @@ class Driver:
         self.strategy: Strategy = get_strategy(cfg.strategy, space, seed=cfg.seed, **opts)
         self.name = cfg.study_name()
         self.url = storage_url(self.name, cfg.storage, cfg.runs_dir)
-        self.pruner = make_pruner(cfg.pruner, cfg.multi)
+        self.pruner = make_pruner(cfg.pruner, cfg.multi, first_report_step(cfg.task))
         self.study = open_study(self.name, self.url, cfg.directions, sampler=self.strategy.sampler(),
                                 pruner=self.pruner, config=cfg.protocol())
         self.me = driver_id()
@@ -132,7 +137,8 @@ class Driver:
     def _prune_spec(self) -> PruneSpec | None:
         if isinstance(self.pruner, optuna.pruners.NopPruner):
             return None
-        hist = [(t.number, t.state.name, dict(t.intermediate_values), t.value if t.values else None)
+        hist = [(t.number, t.state.name, dict(t.intermediate_values), t.value if t.values else None,
+                 {k: v for k, v in t.system_attrs.items() if k.startswith("completed_rung")})
                 for t in evaluated(self.study)
                 if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values]
         return PruneSpec(self.pruner, hist)
@@ -160,6 +166,10 @@ class Driver:
         if not self.cfg.multi:
             for step, val in dict(r.get("intermediate", [])).items():
                 trial.report(val, step)
+            for k, v in (r.get("pruner_attrs") or {}).items():
+                self.study._storage.set_trial_system_attr(trial._trial_id, k, v)
+            if r.get("pruner_error"):
+                trial.set_user_attr("pruner_error", r["pruner_error"])
         status, reason = r["status"], r.get("reason")
         if status == "ok" and self.cfg.multi and r.get("cost") is None:
             status, reason = "fail", "no fused-kernel cost measured for the speed objective"

@@ -110,7 +110,7 @@ class LocalExecutor(Executor):
         # replacement worker starts in milliseconds instead of re-importing torch (spawn) and no parent threads
         # are inherited (fork).
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["torch", "actlab.search._objective"])
+        self._ctx.set_forkserver_preload(["torch", "actlab.search._objective", "actlab.train", "actlab.expr"])
         self._workers: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._done: list[Outcome] = []

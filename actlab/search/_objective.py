@@ -29,7 +29,8 @@ class PruneSpec:
     """What the worker needs to ask the pruner: the pruner and the finished trials' curves."""
 
     pruner: Any
-    history: list[tuple[int, str, dict[int, float], float | None]] = field(default_factory=list)
+    # (number, state name, intermediate values, value, the pruner's system attrs such as "completed_rung_0")
+    history: list[tuple[int, str, dict[int, float], float | None, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -58,28 +59,44 @@ def _resolve(path: str) -> Callable[..., dict[str, Any]]:
     return getattr(importlib.import_module(module), name)
 
 
-def _pruning_reporter(spec: PruneSpec) -> Callable[[int, float], bool]:
-    import optuna
-    from optuna.trial import TrialState, create_trial
+class _Pruning:
+    """The pruner asked against an in-memory copy of the driver's finished trials plus this job's reports.
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", pruner=spec.pruner)
-    past = []
-    for _, state, curve, value in spec.history:
-        st = TrialState[state]
-        past.append(create_trial(state=st, value=value if st == TrialState.COMPLETE else None,
-                                 intermediate_values=curve, params={}, distributions={}))
-    if past:
-        study.add_trials(past)
-    trial = study.ask()
+    Successive halving keeps its rung decisions in system attrs (``completed_rung_k``): the snapshot carries them
+    in, and :attr:`attrs` carries this trial's out, so the driver can store them on the real trial.
+    """
 
-    def report(step: int, value: float) -> bool:
-        if not math.isfinite(value):
+    def __init__(self, spec: PruneSpec) -> None:
+        import optuna
+        from optuna.trial import TrialState, create_trial
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = optuna.create_study(direction="maximize", pruner=spec.pruner, study_name="actlab-snapshot")
+        past = []
+        for _, state, curve, value, attrs in spec.history:
+            st = TrialState[state]
+            past.append(create_trial(state=st, value=value if st == TrialState.COMPLETE else None,
+                                     intermediate_values={int(k): v for k, v in curve.items()}, params={},
+                                     distributions={}, system_attrs=attrs))
+        if past:
+            self.study.add_trials(past)
+        self.trial = self.study.ask()
+        self.error: str | None = None
+
+    def __call__(self, step: int, value: float) -> bool:
+        if self.error is not None or not math.isfinite(value):
             return False
-        trial.report(float(value), int(step))
-        return bool(trial.should_prune())
+        self.trial.report(float(value), int(step))
+        try:
+            return bool(self.trial.should_prune())
+        except Exception as e:  # a pruner bug must not fail the candidate: stop pruning this job instead
+            self.error = f"{type(e).__name__}: {e}"[:300]
+            return False
 
-    return report
+    @property
+    def attrs(self) -> dict[str, Any]:
+        t = self.study.trials[-1]
+        return {k: v for k, v in t.system_attrs.items() if k.startswith("completed_rung")}
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -91,7 +108,7 @@ def run_job(job: Job) -> dict[str, Any]:
     per_seed: list[dict[str, Any]] = []
     out: dict[str, Any] = {"status": "ok", "reason": None, "per_seed": per_seed, "intermediate": curve}
     try:
-        pruner_report = _pruning_reporter(job.prune) if job.prune is not None else None
+        pruner_report = _Pruning(job.prune) if job.prune is not None else None
 
         def report(step: int, val_acc: float) -> bool:
             # Cooperative timeout; the executor kills the worker if a step never comes back.
@@ -119,6 +136,10 @@ def run_job(job: Job) -> dict[str, Any]:
         if job.seeds:
             if out["status"] == "ok":
                 out["value"] = statistics.median(float(r["val_acc"]) for r in per_seed)
+        if pruner_report is not None:
+            out["pruner_attrs"] = pruner_report.attrs
+            if pruner_report.error:
+                out["pruner_error"] = pruner_report.error
         if (job.analyse or job.measure) and out["status"] != "fail":
             out.update(describe_candidate(job.expression, measure=job.measure))
     except _Timeout:
@@ -146,22 +167,40 @@ def train_candidate(expression: str, task: str, seed: int, steps: int | None,
     from actlab import expr as ex
     from actlab.train import train_one
 
-    act: Any = expression
-    if not _is_registry_name(expression):
+    named = _registry_name(expression)
+    if named is not None:  # a zoo baseline: its composite form too, so that every row trains the same way
+        import actlab
+
+        name, kwargs = named
+        kwargs.setdefault("fused", False)
+        act: Any = lambda: actlab.get(name, **kwargs)  # noqa: E731 - a zero-argument factory, built here
+    else:
         e = ex.parse(expression)
-        act = lambda: e.to_module(fused=False)  # noqa: E731 - a zero-argument factory, built in this worker
+        act = lambda: e.to_module(fused=False)  # noqa: E731
     d = train_one(act, task, seed, steps=steps, report=report, threads=1).to_dict()
     keep = ("val_acc", "test_acc", "val_loss", "train_loss", "wall_time", "steps_done", "diverged", "pruned")
     return {k: d.get(k) for k in keep}
 
 
-def _is_registry_name(text: str) -> bool:
+def first_report_step(task: str) -> int | None:
+    """The first step at which the task reports validation accuracy (the pruner's smallest rung), if known."""
+    try:
+        from actlab.train import TASKS
+    except ImportError:
+        return None
+    t = TASKS.get(task)
+    return int(t.eval_every) if t is not None else None
+
+
+def _registry_name(text: str) -> tuple[str, dict[str, Any]] | None:
+    """``(name, hparams)`` if ``text`` names a zoo activation (``"isrlu"``, ``"isrlu:alpha=3"``), else None."""
+    import actlab
     from actlab.models import parse_act_string
 
-    import actlab
-
     named = parse_act_string(text)
-    return named is not None and named[0].lower() in {n.lower() for n in actlab.names()}
+    if named is None or named[0].lower() not in {n.lower() for n in actlab.names()}:
+        return None
+    return named[0], dict(named[1])
 
 
 def describe_candidate(expression: str, measure: bool = False) -> dict[str, Any]:
@@ -172,8 +211,9 @@ def describe_candidate(expression: str, measure: bool = False) -> dict[str, Any]
     """
     from actlab import expr
 
-    if _is_registry_name(expression):
-        return {"cost": _zoo_cost(expression)} if measure else {}
+    named = _registry_name(expression)
+    if named is not None:
+        return {"cost": _zoo_cost(named[0])} if measure else {}
     info = expr.analyse(expression, measure=measure, canonical=True).as_dict()
     out: dict[str, Any] = {"canonical": info.pop("canonical", None)}
     cost = info.pop("ns_per_element", None)

@@ -105,14 +105,21 @@ class Exhaustive(Strategy):
 
 @register
 class RandomSearch(Strategy):
-    """Uniform sampling of the raw space (the prefilter and dedupe happen in the driver)."""
+    """Uniform sampling of the distinct, prefiltered functions not tried yet (the exhaustive pool), or of the raw
+    trees when the space is too large to enumerate (the driver then dedupes and prefilters)."""
 
     name = "random"
-    summary = "uniform random trees"
+    summary = "uniform sampling of untried distinct functions"
 
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
         rng = self.rng(study)
-        return [Candidate(self.space.sample(rng)) for _ in range(n)]
+        try:
+            pool, _ = self.space.enumerate()
+        except ValueError:
+            return [Candidate(self.space.sample(rng)) for _ in range(n)]
+        taken = set(seen_identities(study.get_trials(deepcopy=False)))
+        fresh = [t for t in pool if self.space.identity(self.space.render(t)) not in taken]
+        return [Candidate(dict(t)) for t in rng.sample(fresh, min(n, len(fresh)))]
 
 
 class _SamplerStrategy(Strategy):

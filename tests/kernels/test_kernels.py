@@ -6,7 +6,9 @@ what rounding the input by half an ulp would cause (the function's condition), i
     |fused − ref| ≤ C·eps·(|ref| + |x·ref′|) + tiny          (values)
     |fused′ − ref′| ≤ C·eps·(|ref′| + |x·ref″| + 1) + tiny   (derivatives; the +1 allows ref′'s own cancellation)
 
-with C = 8 and ref computed in float64 from the same (rounded) inputs.
+with C = 8 and ref computed in float64 from the same (rounded) inputs. For float64 inputs the reference is no more
+precise than the kernel, and its σ-based derivatives lose ~eps·|x| to cancellation, so |x| is added to the
+derivative scale there.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def _assert_close(got: torch.Tensor, want: torch.Tensor, scale: torch.Tensor, x:
     dt = got.dtype
     fi = torch.finfo(dt)
     got = got.double()
+    want = torch.where(want.abs() > fi.max, want.to(dt).double(), want)  # overflows in dtype: must give ±inf
     fin = torch.isfinite(want)
     tol = C * fi.eps * torch.nan_to_num(scale, nan=0.0, posinf=math.inf) + fi.tiny
     err = (got - want).abs()
@@ -89,7 +92,10 @@ def test_backward_matches_reference(name: str, dtype: torch.dtype) -> None:
     xg = x.clone().requires_grad_(True)
     K.apply(K.KERNELS[name], xg, *params).backward(torch.ones_like(x))
     _, g, h = _reference(name, x, params)
-    _assert_close(xg.grad, g, g.abs() + (x.double() * h).abs() + 1.0, x, f"{name} f'")
+    scale = g.abs() + (x.double() * h).abs() + 1.0
+    if dtype == torch.float64:  # the float64 reference's own 1 − σ cancellation: ~eps·|x| absolute
+        scale = scale + x.double().abs()
+    _assert_close(xg.grad, g, scale, x, f"{name} f'")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -174,7 +180,8 @@ def test_newton_mode_error_bound(name: str, dtype: torch.dtype) -> None:
         y = K.apply(K.get_kernel(name, newton=k), x, 1.3)
         both = torch.isfinite(exact)
         assert torch.equal(torch.isnan(y), torch.isnan(exact))
-        rel = ((y.double() - exact).abs() / exact.abs().clamp_min(torch.finfo(dtype).tiny))[both]
+        part = exact - 0.5 if name == "isru_sigmoid" else exact  # the error is relative to the ISRU part
+        rel = ((y.double() - exact).abs() / part.abs().clamp_min(torch.finfo(dtype).tiny))[both]
         assert rel.max().item() <= bound * 1.5 + 4 * torch.finfo(dtype).eps, f"k={k}: {rel.max().item():.3g}"
     xg.grad = None
     K.apply(K.get_kernel(name, newton=2), xg, 1.3).sum().backward()

@@ -128,3 +128,25 @@ def test_show_prints_the_board_and_writes_plots(exhaustive, capsys) -> None:
     assert "Hall of fame" in text and "tanh" in text
     md = board_markdown(res.board)
     assert md.count("\n") == len(res.board.rows) + 1 and not math.isnan(res.board.rows[0].test_ci[0])
+
+
+def test_cli_show_export_and_errors(exhaustive, tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from actlab.cli import app
+
+    tmp, res = exhaustive
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    url = ["--storage", res.storage]
+    out = runner.invoke(app, ["export", res.study, "--top", "1", "--out", str(tmp_path / "a.py"), *url])
+    assert out.exit_code == 0, out.output
+    assert _import(tmp_path / "a.py", "a_cli").EXPRESSION == next(r for r in res.board.rows if r.kind == "found").name
+    out = runner.invoke(app, ["show", res.study, "--out-dir", str(tmp_path / "plots"), *url])
+    assert out.exit_code == 0 and "Hall of fame" in out.output and (tmp_path / "plots" / "progress.png").exists()
+    for args, words in ((["show", "no-such-study"], "no study database"),
+                        (["export", res.study, "--top", "99", *url], "--top must be between"),
+                        (["search", "--budget", "ten"], "budget"),
+                        (["search", "--strategy", "evolutoin"], "evolution")):
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2 and words in out.output, (args, out.output)

@@ -44,6 +44,17 @@ def test_strategy_mechanics(strategy: str, tmp_path: Path) -> None:
             assert "skipped" in t.user_attrs or t.intermediate_values
 
 
+@pytest.mark.parametrize("pruner", ["halving", "hyperband"])
+def test_pruners_stop_weak_candidates_early(pruner: str, tmp_path: Path) -> None:
+    cfg = fake_config(budget=20, pruner=pruner, storage=str(tmp_path / "p.db"), study="p")
+    study = _load(Driver(cfg, FakeSpace()).run().storage, "p")
+    done = evaluated(study)
+    pruned = [t for t in done if t.state == TrialState.PRUNED]
+    assert len(done) == 20 and pruned and not any(t.user_attrs.get("pruner_error") for t in done)
+    assert all(t.intermediate_values and max(t.intermediate_values) < 100 for t in pruned)
+    assert any("completed_rung_0" in t.system_attrs for t in done)  # rung decisions reach the study
+
+
 def test_exhaustive_is_deduped_prefiltered_simplest_first_and_stops(tmp_path: Path) -> None:
     space = FakeSpace(unaries=("x", "relu", "tanh", "zero"), binaries=("add", "max"))
     order, counts = space.enumerate()

@@ -116,6 +116,7 @@ def test_fuzz_arbitrary_unicode(text):
     ("", "empty expression", 0),
     ("x x", "after a complete expression", 2),
     ("+x", "unary '+'", 0),
+    ("x + 1e999", "too large", 4),
 ])
 def test_errors_show_position(text, message, pos):
     with pytest.raises(ExprSyntaxError) as info:

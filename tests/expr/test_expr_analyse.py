@@ -44,3 +44,10 @@ def test_full_report_with_timing_and_canonical():
     text = str(a)
     assert "ns/element" in text and "smoothness" in text
     assert a.as_dict()["smoothness"] == "Cinf"
+
+
+def test_non_finite_functions_are_flagged():
+    for text in ["sqrt(x)", "exp(exp(exp(x)))"]:
+        a = analyse(text, measure=False, canonical=False)
+        assert not a.finite and not a.bounded_above and a.smoothness == "discontinuous"
+    assert analyse("tanh(x)", measure=False, canonical=False).finite

@@ -1,0 +1,52 @@
+"""Smoke test of the speed benchmark at tiny sizes (not timed: speed figures live in benchmarks/RESULTS.md)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from actlab.bench import speed
+from actlab.cli import app
+
+
+def test_run_records_every_variant(tmp_path) -> None:
+    records = speed.run(names=["isrlu", "elu", "gelu"], sizes=[64, 1000], repeats=1, newton=[1])
+    labels = [(r.name, r.size) for r in records]
+    assert labels == [(n, s) for s in (64, 1000) for n in ("isrlu", "isrlu[newton=1]", "elu", "gelu")]
+    for r in records:
+        for v in (r.copy, r.fused_fwd, r.fused_bwd, r.reference_fwd, r.reference_bwd, r.user_fused):
+            assert v > 0
+    isrlu = records[0]
+    assert isrlu.native_op == "elu" and isrlu.native_fwd is not None and isrlu.user_native is not None
+    assert isrlu.fused_bwd_param is not None and records[3].fused_bwd_param is None  # gelu has no parameter
+    speed.write_json(records, tmp_path / "s.json")
+    rows = json.loads((tmp_path / "s.json").read_text())
+    assert len(rows) == len(records) and {"fused_fwd", "copy", "native_fwd", "reference_bwd"} <= set(rows[0])
+    md = speed.to_markdown(records)
+    assert md.count("\n") == len(records) + 1 and "isrlu[newton=1]" in md
+
+
+def test_every_kernel_activation_is_benchmarked() -> None:
+    import actlab.activations as A
+
+    rows = {name for _, name, _ in speed._rows(None, ())}
+    assert rows == {n for n in A.names() if A.spec(n).kernel is not None}
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="repeats"):
+        speed.run(names=["elu"], sizes=[10], repeats=0)
+    with pytest.raises(KeyError, match="did you mean"):
+        speed.run(names=["isrlux"], sizes=[10], repeats=1)
+
+
+def test_cli(tmp_path) -> None:
+    out = tmp_path / "speed.json"
+    res = CliRunner().invoke(app, ["bench", "speed", "--act", "isru", "--sizes", "32", "--repeats", "1",
+                                   "--markdown", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "| isru |" in res.output and json.loads(out.read_text())[0]["name"] == "isru"
+    res = CliRunner().invoke(app, ["bench", "speed", "--act", "nope", "--sizes", "32"])
+    assert res.exit_code == 2 and "unknown activation" in res.output
