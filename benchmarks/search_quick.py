@@ -55,6 +55,10 @@ def main() -> None:
         "final_seconds": total - (marks["stop"] - t0), "evaluated": len(done),
         "states": {k: v for k, v in res.board.counts.items()},
         "trials_per_hour": len(done) / search_s * 3600,
+        # CPU seconds per trial (worker process time): the throughput 2 otherwise idle cores would give.
+        "cpu_per_trial": sum(t.user_attrs.get("cpu") or 0 for t in done) / max(1, len(done)),
+        "trials_per_hour_2_idle_cores": 2 * 3600 * len(done) / max(1e-9, sum(t.user_attrs.get("cpu") or 0
+                                                                             for t in done)),
         "full_equivalents_per_hour": (steps / full) / search_s * 3600 if full else None,
         "space": counts, "removed_before_training": 1 - counts["survivors"] / counts["raw"],
         "leaderboard": [r.to_dict() for r in res.board.rows],

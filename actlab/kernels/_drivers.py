@@ -14,9 +14,10 @@ processes (a closure over a numba dispatcher would not: its pickle carries a per
 Design choices, measured (benchmarks/RESULTS.md):
 
 * below :data:`SERIAL_MAX` elements a serial loop runs; waking the thread pool costs more than the work;
-* the parameter gradient is reduced per chunk of :data:`CHUNK` elements through a float64 scratch buffer summed
-  pairwise, so that the main loop stays vectorised (an in-loop float reduction cannot be vectorised without
-  ``reassoc``, which would break the exp range reduction) and the sum is accurate;
+* the parameter gradient is reduced per chunk of :data:`CHUNK` elements through a scratch buffer of the input's
+  dtype (per-element products gy·∂f/∂p; the sum itself runs in float64), so that
+  the main loop stays vectorised (an in-loop float reduction cannot be vectorised without ``reassoc``, which would
+  break the exp range reduction); only the small chunk sum is compiled with ``reassoc``;
 * ``backward_input`` skips the parameter gradient entirely; :func:`~actlab.kernels.apply` uses it whenever no
   parameter needs a gradient (the common, fixed-α case).
 """
@@ -48,6 +49,17 @@ SOURCE_FINGERPRINT = _fingerprint()
 
 SERIAL_MAX = 1 << 14
 CHUNK = 2048
+_BLOCKS = 64
+
+
+@njit(fastmath={"reassoc", "contract"}, cache=True, nogil=True)
+def _chunk_sum(tmp, m):
+    # `reassoc` only here: it lets LLVM vectorise this float64 sum (4 lanes), and it cannot reach the element
+    # functions, whose range reductions it would break.
+    s = 0.0
+    for j in range(m):
+        s += np.float64(tmp[j])
+    return s
 
 _opts: dict[str, Any] = dict(parallel=True, cache=True, fastmath=SAFE_FASTMATH, nogil=True)
 
@@ -100,21 +112,23 @@ def make_kernels(prep: Callable, f: Callable, grad: Callable, nparams: int, k: i
         c = prep(x, p, K)
         n = x.size
         nchunks = (n + CHUNK - 1) // CHUNK
-        partial = np.zeros(max(nchunks, 1), np.float64)
-        for b in prange(nchunks):
-            lo = b * CHUNK
-            hi = min(n, lo + CHUNK)
-            tmp = np.zeros(CHUNK, np.float64)
-            for i in range(lo, hi):
-                g, d = grad(x[i], c, K)
-                gx[i] = gy[i] * g
-                tmp[i - lo] = np.float64(gy[i]) * np.float64(d)
-            h = CHUNK // 2
-            while h >= 1:
-                for j in range(h):
-                    tmp[j] += tmp[j + h]
-                h //= 2
-            partial[b] = tmp[0]
+        # A fixed number of blocks (not one per thread): the summation order, hence the result, does not depend on
+        # the thread count.
+        nblocks = min(nchunks, _BLOCKS)
+        per = (nchunks + nblocks - 1) // max(nblocks, 1)
+        partial = np.zeros(max(nblocks, 1), np.float64)
+        for b in prange(nblocks):
+            tmp = np.empty(CHUNK, x.dtype)
+            acc = 0.0
+            for ci in range(b * per, min(nchunks, (b + 1) * per)):
+                lo = ci * CHUNK
+                hi = min(n, lo + CHUNK)
+                for i in range(lo, hi):
+                    g, d = grad(x[i], c, K)
+                    gx[i] = gy[i] * g
+                    tmp[i - lo] = gy[i] * d
+                acc += _chunk_sum(tmp, hi - lo)
+            partial[b] = acc
         return (partial.sum(),)
 
     return forward, backward, backward_input

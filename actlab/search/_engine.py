@@ -141,7 +141,7 @@ class Driver:
                  {k: v for k, v in t.system_attrs.items() if k.startswith("completed_rung")})
                 for t in evaluated(self.study)
                 if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values]
-        return PruneSpec(self.pruner, hist)
+        return PruneSpec(pruner=self.pruner, history=hist)
 
     # ---- outcomes
 
@@ -157,6 +157,7 @@ class Driver:
         seeds = [{k: v for k, v in s.items() if k != "curve"} for s in r.get("per_seed", [])]
         trial.set_user_attr("per_seed", seeds)
         trial.set_user_attr("wall", r.get("wall"))
+        trial.set_user_attr("cpu", r.get("cpu"))
         for key in ("cost", "properties", "canonical"):
             if r.get(key) is not None:
                 trial.set_user_attr(key, r[key])

@@ -29,6 +29,9 @@ class PruneSpec:
     """What the worker needs to ask the pruner: the pruner and the finished trials' curves."""
 
     pruner: Any
+    # No pruning until this many finished trials exist: successive halving keeps only the best third of a rung,
+    # which with two or three competitors prunes good candidates on noise.
+    warmup: int = 10
     # (number, state name, intermediate values, value, the pruner's system attrs such as "completed_rung_0")
     history: list[tuple[int, str, dict[int, float], float | None, dict[str, Any]]] = field(default_factory=list)
 
@@ -82,13 +85,15 @@ class _Pruning:
             self.study.add_trials(past)
         self.trial = self.study.ask()
         self.error: str | None = None
+        self.warm = len(past) >= spec.warmup
 
     def __call__(self, step: int, value: float) -> bool:
         if self.error is not None or not math.isfinite(value):
             return False
         self.trial.report(float(value), int(step))
         try:
-            return bool(self.trial.should_prune())
+            prune = bool(self.trial.should_prune())  # also records the rung, warm or not
+            return prune and self.warm
         except Exception as e:  # a pruner bug must not fail the candidate: stop pruning this job instead
             self.error = f"{type(e).__name__}: {e}"[:300]
             return False
@@ -102,13 +107,18 @@ class _Pruning:
 def run_job(job: Job) -> dict[str, Any]:
     """Evaluate ``job`` and return a plain result dict; never raises for a failing candidate."""
     evaluate = _resolve(job.evaluator)
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     deadline = t0 + job.timeout if job.timeout else None
     curve: list[tuple[int, float]] = []
     per_seed: list[dict[str, Any]] = []
     out: dict[str, Any] = {"status": "ok", "reason": None, "per_seed": per_seed, "intermediate": curve}
     try:
-        pruner_report = _Pruning(job.prune) if job.prune is not None else None
+        pruner_report = None
+        if job.prune is not None:
+            try:
+                pruner_report = _Pruning(job.prune)
+            except Exception as e:  # without a pruner the candidate still trains, to the end
+                out["pruner_error"] = f"{type(e).__name__}: {e}"[:300]
 
         def report(step: int, val_acc: float) -> bool:
             # Cooperative timeout; the executor kills the worker if a step never comes back.
@@ -149,6 +159,7 @@ def run_job(job: Job) -> dict[str, Any]:
         out["status"], out["reason"] = "fail", f"{type(e).__name__}: {e}"[:500]
         out["traceback"] = tb[-2000:]
     out["wall"] = time.monotonic() - t0
+    out["cpu"] = time.process_time() - cpu0  # what the job cost, whatever else shares the cores
     return out
 
 

@@ -63,7 +63,8 @@ def _assert_close(got: torch.Tensor, want: torch.Tensor, scale: torch.Tensor, x:
     got = got.double()
     want = torch.where(want.abs() > fi.max, want.to(dt).double(), want)  # overflows in dtype: must give ±inf
     fin = torch.isfinite(want)
-    tol = C * fi.eps * torch.nan_to_num(scale, nan=0.0, posinf=math.inf) + fi.tiny
+    # The tiny·(1 + |x|) floor: x·g(x) forms near underflow, where the float64 reference itself flushes to 0.
+    tol = C * fi.eps * torch.nan_to_num(scale, nan=0.0, posinf=math.inf) + fi.tiny * (1 + x.double().abs())
     err = (got - want).abs()
     bad = fin & ~(err <= tol)
     if bad.any():
@@ -181,8 +182,10 @@ def test_newton_mode_error_bound(name: str, dtype: torch.dtype) -> None:
         both = torch.isfinite(exact)
         assert torch.equal(torch.isnan(y), torch.isnan(exact))
         part = exact - 0.5 if name == "isru_sigmoid" else exact  # the error is relative to the ISRU part
-        rel = ((y.double() - exact).abs() / part.abs().clamp_min(torch.finfo(dtype).tiny))[both]
-        assert rel.max().item() <= bound * 1.5 + 4 * torch.finfo(dtype).eps, f"k={k}: {rel.max().item():.3g}"
+        err = (y.double() - exact).abs()[both]
+        # bound on the inverse square root, plus rounding differences of the two paths (a few ulps of the result)
+        tol = 1.5 * bound * part.abs()[both] + 4 * torch.finfo(dtype).eps * exact.abs()[both] + torch.finfo(dtype).tiny
+        assert (err <= tol).all(), f"k={k}: worst {((err - tol) / tol).max().item():.3g} over tolerance"
     xg.grad = None
     K.apply(K.get_kernel(name, newton=2), xg, 1.3).sum().backward()
     assert torch.isfinite(xg.grad[torch.isfinite(x)]).all()

@@ -1,0 +1,156 @@
+"""The autograd path shared by every fused kernel: what it saves, shapes and strides, threads, and the fallbacks."""
+
+from __future__ import annotations
+
+import numba
+import pytest
+import torch
+
+import actlab.activations as A
+from actlab import kernels as K
+from actlab.kernels._drivers import CHUNK, SERIAL_MAX
+
+NAMES = list(K.KERNELS)
+
+
+def _params(name: str) -> list[float]:
+    return [1.3] * len(K.KERNELS[name].param_names)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parallel_path_matches_serial(name: str) -> None:
+    """Above SERIAL_MAX the prange loop runs; it must give the serial loop's values exactly (sums: to rounding)."""
+    n = SERIAL_MAX * 3 + 17
+    x = torch.randn(n, generator=torch.Generator().manual_seed(2)) * 5
+    gy = torch.randn(n, generator=torch.Generator().manual_seed(3))
+    k = K.KERNELS[name]
+    params = [torch.tensor(p, requires_grad=True) for p in _params(name)]
+    xg = x.clone().requires_grad_(True)
+    (K.apply(k, xg, *params) * gy).sum().backward()
+    parts = torch.split(torch.arange(n), SERIAL_MAX // 2)
+    y_ser, g_ser, p_ser = [], [], 0.0
+    for idx in parts:
+        ps = [torch.tensor(p, requires_grad=True) for p in _params(name)]
+        xs = x[idx].clone().requires_grad_(True)
+        y = K.apply(k, xs, *ps)
+        (y * gy[idx]).sum().backward()
+        y_ser.append(y.detach())
+        g_ser.append(xs.grad)
+        p_ser += sum(float(p.grad) for p in ps)
+    assert torch.equal(K.apply(k, x, *_params(name)), torch.cat(y_ser))
+    assert torch.equal(xg.grad, torch.cat(g_ser))
+    if params:
+        assert float(params[0].grad) == pytest.approx(p_ser, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (0,), (0, 3), (3, 5, 7)])
+def test_shapes(shape: tuple[int, ...]) -> None:
+    k = K.KERNELS["isrlu"]
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    y = K.apply(k, x, 1.0)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    y.sum().backward()
+    ref = A.spec("isrlu").reference(x.detach(), 1.0)
+    assert torch.allclose(y.detach(), ref)
+    assert x.grad.shape == x.shape
+
+
+def test_non_contiguous_and_strided_gradients() -> None:
+    k = K.KERNELS["swish"]
+    base = torch.randn(6, 8, dtype=torch.float64)
+    x = base.t()[::2].requires_grad_(True)  # transposed and strided
+    assert not x.is_contiguous()
+    y = K.apply(k, x, 1.3)
+    gy = torch.randn(6, 8, dtype=torch.float64).t()[::2]  # non-contiguous incoming gradient
+    y.backward(gy)
+    xr = x.detach().clone().requires_grad_(True)
+    A.spec("swish").reference(xr, 1.3).backward(gy)
+    assert torch.allclose(y.detach(), A.spec("swish").reference(x.detach(), 1.3))
+    assert torch.allclose(x.grad, xr.grad)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_saves_only_the_input(name: str) -> None:
+    saved: list[torch.Tensor] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t)
+        return t
+
+    x = torch.randn(100, requires_grad=True)
+    params = [torch.tensor(p, requires_grad=True) for p in _params(name)]
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = K.apply(K.KERNELS[name], x, *params)
+    assert len(saved) == 1 + len(params)
+    assert saved[0] is x
+    assert all(s is p for s, p in zip(saved[1:], params))
+    y.sum().backward()
+
+
+def test_backward_input_skips_parameter_reduction(monkeypatch) -> None:
+    """With a fixed α the cheaper backward runs; with a trainable α the reducing one."""
+    base = K.KERNELS["isrlu"]
+    calls: list[str] = []
+
+    def spy(tag, fn):
+        def f(*a):
+            calls.append(tag)
+            return fn(*a)
+        return f
+
+    k = K.FusedKernel("isrlu", base.forward, spy("full", base.backward), base.param_names,
+                      backward_input=spy("input", base.backward_input))
+    x = torch.randn(50, requires_grad=True)
+    K.apply(k, x, 1.0).sum().backward()
+    K.apply(k, x, torch.tensor(1.0)).sum().backward()
+    a = torch.tensor(1.0, requires_grad=True)
+    K.apply(k, x, a).sum().backward()
+    assert calls == ["input", "input", "full"] and a.grad is not None
+
+
+def test_threads_follow_torch() -> None:
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        K.apply(K.KERNELS["isru"], torch.randn(10), 1.0)
+        assert numba.get_num_threads() == 1
+        if numba.config.NUMBA_NUM_THREADS >= 2:
+            torch.set_num_threads(2)
+            K.apply(K.KERNELS["isru"], torch.randn(10), 1.0)
+            assert numba.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)
+        K.sync_threads()
+
+
+def test_supports() -> None:
+    assert K.supports(torch.randn(3), 1.0, torch.tensor(2.0))
+    assert K.supports(torch.randn(3, dtype=torch.float64))
+    assert not K.supports(torch.randn(3).half())
+    assert not K.supports(torch.randn(3).bfloat16())
+    assert not K.supports(torch.arange(3))
+    assert not K.supports(torch.randn(3), torch.ones(2))  # per-channel parameters go to the reference
+    if torch.cuda.is_available():  # pragma: no cover - no GPU here
+        assert not K.supports(torch.randn(3, device="cuda"))
+
+
+def test_wrong_parameter_count() -> None:
+    with pytest.raises(TypeError, match="takes 1 parameters"):
+        K.apply(K.KERNELS["isrlu"], torch.randn(3))
+
+
+def test_chunked_parameter_sum_is_float64() -> None:
+    """Σ over many float32 terms: a float32 accumulator would drift; the float64 one matches a float64 sum."""
+    n = CHUNK * 40 + 3
+    x = -torch.rand(n) * 3 - 0.5
+    a = torch.tensor(1.0, requires_grad=True)
+    K.apply(K.KERNELS["isrlu"], x, a).sum().backward()
+    y = A.spec("isrlu").reference(x.double(), 1.0)
+    want = float((-0.5 * y**3).sum())
+    assert float(a.grad) == pytest.approx(want, rel=1e-6)
+
+
+def test_allocator_tuning_is_explicit_and_reversible() -> None:
+    assert K.tune_allocator(False) in (True, False)  # restoring the defaults is always allowed
+    with pytest.raises(ValueError):
+        K.tune_allocator(trim_threshold=-1)
