@@ -223,8 +223,12 @@ def describe_candidate(expression: str, measure: bool = False) -> dict[str, Any]
     from actlab import expr
 
     named = _registry_name(expression)
-    if named is not None:
-        return {"cost": _zoo_cost(named[0])} if measure else {}
+    if named is not None:  # the zoo's declared properties, in the same vocabulary as analyse()
+        from actlab.activations import spec
+
+        sp = spec(named[0])
+        props = {k: getattr(sp, k) for k in ("monotonic", "bounded_below", "bounded_above", "smoothness")}
+        return {"properties": props, **({"cost": _zoo_cost(named[0])} if measure else {})}
     info = expr.analyse(expression, measure=measure, canonical=True).as_dict()
     out: dict[str, Any] = {"canonical": info.pop("canonical", None)}
     cost = info.pop("ns_per_element", None)
