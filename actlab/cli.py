@@ -129,6 +129,7 @@ def bench_accuracy(
     metric: str = typer.Option("test_acc", "--metric", help="test_acc (final reports) or val_acc"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the table: results.md or results.csv"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write accuracy-with-CI and training-curve plots"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write every run (curves included) as JSON"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="dataset folder (CIFAR-10, Fashion-MNIST)"),
 ) -> None:
     """Train each activation on TASK over SEEDS and compare with the baseline (paired over seeds)."""
@@ -169,6 +170,11 @@ def bench_accuracy(
 
         plot_accuracy(comp, plot)
         console.print(f"plot written to {plot}")
+    if json_out is not None:
+        import json
+
+        json_out.write_text(json.dumps(comp.to_dict(), indent=1))
+        console.print(f"runs written to {json_out}")
 
 
 # ---------------------------------------------------------------- search (issue 5)
@@ -178,7 +184,7 @@ def bench_accuracy(
 def search(task: str = typer.Option("mnist1d-cnn", help="training task preset the children train on"),
            space: str = typer.Option("1", help="core units of the expression space: 1 or 2"),
            strategy: str = typer.Option("evolution", help="exhaustive, random, tpe, evolution, controller, nsga2"),
-           budget: str = typer.Option("6m", help="trials in total (e.g. 150) or wall time of this run (6m, 90s)"),
+           budget: str = typer.Option("5m", help="trials in total (e.g. 150) or wall time of this run (5m, 90s)"),
            seeds: int = typer.Option(1, help="seeds per candidate during the search (median val accuracy)"),
            steps: Optional[int] = typer.Option(1000, help="child training steps (the search fidelity)"),
            workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core)"),

@@ -28,7 +28,7 @@ class SearchConfig:
     objective: str = "accuracy"        # "accuracy" or "accuracy,speed" (Pareto front with fused fwd+bwd ns/elem)
     # how to search
     strategy: str = "evolution"        # a key of STRATEGIES
-    budget: str | int = "6m"           # trials evaluated in total ("150") or wall time of this run ("6m", "90s")
+    budget: str | int = "5m"           # trials evaluated in total ("150") or wall time of this run ("5m", "90s")
     controller_algo: str = "ppo"       # controller strategy: "ppo" or "reinforce"
     pruner: str = "halving"            # "halving", "hyperband" or "none" (single objective only)
     seed: int = 0                      # base seed of the strategy's randomness

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,10 @@ def test_cli_bench_accuracy_writes_table_csv_and_plot(tmp_path: Path) -> None:
     text = md.read_text()
     assert text.startswith("| activation | median") and "| tanh |" in text and "smallest attainable p" in text
     assert png.stat().st_size > 10_000
-    res = runner.invoke(app, [*args, "--out", str(csv_path)])
+    res = runner.invoke(app, [*args, "--out", str(csv_path), "--json", str(tmp_path / "runs.json")])
     assert res.exit_code == 0, res.output
+    runs = json.loads((tmp_path / "runs.json").read_text())
+    assert len(runs["evaluations"]["tanh"]["results"]) == 2
     rows = list(csv.DictReader(csv_path.open()))
     assert [r["act"] for r in rows] == ["relu", "tanh", "isrlu:alpha=3"]
     assert 0 <= float(rows[1]["median"]) <= 1 and rows[0]["p_value"] == ""
