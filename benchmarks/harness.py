@@ -123,6 +123,8 @@ def proxy_runs(reps: int) -> dict[str, list[float]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer rounds (smoke run)")
+    ap.add_argument("--proxy-reps", type=int, default=None, help="full mnist1d-cnn runs per activation (0: skip)")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved timing rounds (default 15, quick 3)")
     ap.add_argument("--json", help="also write the raw figures here")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -131,11 +133,14 @@ def main() -> None:
     fused = sorted(kernels.KERNELS)
     print(f"fused kernels available: {fused or 'none (isrlu runs its composite reference)'}")
     res: dict[str, Any] = {"kernels": fused, "threads": torch.get_num_threads()}
-    res["proxy"] = proxy_runs(1 if args.quick else 3)
-    print("\n| activation | mnist1d-cnn run, 2000 steps (s, median) | runs |\n| --- | --- | --- |")
-    for a, v in res["proxy"].items():
-        print(f"| {a} | {statistics.median(v):.2f} | {', '.join(f'{t:.2f}' for t in v)} |")
-    res["step_ms"] = step_times(3 if args.quick else 15, 20 if args.quick else 50)
+    reps = args.proxy_reps if args.proxy_reps is not None else (1 if args.quick else 3)
+    if reps > 0:
+        res["proxy"] = proxy_runs(reps)
+        print("\n| activation | mnist1d-cnn run, 2000 steps (s, median) | runs |\n| --- | --- | --- |")
+        for a, v in res["proxy"].items():
+            print(f"| {a} | {statistics.median(v):.2f} | {', '.join(f'{t:.2f}' for t in v)} |", flush=True)
+    rounds = args.rounds if args.rounds is not None else (3 if args.quick else 15)
+    res["step_ms"] = step_times(rounds, 20 if args.quick else 50)
     res["memory"] = memory()
     print("\n| setup | activation | step (ms, median) | × ReLU | peak step alloc (KiB) | × ReLU | saved for "
           "backward (KiB) | × ReLU |\n| --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -6,8 +6,8 @@ building blocks for kernels (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``, ...)
 """
 
 from ._alloc import tune_allocator
-from ._fused import FusedKernel, apply, supports, sync_threads
+from ._fused import FusedKernel, apply, empty_output, supports, sync_threads, use_hugepage_outputs
 from ._table import KERNELS, NEWTON_MAX, KernelRow, get_kernel
 
 __all__ = ["FusedKernel", "apply", "supports", "sync_threads", "get_kernel", "KERNELS", "KernelRow", "NEWTON_MAX",
-           "tune_allocator"]
+           "tune_allocator", "empty_output", "use_hugepage_outputs"]

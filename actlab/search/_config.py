@@ -57,6 +57,8 @@ class SearchConfig:
         self.objective = ",".join(names)
         if self.seeds < 1 or self.reeval_seeds < 1 or self.check_seeds < 1:
             raise ValueError("seeds, reeval_seeds and check_seeds must be >= 1")
+        if self.reeval_seeds < self.seeds:  # every leaderboard row must have the same seeds
+            raise ValueError(f"--reeval-seeds ({self.reeval_seeds}) must be >= --seeds ({self.seeds})")
         if self.pruner not in ("halving", "hyperband", "none"):
             raise ValueError(f"--pruner must be halving, hyperband or none, got {self.pruner!r}")
         if self.steps is not None and self.steps < 1:

@@ -76,7 +76,7 @@ class Strategy(ABC):
         return f"{type(self).__name__}(seed={self.seed})"
 
 
-def _fresh(space: SearchSpace, study: optuna.Study, tokens: dict[str, str], taken: set[str]) -> bool:
+def _fresh(space: SearchSpace, tokens: dict[str, str], taken: set[str]) -> bool:
     c = space.identity(space.render(tokens))
     if c in taken:
         return False
@@ -98,7 +98,7 @@ class Exhaustive(Strategy):
         for tokens in pool:
             if len(out) >= n:
                 break
-            if _fresh(self.space, study, tokens, taken):
+            if _fresh(self.space, tokens, taken):
                 out.append(Candidate(dict(tokens)))
         return out
 

@@ -151,6 +151,26 @@ def test_chunked_parameter_sum_is_float64() -> None:
 
 
 def test_allocator_tuning_is_explicit_and_reversible() -> None:
-    assert K.tune_allocator(False) in (True, False)  # restoring the defaults is always allowed
+    assert K.tune_allocator(False) in (True, False)  # restoring the defaults is always allowed (and harmless)
     with pytest.raises(ValueError):
         K.tune_allocator(trim_threshold=-1)
+
+
+def test_large_outputs_use_their_own_mapping() -> None:
+    from actlab.kernels import _fused
+
+    n = _fused.HUGEPAGE_MIN_BYTES // 4 + 5
+    x = torch.randn(n, requires_grad=True)
+    try:
+        for enable in (True, False):
+            K.use_hugepage_outputs(enable)
+            y = K.apply(K.KERNELS["isrlu"], x, 1.0)
+            y.backward(torch.ones_like(y))
+            assert torch.equal(y, A.spec("isrlu").reference(x.detach(), 1.0).float()) or torch.allclose(
+                y, A.spec("isrlu").reference(x.detach(), 1.0), rtol=4e-7, atol=0)
+            assert y.is_contiguous() and x.grad.shape == x.shape
+            x.grad = None
+            small = K.empty_output(torch.empty(10))
+            assert small.shape == (10,) and small.dtype == torch.float32
+    finally:
+        K.use_hugepage_outputs(True)

@@ -177,7 +177,10 @@ def test_newton_mode_error_bound(name: str, dtype: torch.dtype) -> None:
     x = _inputs(dtype)
     exact = K.apply(K.KERNELS[name], x, 1.3).double()
     xg = x.clone().requires_grad_(True)
-    for k, bound in enumerate(FAST_RSQRT_MAX_REL[str(dtype).split(".")[-1]]):
+    bounds = FAST_RSQRT_MAX_REL[str(dtype).split(".")[-1]]
+    # Two step counts keep compiles down (one specialisation per k); test_math checks fast_rsqrt itself for all k.
+    for k in (0, 2):
+        bound = bounds[k]
         y = K.apply(K.get_kernel(name, newton=k), x, 1.3)
         both = torch.isfinite(exact)
         assert torch.equal(torch.isnan(y), torch.isnan(exact))
