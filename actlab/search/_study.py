@@ -141,8 +141,10 @@ def recover_stale(study: optuna.Study, me: str) -> list[int]:
         live.set_user_attr("failure", f"driver {owner} died while this trial ran; requeued")
         live.set_user_attr("requeued", True)
         study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-        if t.params:
-            study.enqueue_trial(t.params, user_attrs={"requeued_from": t.number})
+        # A trial killed between ask() and its first suggestion has no params yet, only the enqueued ones.
+        params = t.params or t.system_attrs.get("fixed_params")
+        if params:
+            study.enqueue_trial(params, user_attrs={"requeued_from": t.number})
         requeued.append(t.number)
     return requeued
 
