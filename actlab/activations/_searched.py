@@ -12,7 +12,7 @@ import torch
 
 from ._doc import doc
 from ._registry import Activation, register
-from ._zoo import _at_inf
+from ._zoo import _at_inf, _identity
 
 __all__ = ["MaxSigmoid", "CosMinusX", "MinSin", "XAsinhSq", "AtanSqMinusX", "MaxTanh", "SincPlusX"]
 
@@ -49,7 +49,7 @@ class CosMinusX(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor) -> torch.Tensor:
-        return _at_inf(x, lambda t: torch.cos(t) - t, -math.inf, math.inf)
+        return _at_inf(x, lambda t: torch.cos(t) - t, torch.neg, torch.neg)
 
 
 @register(latex=r"f(x) = \min(x, \sin(x))", citation=_PAPER, monotonic=False, bounded=(False, True),
@@ -61,7 +61,7 @@ class MinSin(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor) -> torch.Tensor:
-        return _at_inf(x, lambda t: torch.minimum(t, torch.sin(t)), math.nan, -math.inf)
+        return _at_inf(x, lambda t: torch.minimum(t, torch.sin(t)), math.nan, _identity)
 
 
 @register(latex=r"f(x) = x \,\sinh^{-1}(x)^2", citation=_PAPER, monotonic=True, bounded=(False, False),
@@ -109,4 +109,4 @@ class SincPlusX(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor) -> torch.Tensor:
-        return _at_inf(x, lambda t: _sinc(t) + t, math.inf, -math.inf)
+        return _at_inf(x, lambda t: _sinc(t) + t, _identity, _identity)

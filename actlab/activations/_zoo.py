@@ -12,6 +12,7 @@ against. Two tricks recur:
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -30,23 +31,38 @@ _NEWTON = ("newton: ``None`` for the exact inverse square root, or k ≥ 0 for t
            "Default: ``None``")
 
 
-def _at_inf(x: torch.Tensor, y_finite, lim_pos, lim_neg) -> torch.Tensor:
-    """Evaluate ``y_finite`` on finite inputs and return the given limits at ±∞."""
+Limit = float | Callable[[torch.Tensor], torch.Tensor]
+
+
+def _at_inf(x: torch.Tensor, y_finite: Callable[[torch.Tensor], torch.Tensor], lim_pos: Limit,
+            lim_neg: Limit) -> torch.Tensor:
+    """Evaluate ``y_finite`` on finite inputs and return the limits at ±∞.
+
+    A limit is a constant (the slope there is 0) or a function of x such as ``lambda t: t`` for f ~ x, which keeps
+    the asymptotic slope in the gradient.
+    """
     inf = torch.isinf(x)
     if not bool(inf.any()):
         return y_finite(x)
     xf = torch.where(inf, torch.zeros_like(x), x)
     y = y_finite(xf)
-    lim = torch.where(x > 0, torch.as_tensor(lim_pos, dtype=x.dtype, device=x.device),
-                      torch.as_tensor(lim_neg, dtype=x.dtype, device=x.device))
-    return torch.where(inf, lim, y)
+
+    def value(lim: Limit) -> torch.Tensor:
+        return lim(x) if callable(lim) else torch.as_tensor(lim, dtype=x.dtype, device=x.device)
+
+    return torch.where(inf, torch.where(x > 0, value(lim_pos), value(lim_neg)), y)
+
+
+def _identity(t: torch.Tensor) -> torch.Tensor:
+    return t
 
 
 def _isru(x: torch.Tensor, alpha) -> torch.Tensor:
     # x/√(1+αx²) overflows in αx² long before the result does; for |x| > 1 use sign(x)/√(α + 1/x²).
     small = (x.abs() <= 1) | torch.isnan(x)
     xs = torch.where(small, x, torch.zeros_like(x))
-    xl = torch.where(small, torch.ones_like(x), x)
+    # Beyond |x| = 1e18 the result is ±1/√α to working precision; clamping keeps the gradient 0 (not ∞·0) at ±∞.
+    xl = torch.where(small, torch.ones_like(x), x).clamp(-1e18, 1e18)
     y_small = xs * torch.rsqrt(1 + alpha * xs * xs)
     y_large = torch.sign(xl) * torch.rsqrt(alpha + 1 / (xl * xl))
     return torch.where(small, y_small, y_large)
@@ -157,7 +173,7 @@ _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
 @register(latex=r"f(x) = \lambda \,\text{ELU}_{\alpha}(x)", citation="Klambauer et al. 2017", monotonic=True,
-          bounded=(True, False), smoothness="C0", native=F.selu, kinks=(0.0,))
+          bounded=(True, False), smoothness="C0", kernel="selu", native=F.selu, kinks=(0.0,))
 class SELU(Activation):
     __doc__ = doc("Scaled ELU with the self-normalising constants λ ≈ 1.0507, α ≈ 1.6733.",
                   r"\text{SELU}(x) = \lambda\,\text{ELU}_\alpha(x)", example="m = actlab.SELU()")
@@ -169,7 +185,7 @@ class SELU(Activation):
 
 
 @register(latex=r"f(x) = \max(0, x) + \min(0, \alpha (e^{x/\alpha} - 1))", citation="Barron 2017",
-          monotonic=True, bounded=(True, False), smoothness="C1", native=F.celu, kinks=(0.0,))
+          monotonic=True, bounded=(True, False), smoothness="C1", kernel="celu", native=F.celu, kinks=(0.0,))
 class CELU(Activation):
     __doc__ = doc("Continuously differentiable ELU.", r"\text{CELU}(x) = \max(0,x) + \min(0, \alpha(e^{x/\alpha}-1))",
                   _ALPHA, example="m = actlab.CELU(alpha=1.0)")
@@ -183,7 +199,7 @@ class CELU(Activation):
 
 
 @register(latex=r"f(x) = \log(1 + e^x)", citation="Dugas et al. 2001", monotonic=True, bounded=(True, False),
-          smoothness="Cinf", native=F.softplus)
+          smoothness="Cinf", kernel="softplus", native=F.softplus)
 class Softplus(Activation):
     __doc__ = doc("Softplus.", r"\text{Softplus}(x) = \log(1 + e^x)", example="m = actlab.Softplus()")
     name = "softplus"
@@ -194,7 +210,7 @@ class Softplus(Activation):
 
 
 @register(latex=r"f(x) = \tanh(x)", citation="LeCun et al. 1998", monotonic=True, bounded=(True, True),
-          smoothness="Cinf", native=torch.tanh)
+          smoothness="Cinf", kernel="tanh", native=torch.tanh)
 class Tanh(Activation):
     __doc__ = doc("Hyperbolic tangent.", r"\tanh(x)", example="m = actlab.Tanh()")
     name = "tanh"
@@ -205,7 +221,8 @@ class Tanh(Activation):
 
 
 @register(latex=r"f(x) = \frac{1}{1 + e^{-x}}", citation="logistic function", monotonic=True,
-          bounded=(True, True), smoothness="Cinf", native=torch.sigmoid, aliases=("logistic",))
+          bounded=(True, True), smoothness="Cinf", kernel="sigmoid", native=torch.sigmoid,
+          aliases=("logistic",))
 class Sigmoid(Activation):
     __doc__ = doc("Logistic sigmoid.", r"\sigma(x) = \frac{1}{1+e^{-x}}", example="m = actlab.Sigmoid()")
     name = "sigmoid"
@@ -230,7 +247,7 @@ class Swish(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor, beta=1.0) -> torch.Tensor:
-        return _at_inf(x, lambda t: t * torch.sigmoid(beta * t), math.inf, 0.0)
+        return _at_inf(x, lambda t: t * torch.sigmoid(beta * t), _identity, -0.0)
 
 
 @register(latex=r"f(x) = x \, \Phi(x)", citation="Hendrycks & Gimpel 2016", monotonic=False, bounded=(True, False),
@@ -243,7 +260,7 @@ class GELU(Activation):
     @staticmethod
     def reference(x: torch.Tensor) -> torch.Tensor:
         # erfc keeps relative accuracy for very negative x, where 1 + erf(·) cancels.
-        return _at_inf(x, lambda t: 0.5 * t * torch.special.erfc(-t / math.sqrt(2.0)), math.inf, 0.0)
+        return _at_inf(x, lambda t: 0.5 * t * torch.special.erfc(-t / math.sqrt(2.0)), _identity, -0.0)
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
@@ -269,7 +286,7 @@ class GELUTanh(Activation):
             c = t.clamp(-100.0, 100.0)
             return t * torch.sigmoid(2 * _GELU_C * (c + 0.044715 * c * c * c))
 
-        return _at_inf(x, f, math.inf, 0.0)
+        return _at_inf(x, f, _identity, -0.0)
 
 
 @register(latex=r"f(x) = x \tanh(\log(1 + e^x))", citation="Misra 2019", monotonic=False, bounded=(True, False),
@@ -280,7 +297,7 @@ class Mish(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor) -> torch.Tensor:
-        return _at_inf(x, lambda t: t * torch.tanh(torch.logaddexp(t, torch.zeros_like(t))), math.inf, 0.0)
+        return _at_inf(x, lambda t: t * torch.tanh(torch.logaddexp(t, torch.zeros_like(t))), _identity, -0.0)
 
 
 @register(latex=r"f(x) = x \frac{\min(\max(x + 3, 0), 6)}{6}", citation="Howard et al. 2019 (MobileNetV3)",
@@ -291,4 +308,4 @@ class HardSwish(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor) -> torch.Tensor:
-        return _at_inf(x, lambda t: t * (torch.clamp(t + 3, 0, 6) / 6), math.inf, 0.0)
+        return _at_inf(x, lambda t: t * (torch.clamp(t + 3, 0, 6) / 6), _identity, -0.0)

@@ -79,11 +79,15 @@ def sync_threads() -> None:
 
 # Outputs at least this large get their own 2 MB-page mapping (see empty_output).
 HUGEPAGE_MIN_BYTES = 8 << 20
-_hugepages = [sys.platform.startswith("linux") and hasattr(mmap, "MADV_HUGEPAGE")]
+_hugepages = [False]
 
 
 def use_hugepage_outputs(enable: bool = True) -> None:
-    """Switch :func:`empty_output`'s huge-page mapping for large outputs on (the default on Linux) or off."""
+    """Opt in (or back out) of :func:`empty_output`'s huge-page mapping for large outputs (Linux only).
+
+    Off by default: where the kernel's THP ``defrag`` policy compacts memory on fault for madvised regions, a
+    fragmented machine can stall on these allocations, and the loaded-machine measurements were inconclusive.
+    """
     _hugepages[0] = bool(enable) and sys.platform.startswith("linux") and hasattr(mmap, "MADV_HUGEPAGE")
 
 
@@ -92,9 +96,9 @@ def empty_output(like: torch.Tensor) -> torch.Tensor:
 
     A fresh large output costs more in page faults than the arithmetic (one fault per 4 KB page, every step,
     because glibc maps and unmaps blocks above 32 MB). Outputs of at least :data:`HUGEPAGE_MIN_BYTES` therefore get
-    their own anonymous mapping with ``MADV_HUGEPAGE``, which faults 2 MB at a time where the kernel allows
-    transparent huge pages (``madvise`` or ``always``). Only these outputs are affected; no process-wide allocator
-    setting changes. The mapping is released with the tensor. ``use_hugepage_outputs(False)`` turns it off.
+    their own anonymous mapping with ``MADV_HUGEPAGE`` once :func:`use_hugepage_outputs` is called, which faults
+    2 MB at a time where the kernel allows transparent huge pages. Only these outputs are affected; no process-wide
+    allocator setting changes. The mapping is released with the tensor. Otherwise this is ``torch.empty``.
     """
     nbytes = like.numel() * like.element_size()
     if not _hugepages[0] or nbytes < HUGEPAGE_MIN_BYTES:

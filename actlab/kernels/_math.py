@@ -3,8 +3,10 @@
 numba here has no SVML, so ``math.exp``/``math.log``/``math.erf`` inside a ``prange`` loop stay scalar libm calls
 and the loop does not vectorise. The functions below are written with selects, polynomials and bit casts only, so
 LLVM turns a loop that calls them into AVX2 code. Each one dispatches on its argument type at compile time
-(``float32`` → float32 constants and polynomials, ``float64`` → float64 ones; integers are treated as float64) and is
-inlined into the caller at numba-IR level, so use them from ``@njit`` code::
+(``float32`` → float32 constants and polynomials, ``float64`` → float64 ones; integers are treated as float64).
+Small ones are left to LLVM's inliner, the log/erf chains are inlined at numba-IR level (see ``_INLINE_BIG``);
+either way a loop calling them vectorises. Use ``select(c, a, b)`` rather than ``a if c else b`` in kernels: a
+branch makes numba's IR (and compile time) grow and can keep LLVM from inlining. Use them from ``@njit`` code::
 
     from actlab.kernels._math import vexp, vsigmoid
 

@@ -19,7 +19,8 @@ def derivatives(fn: Fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
         y = fn(x)
         (d1,) = torch.autograd.grad(y.sum(), x, create_graph=True)
         d2 = torch.autograd.grad(d1.sum(), x)[0] if d1.requires_grad else torch.zeros_like(x)
-    return y.detach(), d1.detach(), d2.detach()
+    # autograd may return a ZeroTensor for f″ of a polynomial; materialise it so that .numpy() works.
+    return y.detach(), d1.detach(), d2.detach() + 0
 
 
 def plot_functions(fns: Mapping[str, Fn], out: str | Path, lo: float = -5.0, hi: float = 5.0,
@@ -34,7 +35,7 @@ def plot_functions(fns: Mapping[str, Fn], out: str | Path, lo: float = -5.0, hi:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
     for label, fn in fns.items():
         for ax, values in zip(axes, derivatives(fn, x)):
-            ax.plot(x.numpy(), values.numpy(), label=label, linewidth=1.6)
+            ax.plot(x.numpy(), values.numpy(force=True), label=label, linewidth=1.6)
     for ax, title in zip(axes, ("f(x)", "f′(x)", "f″(x)")):
         ax.set_title(title)
         ax.axhline(0, color="0.7", linewidth=0.6)

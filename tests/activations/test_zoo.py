@@ -74,10 +74,13 @@ def test_special_values(name, dtype):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_derivative_finite(name):
-    x = torch.tensor([v for v in SPECIAL if math.isfinite(v) and abs(v) < 1e300] + [-1e300, 1e300],
-                     dtype=torch.float64, requires_grad=True)
-    (g,) = torch.autograd.grad(actlab.get(name)(x).sum(), x)
-    assert torch.isfinite(g).all(), f"{name}: non-finite f' at {x[~torch.isfinite(g)].tolist()}"
+    x = torch.tensor(SPECIAL, dtype=torch.float64, requires_grad=True)
+    y = actlab.get(name)(x)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    # Finite inputs need a finite f'. At ±inf the slope may be infinite (x·asinh(x)²) but is never NaN, except
+    # where f itself has no limit.
+    bad = (~torch.isfinite(g) & torch.isfinite(x.detach())) | (torch.isnan(g) & ~torch.isnan(y.detach()))
+    assert not bad.any(), f"{name}: non-finite f' at {x[bad].tolist()}"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -173,4 +173,4 @@ def test_large_outputs_use_their_own_mapping() -> None:
             small = K.empty_output(torch.empty(10))
             assert small.shape == (10,) and small.dtype == torch.float32
     finally:
-        K.use_hugepage_outputs(True)
+        K.use_hugepage_outputs(False)
