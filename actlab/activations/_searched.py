@@ -29,6 +29,10 @@ def _sinc(x: torch.Tensor) -> torch.Tensor:
     return torch.where(near, taylor, torch.sin(xs) / xs)
 
 
+def _x_abs_x(t: torch.Tensor) -> torch.Tensor:
+    return t * t.abs()
+
+
 @register(latex=r"f(x) = \max(x, \sigma(x))", citation=_PAPER, monotonic=True, bounded=(True, False),
           smoothness="C0", kinks=(0.6590460684074852,))
 class MaxSigmoid(Activation):
@@ -73,7 +77,8 @@ class XAsinhSq(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor) -> torch.Tensor:
-        return x * torch.asinh(x) ** 2
+        # f ~ x·log(2|x|)² at ±∞: value ±∞ and slope +∞ there (autograd alone gives ∞·0 = NaN).
+        return _at_inf(x, lambda t: t * torch.asinh(t) ** 2, _x_abs_x, _x_abs_x)
 
 
 @register(latex=r"f(x) = \tan^{-1}(x)^2 - x", citation=_PAPER, monotonic=True, bounded=(False, False),

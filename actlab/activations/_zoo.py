@@ -50,7 +50,9 @@ def _at_inf(x: torch.Tensor, y_finite: Callable[[torch.Tensor], torch.Tensor], l
     def value(lim: Limit) -> torch.Tensor:
         return lim(x) if callable(lim) else torch.as_tensor(lim, dtype=x.dtype, device=x.device)
 
-    return torch.where(inf, torch.where(x > 0, value(lim_pos), value(lim_neg)), y)
+    # One limit function for both ends avoids a where whose untaken side could have an infinite slope (0·∞ = NaN).
+    lim = value(lim_pos) if lim_pos is lim_neg else torch.where(x > 0, value(lim_pos), value(lim_neg))
+    return torch.where(inf, lim, y)
 
 
 def _identity(t: torch.Tensor) -> torch.Tensor:
@@ -62,7 +64,8 @@ def _isru(x: torch.Tensor, alpha) -> torch.Tensor:
     small = (x.abs() <= 1) | torch.isnan(x)
     xs = torch.where(small, x, torch.zeros_like(x))
     # Beyond |x| = 1e18 the result is ±1/√α to working precision; clamping keeps the gradient 0 (not ∞·0) at ±∞.
-    xl = torch.where(small, torch.ones_like(x), x).clamp(-1e18, 1e18)
+    big = min(1e18, torch.finfo(x.dtype).max)
+    xl = torch.where(small, torch.ones_like(x), x).clamp(-big, big)
     y_small = xs * torch.rsqrt(1 + alpha * xs * xs)
     y_large = torch.sign(xl) * torch.rsqrt(alpha + 1 / (xl * xl))
     return torch.where(small, y_small, y_large)
