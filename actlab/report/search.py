@@ -162,28 +162,9 @@ def plot_search(study: Any, board: Any, out_dir: str | Path) -> list[Path]:
 
 
 def _plot_shapes(fns: dict[str, Any], out: Path) -> Path:
-    # Like report.plots.plot_functions, but materialising autograd's ZeroTensors (f'' of polynomials such as
-    # x^2 - x), which .numpy() refuses.
-    import matplotlib.pyplot as plt
-    import torch
+    from .plots import plot_functions
 
-    from .plots import derivatives
-
-    x = torch.linspace(-5.0, 5.0, 1001, dtype=torch.float64)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
-    for label, fn in fns.items():
-        for ax, values in zip(axes, derivatives(fn, x)):
-            ax.plot(x.numpy(), values.numpy(force=True), label=label, linewidth=1.4)
-    for ax, title in zip(axes, ("f(x)", "f′(x)", "f″(x)")):
-        ax.set_title(title)
-        ax.axhline(0, color="0.7", linewidth=0.6)
-        ax.grid(alpha=0.3)
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(max(lo, -10), min(hi, 10))
-    axes[0].legend(loc="upper left", fontsize=8)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return plot_functions(fns, out)
 
 
 def _top_functions(board: Any, k: int = 5) -> dict[str, Any]:
