@@ -213,7 +213,7 @@ class Softplus(Activation):
 
 
 @register(latex=r"f(x) = \tanh(x)", citation="LeCun et al. 1998", monotonic=True, bounded=(True, True),
-          smoothness="Cinf", kernel="tanh", native=torch.tanh)
+          smoothness="Cinf", native=torch.tanh)
 class Tanh(Activation):
     __doc__ = doc("Hyperbolic tangent.", r"\tanh(x)", example="m = actlab.Tanh()")
     name = "tanh"
@@ -224,7 +224,7 @@ class Tanh(Activation):
 
 
 @register(latex=r"f(x) = \frac{1}{1 + e^{-x}}", citation="logistic function", monotonic=True,
-          bounded=(True, True), smoothness="Cinf", kernel="sigmoid", native=torch.sigmoid,
+          bounded=(True, True), smoothness="Cinf", native=torch.sigmoid,
           aliases=("logistic",))
 class Sigmoid(Activation):
     __doc__ = doc("Logistic sigmoid.", r"\sigma(x) = \frac{1}{1+e^{-x}}", example="m = actlab.Sigmoid()")
