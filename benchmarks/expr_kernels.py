@@ -19,15 +19,7 @@ import time
 
 import numpy as np
 
-
-def _median_interleaved(fns: dict[str, callable], repeats: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) * 1e3 for k, v in times.items()}
+from actlab.bench.speed import median_ms
 
 
 def speed(n: int, repeats: int) -> None:
@@ -48,7 +40,7 @@ def speed(n: int, repeats: int) -> None:
         k.forward(x, out, 1.0)
         k.backward(x, gy, gx, 1.0)
     xt = torch.from_numpy(x)
-    res = _median_interleaved({
+    res = median_ms({
         "copy": lambda: xt.clone(),
         "gen fwd": lambda: gen.forward(x, out, 1.0), "zoo fwd": lambda: zoo.forward(x, out, 1.0),
         "gen bwd": lambda: gen.backward(x, gy, gx, 1.0), "zoo bwd": lambda: zoo.backward(x, gy, gx, 1.0),

@@ -120,7 +120,8 @@ class SpeedRecord:
         return None if self.native_fwd is None or self.native_bwd is None else self.native_fwd + self.native_bwd
 
 
-def _median_ms(thunks: dict[str, Thunk], repeats: int, warmup: int = 2) -> dict[str, float]:
+def median_ms(thunks: dict[str, Thunk], repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median wall time in ms of each thunk, the thunks interleaved round by round so that load hits them alike."""
     for _ in range(warmup):
         for t in thunks.values():
             t()
@@ -198,7 +199,7 @@ def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: 
                                                          "sigmoid": torch.sigmoid}.get(native_name or "")
     if native_fn is not None:
         thunks["user_native"] = user(native_fn)
-    ms = _median_ms(thunks, repeats)
+    ms = median_ms(thunks, repeats)
     return SpeedRecord(name=label, size=size, dtype="float32", threads=torch.get_num_threads(),
                        native_op=native_name, copy=ms["copy"], fused_fwd=ms["fused_fwd"],
                        fused_bwd=ms["fused_bwd"], fused_bwd_param=ms.get("fused_bwd_param"),
