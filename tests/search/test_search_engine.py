@@ -105,8 +105,9 @@ def test_dead_worker_is_retried_once(tmp_path: Path) -> None:
     study = _load(Driver(cfg, space).run().storage, "a")
     died = [t for t in study.trials if t.user_attrs.get("expression", "").count("die") == 1]
     assert died and marker.exists()
-    first = min(died, key=lambda t: t.number)
-    assert first.state == TrialState.COMPLETE and first.user_attrs["attempts"] == 2
+    # Two workers may run two "die" candidates at once; only the one that found no marker died, whichever number.
+    retried = [t for t in died if t.user_attrs.get("attempts") == 2]
+    assert len(retried) == 1 and retried[0].state == TrialState.COMPLETE
 
     cfg = fake_config(strategy="exhaustive", budget=100, task="fake;die=always", storage=str(tmp_path / "b.db"),
                       study="b")
