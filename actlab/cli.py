@@ -6,7 +6,7 @@ Each issue's commands live in their own section; keep imports inside the command
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -134,8 +134,9 @@ def bench_accuracy(
 ) -> None:
     """Train each activation on TASK over SEEDS and compare with the baseline (paired over seeds)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+    from actlab._progress import UnitProgress
     from actlab.bench import accuracy
     from actlab.data import DataError
     from actlab.train import TASKS
@@ -150,12 +151,13 @@ def bench_accuracy(
     base = baseline or TASKS[task].baseline
     total = seeds * (len(names) + (base not in names))
     console = Console()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with UnitProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as bar:
         job = bar.add_task(f"{task}: training", total=total)
 
         def tick(r) -> None:
-            bar.update(job, advance=1, description=f"{task}: {r.act} seed {r.seed} -> {r.val_acc:.3f}")
+            bar.update(job, advance=1, description=f"{task}: {r.act} seed {r.seed} -> {r.val_acc:.3f}",
+                       line=f"{r.act} seed {r.seed}: val {r.val_acc:.3f} ({r.wall_time:.1f} s)")
 
         try:
             comp = accuracy.run(names, task=task, seeds=seeds, steps=steps, workers=workers, baseline=base,
@@ -180,25 +182,49 @@ def bench_accuracy(
 # ---------------------------------------------------------------- search (issue 5)
 
 
+class _SearchDefault:
+    """A default of ``actlab search``, read from :class:`actlab.search.SearchConfig` (its one source of truth).
+
+    click calls it only when it needs the value and shows ``str`` of it in ``--help``, so ``actlab --help`` and the
+    other commands do not pay for importing actlab.search (and optuna).
+    """
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def __call__(self) -> Any:
+        from actlab.search import SearchConfig
+
+        return getattr(SearchConfig, self.field)  # a dataclass field's default is its class attribute
+
+    def __str__(self) -> str:
+        value = self()
+        return "" if value is None else str(value)  # None: the help text says what happens
+
+
+def _search_option(field: str, help: str) -> Any:
+    return typer.Option(default_factory=_SearchDefault(field), help=help)
+
+
 @app.command()
-def search(task: str = typer.Option("mnist1d-cnn", help="training task preset the children train on"),
-           space: str = typer.Option("1", help="core units of the expression space: 1 or 2"),
-           strategy: str = typer.Option("evolution", help="exhaustive, random, tpe, evolution, controller, nsga2"),
-           budget: str = typer.Option("5m", help="trials in total (e.g. 150) or wall time of this run (5m, 90s)"),
-           seeds: int = typer.Option(1, help="seeds per candidate during the search (median val accuracy)"),
-           steps: Optional[int] = typer.Option(1000, help="child training steps (the search fidelity)"),
-           workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core)"),
-           storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)"),
-           study: Optional[str] = typer.Option(None, help="study name (default: STRATEGY-TASK-uUNITS)"),
-           ray_address: Optional[str] = typer.Option(None, help="evaluate on Ray: auto or HOST:PORT"),
-           objective: str = typer.Option("accuracy", help="accuracy, or accuracy,speed for a Pareto front"),
-           controller_algo: str = typer.Option("ppo", help="controller training: ppo or reinforce"),
-           pruner: str = typer.Option("halving", help="halving, hyperband or none"),
-           top_k: int = typer.Option(5, help="top candidates re-evaluated for the leaderboard"),
-           reeval_seeds: int = typer.Option(3, help="seeds of every leaderboard row"),
-           check_task: Optional[str] = typer.Option(None, help="second task for the generalization check"),
-           timeout: float = typer.Option(300.0, help="seconds per trial before it is killed and recorded"),
-           seed: int = typer.Option(0, help="seed of the strategy")) -> None:
+def search(task: str = _search_option("task", "training task preset the children train on"),
+           space: str = _search_option("space", "core units of the expression space: 1 or 2"),
+           strategy: str = _search_option("strategy", "exhaustive, random, tpe, evolution, controller, nsga2"),
+           budget: str = _search_option("budget", "trials in total (e.g. 150) or wall time of this run (5m, 90s)"),
+           seeds: int = _search_option("seeds", "seeds per candidate during the search (median val accuracy)"),
+           steps: Optional[int] = _search_option("steps", "child training steps (the search fidelity)"),
+           workers: Optional[int] = _search_option("workers", "local worker processes (default: one per core)"),
+           storage: Optional[str] = _search_option("storage", "SQLAlchemy URL or file (default runs/STUDY.db)"),
+           study: Optional[str] = _search_option("study", "study name (default: STRATEGY-TASK-uUNITS)"),
+           ray_address: Optional[str] = _search_option("ray_address", "evaluate on Ray: auto or HOST:PORT"),
+           objective: str = _search_option("objective", "accuracy, or accuracy,speed for a Pareto front"),
+           controller_algo: str = _search_option("controller_algo", "controller training: ppo or reinforce"),
+           pruner: str = _search_option("pruner", "halving, hyperband or none"),
+           top_k: int = _search_option("top_k", "top candidates re-evaluated for the leaderboard"),
+           reeval_seeds: int = _search_option("reeval_seeds", "seeds of every leaderboard row"),
+           check_task: Optional[str] = _search_option("check_task", "second task for the generalization check"),
+           timeout: float = _search_option("timeout", "seconds per trial before it is killed and recorded"),
+           seed: int = _search_option("seed", "seed of the strategy")) -> None:
     """Search for activation functions; re-running the same command resumes the study."""
     from actlab.report.search import print_board
     from actlab.search import SearchConfig, run_search

@@ -36,3 +36,21 @@ def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "actlab", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     assert "plot" in proc.stdout
+
+
+def test_progress_is_a_live_bar_on_a_terminal_and_plain_lines_elsewhere():
+    import io
+
+    from rich.console import Console
+    from rich.progress import BarColumn
+
+    from actlab._progress import UnitProgress
+
+    for terminal in (True, False):
+        buf = io.StringIO()
+        with UnitProgress(BarColumn(), console=Console(file=buf, force_terminal=terminal, width=60)) as p:
+            job = p.add_task("training", total=40)
+            p.update(job, advance=3, line="relu seed 2: val 0.912 (4.1 s) " + "x" * 80)
+        lines = [ln for ln in buf.getvalue().splitlines() if ln.startswith("[3/40] relu seed 2: val 0.912 (4.1 s) x")]
+        assert len(lines) == (0 if terminal else 1), buf.getvalue()  # one unwrapped log line, or only the bar
+        assert ("━" in buf.getvalue()) is terminal

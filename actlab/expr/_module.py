@@ -17,9 +17,10 @@ class ExprActivation(nn.Module):
     r"""Applies an activation expression elementwise, :math:`f(x; \beta_1, \dots, \beta_k)`.
 
     Each β of the expression is a trainable parameter initialised to 1.0, stored together in ``beta`` (shape
-    ``(k,)``, or ``(k, channels)`` per channel, broadcast along dim 1 of the input). On CPU float32/float64 with
-    per-module β, the forward runs the generated fused kernel, which saves only the input and β for backward; per
-    channel β, other devices and dtypes use the composite torch form, which gives the same values.
+    ``(k,)``, or ``(k, channels)`` per channel, broadcast along dim 1 of the input); without β, ``beta`` is ``None``
+    and the module has no parameters. On CPU float32/float64 with per-module β, the forward runs the generated fused
+    kernel, which saves only the input and β for backward; per channel β, other devices and dtypes use the
+    composite torch form, which gives the same values.
 
     Args:
         expr: an :class:`Expr` or its text, e.g. ``"x * sigmoid(beta * x)"``.
@@ -52,18 +53,21 @@ class ExprActivation(nn.Module):
         self.per_channel, self.channels, self.fused = per_channel, channels, fused
         k = self.expr.betas
         shape = (k, int(channels)) if per_channel else (k,)  # type: ignore[arg-type]
-        self.beta = nn.Parameter(torch.ones(shape))
+        # No empty parameter for β-free expressions: it would show up in parameters() and state_dict() as noise.
+        self.beta: nn.Parameter | None
+        self.register_parameter("beta", nn.Parameter(torch.ones(shape)) if k else None)
         self._composite = self.expr.torch_fn()
         self._kernel: Any = None
 
     def _betas(self, x: torch.Tensor) -> list[torch.Tensor]:
+        rows = [] if self.beta is None else list(self.beta.unbind(0))
         if not self.per_channel:
-            return [self.beta[i] for i in range(self.beta.shape[0])]
+            return rows
         if x.dim() < 2 or x.shape[1] != self.channels:
             raise ValueError(f"per-channel β expects input of shape (N, {self.channels}, ...), got "
                              f"{tuple(x.shape)}")
         view = (1, self.channels) + (1,) * (x.dim() - 2)
-        return [self.beta[i].view(view) for i in range(self.beta.shape[0])]
+        return [b.view(view) for b in rows]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         betas = self._betas(x)

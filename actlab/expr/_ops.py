@@ -57,6 +57,8 @@ class Operator:
         domain: human-readable domain note.
         aliases: extra call names accepted on input (printed back in ``syntax`` form).
         smooth: infinitely differentiable wherever its operands are (``False`` for kinks such as ``max`` or ``abs``).
+        export: pure-torch source for ``actlab export`` when evaluating ``syntax`` literally is not numerically
+            safe (softplus's ``log(1 + exp(a))`` overflows to inf above a ≈ 88 in float32); empty: ``syntax``.
     """
 
     name: str
@@ -74,6 +76,7 @@ class Operator:
     domain: str = "all reals"
     aliases: tuple[str, ...] = field(default=())
     smooth: bool = True
+    export: str = ""
 
     def __repr__(self) -> str:
         return f"Operator({self.name!r}: {self.syntax})"
@@ -149,7 +152,8 @@ _TABLE: tuple[Operator, ...] = (
     Operator("sigmoid", _U, "sigmoid({a})", torch.sigmoid, lambda S, a: S.sigmoid(a), r"\sigma\left({a}\right)",
              "_sigmoid({a})", "sigmoid", 9.0),
     Operator("softplus", _U, "log(1 + exp({a}))", torch.nn.functional.softplus, lambda S, a: S.softplus(a),
-             r"\log\left(1 + e^{{{a}}}\right)", "_softplus({a})", "softplus", 18.0, aliases=("softplus",)),
+             r"\log\left(1 + e^{{{a}}}\right)", "_softplus({a})", "softplus", 18.0, aliases=("softplus",),
+             export="softplus({a})"),
     Operator("gauss", _U, "exp(-{a}^2)", lambda a: torch.exp(-a * a), lambda S, a: S.exp(-a**2),
              r"e^{{-{pa}^{{2}}}}", "_exp(-({a} * {a}))", "exp(-x^2)", 9.0),
     Operator("erf", _U, "erf({a})", torch.erf, lambda S, a: S.erf(a), r"\operatorname{{erf}}\left({a}\right)",

@@ -1,10 +1,12 @@
 """``actlab export``: a found function as a standalone Python module (an ``nn.Module`` in pure torch).
 
 The torch source is generated from the expression tree by filling each operator's ``syntax`` template from the one
-operator table (:data:`actlab.expr.OPERATORS`), so no second list of operators exists here; the generated file
-defines the template vocabulary (``sigmoid``, ``max``, ``sinc``…) once in torch. β parameters are numbered exactly
-as :meth:`actlab.expr.Expr.torch_fn` numbers them (children first), so the fused kernel, which the module uses
-when actlab is importable, receives them in the same order.
+operator table (:data:`actlab.expr.OPERATORS`), so no second list of operators exists here; an operator whose
+readable syntax is not numerically safe evaluated literally gives its safe form in the table's ``export`` field
+(softplus: ``softplus(a)``, since ``log(1 + exp(a))`` overflows above a ≈ 88 in float32). The generated file
+defines the template vocabulary (``sigmoid``, ``max``, ``softplus``…) once in torch. β parameters are numbered
+exactly as :meth:`actlab.expr.Expr.torch_fn` numbers them (children first), so the fused kernel, which the module
+uses when actlab is importable, receives them in the same order.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def sinc(a):
 abs, sqrt, log, exp = torch.abs, torch.sqrt, torch.log, torch.exp  # noqa: A001
 sin, cos, sinh, cosh, tanh = torch.sin, torch.cos, torch.sinh, torch.cosh, torch.tanh
 asinh, atan, erf, sigmoid = torch.asinh, torch.atan, torch.erf, torch.sigmoid
+softplus = torch.nn.functional.softplus  # log(1 + exp(a)) without overflow
 
 
 def {fn}(x, {beta_args}):
@@ -123,7 +126,7 @@ def torch_source(text: str) -> tuple[str, int]:
         if node.op is None:
             return "x" if node.value is None else repr(float(node.value))
         kids = [emit(a) for a in node.args]  # children first: the numbering torch_fn uses
-        tpl = node.op.syntax
+        tpl = node.op.export or node.op.syntax
         if node.op.uses_beta:
             tpl = _BETA.sub(f"b{counter[0]}", tpl)
             counter[0] += 1

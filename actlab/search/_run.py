@@ -44,16 +44,18 @@ def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None
 
 
 class RichProgress:
-    """A live progress bar with the best accuracy so far, fed by the driver's events."""
+    """The search's progress, fed by the driver's events: a live bar with the best accuracy so far on a terminal,
+    one line per finished trial elsewhere (see :class:`actlab._progress.UnitProgress`)."""
 
     def __init__(self, console: Any = None) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
-        self.console = console or Console()
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[best]}"), console=self.console,
-                                 transient=False)
+        from actlab._progress import UnitProgress
+
+        self.progress = UnitProgress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                     TextColumn("{task.completed:.0f}/{task.total:.0f}"), TimeElapsedColumn(),
+                                     TextColumn("{task.fields[best]}"), console=console)
+        self.console = self.progress.console
         self.task: Any = None
         self.best = -math.inf
         self.best_expr = ""
@@ -70,23 +72,29 @@ class RichProgress:
             self.by_time = info["max_seconds"]
             total = info["max_trials"] if info["max_trials"] is not None else info["max_seconds"]
             self.task = p.add_task("search", total=total, completed=0 if self.by_time else info["done"],
-                                   best="")
+                                   unit=" s" if self.by_time else "", best="")
         elif kind == "trial":
             v = info.get("value")
             if v is not None and v > self.best:
                 self.best, self.best_expr = v, info["expression"]
             best = f"best {self.best:.4f}  {self.best_expr}" if self.best > -math.inf else ""
             done = info["elapsed"] if self.by_time else info["done"]
-            p.update(self.task, completed=min(done, p.tasks[self.task].total or done), best=best)
+            state = info.get("state", "COMPLETE")
+            outcome = (f"val {v:.4f}" if v is not None else "no value") if state == "COMPLETE" else state.lower()
+            reason = f" ({info['reason']})" if info.get("reason") else ""
+            p.update(self.task, completed=min(done, p.task(self.task).total or done), best=best,
+                     line=f"trial {info['number']} {info['expression']}: {outcome}{reason}; {best or 'no best yet'}")
         elif kind == "stop":
             if self.task is not None:
-                p.update(self.task, completed=p.tasks[self.task].total)
+                p.update(self.task, completed=p.task(self.task).total)
             self.console.print(f"search stopped: {info['reason']} ({info['done']} evaluated)")
         elif kind == "final":
             if info["total"]:
                 self.task = p.add_task("leaderboard", total=info["total"], best="re-evaluating top-k, baselines")
         elif kind == "final-trial":
-            p.advance(self.task)
+            v = info.get("value")
+            p.update(self.task, advance=1, line=f"leaderboard {info['act']} on {info['task']}: "
+                                                 f"{'failed' if v is None else f'{v:.4f}'}")
 
     def close(self) -> None:
         self.progress.stop()

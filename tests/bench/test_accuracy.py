@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,11 @@ def test_cli_bench_accuracy_writes_table_csv_and_plot(tmp_path: Path) -> None:
     res = runner.invoke(app, [*args, "--out", str(md), "--plot", str(png)])
     assert res.exit_code == 0, res.output
     assert "isrlu:alpha=3" in res.output and "relu (base)" in res.output
+    # CliRunner is not a terminal: one plain line per finished run instead of a live bar that prints at the end
+    done = re.findall(r"^\[(\d)/6\] (relu|tanh|isrlu:alpha=3) seed ([01]): val \d\.\d{3} \(\d+\.\d s\)$", res.output,
+                      re.M)
+    assert sorted(n for n, _, _ in done) == ["1", "2", "3", "4", "5", "6"], res.output
+    assert len({(a, s) for _, a, s in done}) == 6
     text = md.read_text()
     assert text.startswith("| activation | median") and "| tanh |" in text and "smallest attainable p" in text
     assert png.stat().st_size > 10_000

@@ -66,7 +66,10 @@ def test_bad_arguments():
 
 def test_no_beta_expression_and_float64_and_fallback_dtype():
     m = ExprActivation("max(x, tanh(x))")
-    assert m.beta.numel() == 0
+    assert m.beta is None and not list(m.parameters()) and not m.state_dict()  # no empty β parameter
+    m.load_state_dict(ExprActivation("max(x, tanh(x))").state_dict())
+    pc = ExprActivation("max(x, tanh(x))", per_channel=True, channels=3)
+    assert pc.beta is None and pc(torch.ones(2, 3)).shape == (2, 3)
     x = torch.randn(7, dtype=torch.float64)
     torch.testing.assert_close(m(x), torch.maximum(x, torch.tanh(x)))
     xh = torch.randn(7, dtype=torch.bfloat16)  # no fused path: composite

@@ -117,6 +117,31 @@ def test_export_source_covers_every_operator(op, tmp_path: Path) -> None:
     assert torch.allclose(got, want, atol=1e-12, equal_nan=True), (str(e), got[:3], want[:3])
 
 
+def test_exported_softplus_stays_finite_and_exact_in_float32(tmp_path: Path) -> None:
+    # log(1 + exp(x)) written literally overflows to inf above x ≈ 88 and loses everything below x ≈ -17.
+    text = "log(1 + exp(x))"
+    mod = _import(export_expression(text, tmp_path / "sp.py"), "sp")
+    x = torch.tensor([-100.0, 100.0])
+    for fused in (False, True):
+        want = expr.parse(text).to_module(fused=fused)(x)
+        got = mod.FoundActivation(fused=fused)(x)
+        assert torch.isfinite(got).all(), (fused, got)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=0)
+    assert float(got[1]) == 100.0 and float(got[0]) > 0
+
+
+@pytest.mark.parametrize("op", [o for o in expr.OPERATORS.values() if o.kind != "leaf"], ids=lambda o: o.name)
+def test_export_is_as_safe_as_the_table_at_float32_extremes(op, tmp_path: Path) -> None:
+    # Where the function itself overflows (exp, cosh at 100) both give inf; the export must never add one.
+    X = expr.X
+    e = expr.Expr.apply(op, X) if op.kind == "unary" else expr.Expr.apply(op, X, expr.Expr.apply("neg", X))
+    fn = _import(export_expression(str(e), tmp_path / f"x_{op.name}.py"), f"x_{op.name}").found_activation
+    x = torch.tensor([-100.0, -89.0, -20.0, -1e-3, 0.0, 1e-3, 20.0, 89.0, 100.0])
+    betas = [torch.tensor(0.7)] * e.betas
+    torch.testing.assert_close(fn(x, *betas).expand_as(x), e.torch_fn()(x, *betas), rtol=1e-5, atol=1e-6,
+                               equal_nan=True)
+
+
 def test_show_prints_the_board_and_writes_plots(exhaustive, capsys) -> None:
     from actlab.report.search import board_markdown, show
 

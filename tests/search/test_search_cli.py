@@ -1,0 +1,60 @@
+"""``actlab search`` as a user runs it: defaults from SearchConfig, and readable progress in a log."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import actlab.search
+from actlab.cli import app
+from actlab.search import SearchConfig
+from tests.search._fakes import FakeSpace, fake_config
+
+
+@pytest.fixture
+def captured(monkeypatch) -> list[SearchConfig]:
+    """Replace the search itself: the command's SearchConfig is recorded, nothing runs."""
+    seen: list[SearchConfig] = []
+
+    def fake_run_search(cfg: SearchConfig, on_event=None):
+        seen.append(cfg)
+        raise ValueError("stop here")  # the command turns it into a clean error exit
+
+    monkeypatch.setattr(actlab.search, "run_search", fake_run_search)
+    return seen
+
+
+def test_search_defaults_are_search_configs(captured) -> None:
+    res = CliRunner().invoke(app, ["search"])
+    assert res.exit_code == 2 and "stop here" in res.output
+    assert captured == [SearchConfig()]
+
+
+def test_search_defaults_follow_a_changed_search_config(captured, monkeypatch) -> None:
+    # The CLI has no copy of its own: change SearchConfig's default and the command (and its help) follow.
+    monkeypatch.setattr(SearchConfig, "strategy", "random")
+    monkeypatch.setattr(SearchConfig, "top_k", 7)
+    CliRunner().invoke(app, ["search"])
+    assert captured[0].strategy == "random" and captured[0].top_k == 7
+    help_text = CliRunner().invoke(app, ["search", "--help"], env={"COLUMNS": "200"}).output
+    assert re.search(r"--strategy .*\[default: random\]", help_text)
+    assert re.search(r"--top-k .*\[default: 7\]", help_text)
+    assert "[default: None]" not in help_text  # unset defaults (workers, storage…) are explained in the help
+
+
+def test_search_prints_one_line_per_trial_when_not_a_terminal(monkeypatch, tmp_path: Path) -> None:
+    real = actlab.search.run_search
+
+    def fast_search(cfg: SearchConfig, on_event=None):  # the driver's real events, on the synthetic space
+        cfg = fake_config(budget=4, storage=str(tmp_path / "s.db"), study="s")
+        return real(cfg, space=FakeSpace(), final=False, on_event=on_event)
+
+    monkeypatch.setattr(actlab.search, "run_search", fast_search)
+    res = CliRunner().invoke(app, ["search"])  # CliRunner's stdout is not a terminal
+    assert res.exit_code == 0, res.output
+    lines = re.findall(r"^\[(\d)/4\] trial \d+ \w+\(.*\): (?:val \d\.\d{4}|pruned|fail).*$", res.output, re.M)
+    assert sorted(lines) == ["1", "2", "3", "4"], res.output
+    assert "search stopped: budget of 4 trials" in res.output
