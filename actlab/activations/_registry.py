@@ -10,7 +10,9 @@ from typing import Any, Callable, Literal
 import torch
 from torch import nn
 
-__all__ = ["ActivationSpec", "Activation", "register", "get", "names", "spec", "check_input", "check_hparam"]
+from .. import kernels
+
+__all__ = ["ActivationSpec", "Activation", "register", "get", "names", "spec", "check_input", "check_hparam", "run"]
 
 Smoothness = Literal["C0", "C1", "C2", "Cinf"]
 
@@ -103,6 +105,18 @@ def check_input(x: torch.Tensor, name: str) -> None:
                         f"convert with x.float() first")
 
 
+def run(s: ActivationSpec, x: torch.Tensor, params: tuple[Any, ...], fused: bool = True,
+        static: dict[str, Any] | None = None) -> torch.Tensor:
+    """Apply activation ``s`` with hyperparameters ``params`` (registry order): the fused kernel when it can run
+    (CPU float32/float64, scalar hyperparameters), else the composite reference, which gives the same numbers."""
+    check_input(x, s.name)
+    if fused and s.kernel is not None and kernels.supports(x, *params):
+        k = kernels.get_kernel(s.kernel, **static) if static else kernels.KERNELS.get(s.kernel)
+        if k is not None:
+            return kernels.apply(k, x, *params, reference=s.reference)
+    return s.reference(x, *params)
+
+
 def check_hparam(name: str, key: str, value: Any, positive: bool = True) -> float:
     """Validate a scalar hyperparameter: a finite number, and > 0 when ``positive``."""
     v = float(value.detach()) if isinstance(value, torch.Tensor) else value
@@ -155,9 +169,7 @@ class Activation(nn.Module):
         return tuple(getattr(self, k) for k in self.defaults)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from .functional import dispatch  # functional imports this module
-
-        return dispatch(self.name, x, self.params(), fused=self.fused, **self.static)
+        return run(self.spec, x, self.params(), self.fused, self.static)
 
     def extra_repr(self) -> str:
         parts = []

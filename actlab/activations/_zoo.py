@@ -213,7 +213,7 @@ class Softplus(Activation):
 
 
 @register(latex=r"f(x) = \tanh(x)", citation="LeCun et al. 1998", monotonic=True, bounded=(True, True),
-          smoothness="Cinf", native=torch.tanh)
+          smoothness="Cinf", kernel="tanh", native=torch.tanh)
 class Tanh(Activation):
     __doc__ = doc("Hyperbolic tangent.", r"\tanh(x)", example="m = actlab.Tanh()")
     name = "tanh"

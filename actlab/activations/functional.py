@@ -12,9 +12,8 @@ from typing import Any, Callable
 
 import torch
 
-from .. import kernels
 from . import _searched, _zoo  # noqa: F401  (fill the registry)
-from ._registry import check_hparam, check_input, names, spec
+from ._registry import check_hparam, names, run, spec
 
 __all__ = ["dispatch", *names()]
 
@@ -22,13 +21,7 @@ __all__ = ["dispatch", *names()]
 def dispatch(name: str, x: torch.Tensor, params: tuple[Any, ...], fused: bool = True,
              **static: Any) -> torch.Tensor:
     """Apply activation ``name`` with hyperparameters ``params`` (in the registry's order)."""
-    s = spec(name)
-    check_input(x, s.name)
-    if fused and s.kernel is not None and kernels.supports(x, *params):
-        k = kernels.get_kernel(s.kernel, **static)
-        if k is not None:
-            return kernels.apply(k, x, *params, reference=s.reference)
-    return s.reference(x, *params)
+    return run(spec(name), x, params, fused, static)
 
 
 def _make(name: str) -> Callable[..., torch.Tensor]:

@@ -166,13 +166,17 @@ def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: 
     xn, gyn, outn, gxn = x.numpy(), gy.numpy(), out.numpy(), gx.numpy()
     st = kernel.static
     bwd_in = kernel.backward_input or kernel.backward
+    # What autograd hands the backward kernel: the saved output for output-saving kernels, else the input.
+    saved = torch.empty_like(x)
+    kernel.forward(xn, saved.numpy(), *params, *st)
+    sn = saved.numpy() if kernel.saves_output else xn
     thunks: dict[str, Thunk] = {
         "copy": lambda: out.copy_(x),
         "fused_fwd": lambda: kernel.forward(xn, outn, *params, *st),
-        "fused_bwd": lambda: bwd_in(xn, gyn, gxn, *params, *st),
+        "fused_bwd": lambda: bwd_in(sn, gyn, gxn, *params, *st),
     }
     if params:
-        thunks["fused_bwd_param"] = lambda: kernel.backward(xn, gyn, gxn, *params, *st)
+        thunks["fused_bwd_param"] = lambda: kernel.backward(sn, gyn, gxn, *params, *st)
     native_name = s.kernel if s.kernel in NATIVE_KERNELS else STAND_IN.get(s.kernel)
     if native_name is not None:
         nf, nb = NATIVE_KERNELS[native_name]

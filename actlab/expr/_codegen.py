@@ -187,8 +187,8 @@ def kernel_source(expr: Expr | str) -> str:
         "# f'(x) and the beta gradients come from sympy; do not edit (the file name is a hash of this text).",
         "import numpy as np", "from numba import njit, prange", "",
         "from actlab.expr._kmath import like, _max, _min, _sign, _heaviside, _sinc, _sincd",
-        "from actlab.kernels._math import SAFE_FASTMATH, cast_like, vexp, vlog, vsigmoid as _sigmoid, "
-        "vsoftplus as _softplus, vtanh, verf", "",
+        "from actlab.kernels._math import SAFE_FASTMATH, cast_like, vexp, vlog",
+        "from actlab.kernels._special import vsigmoid as _sigmoid, vsoftplus as _softplus, vtanh, verf", "",
         "# Below this many elements a serial loop beats waking the thread pool; the parallel variant compiles only",
         "# when a large input first arrives.",
         "SERIAL_MAX = 1 << 14", "CHUNK = 2048",
@@ -221,11 +221,11 @@ _loaded: dict[str, Any] = {}
 def _deps_stamp() -> str:
     # numba's cache does not track the helpers a cached function inlined; hashing their source into the file name
     # makes a change to them produce a new kernel file instead of stale machine code.
-    from actlab.kernels import _math
+    from actlab.kernels import _math, _special
 
     from . import _kmath
 
-    return numba.__version__ + "".join(Path(m.__file__).read_text() for m in (_math, _kmath))  # type: ignore
+    return numba.__version__ + "".join(Path(m.__file__).read_text() for m in (_math, _special, _kmath))  # type: ignore
 
 
 def _load(src: str) -> Any:

@@ -1,8 +1,10 @@
 """Fused numba CPU kernels and the memory-efficient autograd path.
 
 ``KERNELS`` is the one table of hand-written kernels; ``get_kernel(name, newton=None)`` returns one (or ``None``);
-``apply(kernel, x, *params, reference=...)`` runs it under autograd, saving only the input. The vectorisable scalar
-building blocks for kernels (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``, ...) live in :mod:`actlab.kernels._math`.
+``apply(kernel, x, *params, reference=...)`` runs it under autograd, saving one tensor (the input, or
+the output where f′ is a function of it) plus the parameters. The vectorisable scalar
+building blocks for kernels (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``, ...) live in :mod:`actlab.kernels._math` and
+:mod:`actlab.kernels._special`.
 """
 
 from ._alloc import tune_allocator

@@ -17,7 +17,8 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ._math import cast_like, exp_expm1, fast_rsqrt, fma, select, vexp, verfc, vsoftplus, vtanh
+from ._math import cast_like, exp_expm1, fast_rsqrt, select, vexp, vexp_neg
+from ._special import ndtr_exp, vsoftplus, vtanh
 
 
 
@@ -47,54 +48,61 @@ def isru_prep(x, p, k):
 
 
 @_jit
-def _isru_core(v, c, k):
-    """(y, r³) with r = 1/√(1 + αv²)."""
+def _isru(v, c, k):
+    """v/√(1 + αv²)."""
     sa, ia, big, one, half, zero = c
     u = sa * v
     d = one + u * u
     r = one / np.sqrt(d) if k < 0 else fast_rsqrt(d, k)  # k is a compile-time constant: no branch remains
-    y = v * r
-    y = select(abs(u) > big, math.copysign(ia, v), y)
-    g = r * r * r
-    g = select(d < np.inf, g, zero)  # fast_rsqrt(inf) is garbage; the true slope there underflows to 0
-    g = select(v != v, v, g)  # fast_rsqrt(NaN) is finite
-    return y, g
+    return select(abs(u) > big, math.copysign(ia, v), v * r)
+
+
+@_jit
+def _isru_slope_y(y, c):
+    """ISRU's slope from its output: 1 − αy² = 1/(1 + αx²), so f′ = (1 − αy²)^{3/2} (no division, one sqrt).
+
+    Exact to a few eps absolute; relative accuracy fades where f′ < ~eps^{1/2}, far in the saturated tail, because
+    y has rounded to within an ulp of ±1/√α there. Clamping at 0 covers that rounding (and y = ±1/√α at ±inf).
+    """
+    sa, ia, big, one, half, zero = c
+    u = sa * y
+    t = one - u * u
+    t = select(t < zero, zero, t)
+    return t * np.sqrt(t)
 
 
 @_jit
 def isru_f(v, c, k):
-    return _isru_core(v, c, k)[0]
+    return _isru(v, c, k)
 
 
 @_jit
-def isru_grad(v, c, k):
-    y, g = _isru_core(v, c, k)
-    return g, -c[4] * y * y * y  # ∂/∂α [v(1+αv²)^-½] = −v³r³/2 = −y³/2
+def isru_grad_y(y, c, k):
+    return _isru_slope_y(y, c), -c[4] * y * y * y  # ∂/∂α [x(1+αx²)^-½] = −x³(1+αx²)^-3/2 /2 = −y³/2
 
 
 @_jit
 def isrlu_f(v, c, k):
-    return select(v >= c[5], v, _isru_core(v, c, k)[0])
+    return select(v >= c[5], v, _isru(v, c, k))
 
 
 @_jit
-def isrlu_grad(v, c, k):
-    y, g = _isru_core(v, c, k)
-    pos = v >= c[5]
-    return select(pos, c[3], g), select(pos, c[5], -c[4] * y * y * y)
+def isrlu_grad_y(y, c, k):
+    pos = y >= c[5]  # y has x's sign (and −0.0 maps to −0.0, slope 1)
+    return select(pos, c[3], _isru_slope_y(y, c)), select(pos, c[5], -c[4] * y * y * y)
 
 
 @_jit
 def isru_sigmoid_f(v, c, k):
     half = c[4]
-    return half + half * _isru_core(half * v, c, k)[0]
+    return half + half * _isru(half * v, c, k)
 
 
 @_jit
-def isru_sigmoid_grad(v, c, k):
+def isru_sigmoid_grad_y(y, c, k):
     half = c[4]
-    y, g = _isru_core(half * v, c, k)
-    return half * half * g, -half * half * y * y * y
+    s = (y - half) + (y - half)  # the ISRU part, isru(x/2) = 2y − 1 (exact for y ≥ 1/4)
+    return half * half * _isru_slope_y(s, c), -half * half * s * s * s
 
 
 # ----------------------------------------------------------------------------------------- ELU family
@@ -109,10 +117,9 @@ def elu_f(v, c, k):
 
 
 @_jit
-def elu_grad(v, c, k):
-    e, m = exp_expm1(v)
-    pos = v > c[2]
-    return select(pos, c[1], c[0] * e), select(pos, c[2], m)
+def elu_grad_y(y, c, k):
+    pos = y > c[2]  # y = α(eˣ − 1) > 0 exactly when x > 0
+    return select(pos, c[1], y + c[0]), select(pos, c[2], y * c[3])  # αeˣ = y + α; ∂f/∂α = eˣ − 1 = y/α
 
 
 @_jit
@@ -141,8 +148,8 @@ def selu_f(v, c, k):
 
 
 @_jit
-def selu_grad(v, c, k):
-    return select(v > c[2], c[0], c[1] * exp_expm1(v)[0]), c[2]
+def selu_grad_y(y, c, k):
+    return select(y > c[2], c[0], y + c[1]), c[2]  # λαeˣ = y + λα
 
 
 # ----------------------------------------------------------------------------------------- sigmoid family
@@ -154,7 +161,7 @@ def swish_prep(x, p, k):
 @_jit
 def _sigmoid_pair(u, one):
     """(σ(u), 1 − σ(u)), each with relative accuracy: e^{−|u|} never overflows, and neither side cancels."""
-    t = vexp(-abs(u))
+    t = vexp_neg(-abs(u))
     r = one / (one + t)
     p = t * r
     pos = u >= 0
@@ -219,9 +226,8 @@ def sigmoid_f(v, c, k):
 
 
 @_jit
-def sigmoid_grad(v, c, k):
-    s, oms = _sigmoid_pair(v, c[2])
-    return s * oms, c[0]
+def sigmoid_grad_y(y, c, k):
+    return y * (c[2] - y), c[0]
 
 
 @_jit
@@ -240,14 +246,9 @@ def tanh_f(v, c, k):
 
 
 @_jit
-def tanh_grad(v, c, k):
-    zero, half, one, two = c
-    a = abs(v)
-    t = exp_expm1(a + a)[1]
-    y = t / (t + two)
-    g = (two / (t + two)) * (one + y)  # (1 − |y|)(1 + |y|) without cancellation
-    g = select(t == np.inf, zero, g)
-    return select(v != v, v, g), zero
+def tanh_grad_y(y, c, k):
+    one = c[2]
+    return (one - y) * (one + y), c[0]  # 1 − y², without cancellation near |y| = 1
 
 
 @_jit
@@ -276,25 +277,20 @@ def mish_grad(v, c, k):
 # ----------------------------------------------------------------------------------------- GELU (erf)
 @_jit
 def gelu_prep(x, p, k):
-    return (cast_like(0.0, x), cast_like(0.5, x), cast_like(1.0, x), cast_like(1.0 / math.sqrt(2.0), x),
-            cast_like(1.0 / _SQRT_2PI, x))
+    return cast_like(0.0, x), cast_like(1.0 / _SQRT_2PI, x), cast_like(-1e38, x)
 
 
 @_jit
 def gelu_f(v, c, k):
-    zero, half, one, rs2, _ = c
-    phi = half * verfc(-v * rs2)
-    return select(phi == zero, math.copysign(zero, v), v * phi)
+    lim = c[2]  # Φ = 0 below it: −inf becomes finite, so −inf·0 gives −0.0, not NaN (NaN passes the select)
+    return select(v < lim, lim, v) * ndtr_exp(v)[0]
 
 
 @_jit
 def gelu_grad(v, c, k):
-    zero, half, one, rs2, rs2pi = c
-    phi = half * verfc(-v * rs2)
-    h = v * v
-    lo = fma(v, v, -h)  # v² = h + lo exactly; e^{−v²/2} ≈ e^{−h/2}(1 − lo/2)
-    dens = vexp(-half * h) * (one - half * lo) * rs2pi
-    dens = select(h == np.inf, zero, dens)
-    g = phi + v * dens
-    g = select(dens == zero, phi, g)
+    zero, rs2pi, _ = c
+    cdf, e = ndtr_exp(v)  # Φ and φ from one exp
+    dens = e * rs2pi
+    g = cdf + v * dens
+    g = select(dens == zero, cdf, g)  # ±inf: ±inf·0
     return g, zero

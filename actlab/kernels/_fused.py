@@ -3,12 +3,15 @@
 A :class:`FusedKernel` is a pair of numba functions over flat arrays:
 
 * ``forward(x, out, *params)`` writes f(x) into ``out``;
-* ``backward(x, grad_out, grad_in, *params)`` writes f'(x)·grad_out into ``grad_in`` and returns a tuple with one
+* ``backward(s, grad_out, grad_in, *params)`` writes f'·grad_out into ``grad_in`` and returns a tuple with one
   float per parameter: Σ grad_out·∂f/∂param (the gradient of a scalar parameter).
 
-:func:`apply` wraps a kernel in an ``autograd.Function`` that saves only the input and the parameters, and recomputes
-f' in backward (timm's memory-efficient pattern). Hand-written zoo kernels and kernels generated from expressions
-both go through it, so every fused activation shares one tested code path.
+:func:`apply` wraps a kernel in an ``autograd.Function`` that saves one tensor of the input's size plus the
+parameters, and recomputes f' in backward (timm's memory-efficient pattern). Which tensor ``s`` is depends on the
+kernel: the input x in general, or the output y when f' is a cheap function of y (ISRLU, ISRU, ELU, tanh, σ, as
+PyTorch does for ReLU, tanh and σ). Saving y costs no memory in a network, because the next layer saves the same
+tensor as its input; saving x keeps a second tensor per activation alive until backward. Hand-written zoo kernels
+and kernels generated from expressions all go through this one tested code path.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class FusedKernel:
             :func:`apply` gets none.
         backward_input: optional ``(x, grad_out, grad_in, *params) -> ()`` that skips the parameter-gradient
             reduction; :func:`apply` uses it when no parameter needs a gradient.
+        output_grad: set for kernels whose ``backward``/``backward_input`` read the saved *output* y instead of x:
+            the torch form ``output_grad(y, *params) -> (f′, ∂f/∂p₁, …)`` of the same derivatives, differentiated
+            for double backward (y's own graph then carries the chain to x). Such a kernel's output must not be
+            modified in place before backward, as with ``torch.tanh`` or ``nn.ReLU``; autograd reports it if it is.
     """
 
     name: str
@@ -51,16 +58,18 @@ class FusedKernel:
     static: tuple[Any, ...] = field(default=())
     reference: Callable[..., torch.Tensor] | None = None
     backward_input: Callable[..., Any] | None = None
+    output_grad: Callable[..., tuple[torch.Tensor, ...]] | None = None
+
+    @property
+    def saves_output(self) -> bool:
+        return self.output_grad is not None
 
 
 def supports(x: torch.Tensor, *params: torch.Tensor | float) -> bool:
     """Whether the fused path can run: a CPU float32/float64 tensor and scalar parameters on the CPU."""
-    if x.device.type != "cpu" or x.dtype not in _FLOAT_DTYPES:
+    if not x.is_cpu or x.dtype not in _FLOAT_DTYPES:
         return False
-    for p in params:
-        if isinstance(p, torch.Tensor) and (p.numel() != 1 or p.device.type != "cpu"):
-            return False
-    return True
+    return all(p.numel() == 1 and p.is_cpu for p in params if isinstance(p, torch.Tensor))
 
 
 _local = threading.local()
@@ -100,84 +109,98 @@ def empty_output(like: torch.Tensor) -> torch.Tensor:
     2 MB at a time where the kernel allows transparent huge pages. Only these outputs are affected; no process-wide
     allocator setting changes. The mapping is released with the tensor. Otherwise this is ``torch.empty``.
     """
+    if not _hugepages[0]:
+        return torch.empty_like(like, memory_format=torch.contiguous_format)
     nbytes = like.numel() * like.element_size()
-    if not _hugepages[0] or nbytes < HUGEPAGE_MIN_BYTES:
-        return torch.empty(like.shape, dtype=like.dtype)
+    if nbytes < HUGEPAGE_MIN_BYTES:
+        return torch.empty_like(like, memory_format=torch.contiguous_format)
     m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     m.madvise(mmap.MADV_HUGEPAGE)
     return torch.frombuffer(m, dtype=like.dtype, count=like.numel()).view(like.shape)
 
 
-def _scalar(p: torch.Tensor | float) -> float:
-    return float(p.detach()) if isinstance(p, torch.Tensor) else float(p)
+def _flat(t: torch.Tensor) -> Any:
+    # numpy's reshape of a contiguous array is a view and costs less than torch's view + numpy per call.
+    a = t.numpy()
+    return a if a.ndim == 1 else a.reshape(-1)
+
+
+def _contiguous(t: torch.Tensor) -> torch.Tensor:
+    t = t.detach()
+    return t if t.is_contiguous() else t.contiguous()
 
 
 class _FusedFunction(torch.autograd.Function):
+    # Kept lean: on the small activations of a child network the Python around the kernel costs more than the
+    # kernel itself (benchmarks/RESULTS.md, harness performance).
     @staticmethod
     def forward(ctx, kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor,
                 *params: torch.Tensor | float) -> torch.Tensor:  # type: ignore[override]
-        xc = x.detach().contiguous()
+        xc = _contiguous(x)
         out = empty_output(xc)
-        values = tuple(_scalar(p) for p in params)
+        values = tuple([float(p) for p in params])
         sync_threads()
-        kernel.forward(xc.view(-1).numpy(), out.view(-1).numpy(), *values, *kernel.static)
+        kernel.forward(_flat(xc), _flat(out), *values, *kernel.static)
         ctx.kernel = kernel
-        ctx.reference = reference if reference is not None else kernel.reference
+        ctx.reference = reference
         ctx.values = values
         ctx.param_kinds = tuple(isinstance(p, torch.Tensor) for p in params)
-        tensors = [p for p in params if isinstance(p, torch.Tensor)]
-        ctx.save_for_backward(x, *tensors)
+        ctx.save_for_backward(out if kernel.output_grad is not None else x,
+                              *[p for p in params if isinstance(p, torch.Tensor)])
         return out
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
-        x, *tensors = ctx.saved_tensors
+        s, *tensors = ctx.saved_tensors
         kernel: FusedKernel = ctx.kernel
         if torch.is_grad_enabled():
-            return _FusedFunction._double_backward(ctx, x, tensors, grad_out)
-        xc = x.detach().contiguous()
-        go = grad_out.detach().to(xc.dtype).contiguous()
-        grad_in = empty_output(xc)
+            return _FusedFunction._double_backward(ctx, s, tensors, grad_out)
+        sc = _contiguous(s)
+        go = _contiguous(grad_out if grad_out.dtype == sc.dtype else grad_out.to(sc.dtype))
+        grad_in = empty_output(sc)
         sync_threads()
-        want = [ctx.needs_input_grad[3 + i] for i, t in enumerate(ctx.param_kinds) if t]
+        kinds = ctx.param_kinds
+        want = [ctx.needs_input_grad[3 + i] for i, t in enumerate(kinds) if t]
         bwd = kernel.backward if any(want) or kernel.backward_input is None else kernel.backward_input
-        sums = bwd(xc.view(-1).numpy(), go.view(-1).numpy(), grad_in.view(-1).numpy(), *ctx.values, *kernel.static)
+        sums = bwd(_flat(sc), _flat(go), _flat(grad_in), *ctx.values, *kernel.static)
         grads: list[torch.Tensor | None] = []
         it = iter(tensors)
-        for i, is_tensor in enumerate(ctx.param_kinds):
-            if not is_tensor:
-                grads.append(None)
-                continue
-            p = next(it)
-            if ctx.needs_input_grad[3 + i]:
-                grads.append(torch.full_like(p, float(sums[i])))
-            else:
-                grads.append(None)
+        for i, is_tensor in enumerate(kinds):
+            p = next(it) if is_tensor else None
+            grads.append(torch.full_like(p, float(sums[i])) if p is not None and ctx.needs_input_grad[3 + i]
+                         else None)
         return (None, None, grad_in if ctx.needs_input_grad[2] else None, *grads)
 
-
     @staticmethod
-    def _double_backward(ctx, x: torch.Tensor, tensors: list[torch.Tensor], grad_out: torch.Tensor):
-        # create_graph=True: differentiate the composite reference so that higher derivatives exist.
-        if ctx.reference is None:
-            raise RuntimeError(f"fused kernel {ctx.kernel.name!r} got no reference; double backward is unavailable")
+    def _double_backward(ctx, s: torch.Tensor, tensors: list[torch.Tensor], grad_out: torch.Tensor):
+        # create_graph=True: build the gradient from differentiable torch ops so that higher derivatives exist.
+        kernel: FusedKernel = ctx.kernel
         it = iter(tensors)
         params = [next(it) if is_t else v for v, is_t in zip(ctx.values, ctx.param_kinds)]
+        if kernel.output_grad is not None:
+            # s is the saved output y; it keeps its graph back to x, so the chain rule through y is automatic.
+            fprime, *dps = kernel.output_grad(s, *params)
+            grad_x = grad_out * fprime
+            grads = [(grad_out * d).sum().reshape(p.shape) if is_t and p.requires_grad else None
+                     for d, p, is_t in zip(dps, params, ctx.param_kinds)]
+            return (None, None, grad_x, *grads)
+        reference = ctx.reference if ctx.reference is not None else kernel.reference
+        if reference is None:
+            raise RuntimeError(f"fused kernel {kernel.name!r} got no reference; double backward is unavailable")
         with torch.enable_grad():
-            xg = x if x.requires_grad else x.detach().requires_grad_(True)
-            y = ctx.reference(xg, *params)
+            xg = s if s.requires_grad else s.detach().requires_grad_(True)
+            y = reference(xg, *params)
             wrt = [xg] + [p for p in tensors if p.requires_grad]
             g = torch.autograd.grad(y, wrt, grad_out, create_graph=True, allow_unused=True)
         grad_x, rest = g[0], iter(g[1:])
-        grads = []
-        for is_t, p in zip(ctx.param_kinds, params):
-            grads.append(next(rest) if is_t and p.requires_grad else None)
+        grads = [next(rest) if is_t and p.requires_grad else None for is_t, p in zip(ctx.param_kinds, params)]
         return (None, None, grad_x, *grads)
 
 
 def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
           reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
-    """Run ``kernel`` on ``x`` with autograd support; saves only ``x`` and the tensor parameters.
+    """Run ``kernel`` on ``x`` with autograd support; saves ``x`` (or the output, see :class:`FusedKernel`) and the
+    tensor parameters.
 
     ``reference(x, *params)`` is the composite torch form of the same function; it is differentiated only for double
     backward (``create_graph=True``), which the flat kernels do not provide. The caller checks :func:`supports`

@@ -123,7 +123,8 @@ def test_isrlu_vs_elu_smoothness_at_zero():
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if spec(n).kernel])
-def test_saves_only_input(name):
+def test_saves_at_most_one_activation_sized_tensor(name):
+    """The fused path keeps the input or the output for backward, never both (plus the hyperparameters)."""
     x = torch.randn(1000, requires_grad=True)
     saved: list[torch.Tensor] = []
 

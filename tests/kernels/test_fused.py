@@ -70,7 +70,8 @@ def test_non_contiguous_and_strided_gradients() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_saves_only_the_input(name: str) -> None:
+def test_saves_one_tensor_and_the_parameters(name: str) -> None:
+    """Exactly one activation-sized tensor is kept: the output for kernels that read f′ from it, else the input."""
     saved: list[torch.Tensor] = []
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -79,12 +80,50 @@ def test_saves_only_the_input(name: str) -> None:
 
     x = torch.randn(100, requires_grad=True)
     params = [torch.tensor(p, requires_grad=True) for p in _params(name)]
+    k = K.KERNELS[name]
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = K.apply(K.KERNELS[name], x, *params)
+        y = K.apply(k, x, *params)
     assert len(saved) == 1 + len(params)
-    assert saved[0] is x
+    assert saved[0] is (y if k.saves_output else x)
     assert all(s is p for s, p in zip(saved[1:], params))
     y.sum().backward()
+
+
+def _saved_bytes(act: torch.nn.Module) -> int:
+    """Distinct storage autograd keeps for backward in Linear → act → Linear."""
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    net = torch.nn.Sequential(torch.nn.Linear(64, 256), act, torch.nn.Linear(256, 8))
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = net(torch.randn(32, 64))
+    out.sum().backward()
+    return sum(storages.values())
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if K.KERNELS[n].saves_output])
+def test_output_saving_kernels_cost_no_more_memory_than_relu(name: str) -> None:
+    """The next layer saves the activation's output anyway, so saving y adds nothing (ReLU's memory)."""
+    k = K.KERNELS[name]
+
+    class Act(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return K.apply(k, x, *_params(name))
+
+    assert _saved_bytes(Act()) == _saved_bytes(torch.nn.ReLU())
+
+
+def test_output_saving_kernel_detects_in_place_change_of_its_output() -> None:
+    k = K.KERNELS["isrlu"]
+    assert k.saves_output
+    x = torch.randn(10, requires_grad=True)
+    y = K.apply(k, x, 1.0)
+    y.mul_(2)  # like nn.ReLU or torch.tanh: the saved output changed, so backward must refuse
+    with pytest.raises(RuntimeError, match="inplace"):
+        y.sum().backward()
 
 
 def test_backward_input_skips_parameter_reduction(monkeypatch) -> None:
@@ -174,3 +213,28 @@ def test_large_outputs_use_their_own_mapping() -> None:
             assert small.shape == (10,) and small.dtype == torch.float32
     finally:
         K.use_hugepage_outputs(False)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_serial_loops_vectorise(name: str) -> None:
+    """Tensors below SERIAL_MAX run the serial loop, which must be SIMD code like the prange loop.
+
+    Python's error model puts a ZeroDivisionError branch on every float division, which kept the serial loops
+    scalar (5–10× slower on small tensors) until the drivers switched to numpy's model. numba cannot inspect code
+    loaded from its disk cache, so the same function is compiled afresh here, with the kernel's own options (serial:
+    the serial loop is the one under test, and it compiles faster).
+    """
+    import re
+
+    import numpy as np
+
+    k = K.KERNELS[name]
+    x = np.linspace(-3, 3, 64, dtype=np.float32)
+    p = _params(name)
+    for fn, args in ((k.forward, (x, np.empty_like(x))), (k.backward_input, (x, np.ones_like(x), np.empty_like(x)))):
+        opts = {k: v for k, v in fn.targetoptions.items() if k != "nopython"}
+        fresh = numba.njit(**{**opts, "cache": False, "parallel": False})(fn.py_func)
+        fresh(*args, *p, *k.static)
+        ir = fresh.inspect_llvm(fresh.signatures[0])
+        assert "ZeroDivisionError" not in ir, f"{name}: {fn.__name__} has Python's division check"
+        assert re.search(r"<(?:4|8|16) x float>", ir), f"{name}: {fn.__name__} has no SIMD code"

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import math
 
+import mpmath as mp
 import numpy as np
 import pytest
 import scipy.special as sp
 from numba import njit, prange
 
 from actlab.kernels import _math as M
+from actlab.kernels import _special as S
 from actlab.kernels._drivers import SOURCE_FINGERPRINT
 
 # name → (function, float64 reference, max error in eps of the dtype: (float32, float64), domain)
 # The bounds are the documented ones (module docstring of _math), not the measured values, which are lower.
 FUNCTIONS = {
     "vexp": (M.vexp, np.exp, (2, 2), "all"),
+    "vexp_neg": (M.vexp_neg, np.exp, (2, 2), "negative"),
     "vexpm1": (M.vexpm1, np.expm1, (3, 3), "all"),
     "vlog": (M.vlog, np.log, (2, 1), "positive"),
     "vlog1p": (M.vlog1p, np.log1p, (3, 1), "positive"),
-    "vsigmoid": (M.vsigmoid, sp.expit, (3, 3), "all"),
-    "vsoftplus": (M.vsoftplus, lambda x: np.logaddexp(0.0, x), (3, 3), "all"),
-    "vtanh": (M.vtanh, np.tanh, (4, 4), "all"),
-    "verf": (M.verf, sp.erf, (4, 4), "all"),
-    "verfc": (M.verfc, sp.erfc, (17, 600), "all"),  # float32: ≤ 2e-6 relative; float64: libm vs scipy
+    "vsigmoid": (S.vsigmoid, sp.expit, (3, 3), "all"),
+    "vsoftplus": (S.vsoftplus, lambda x: np.logaddexp(0.0, x), (3, 3), "all"),
+    "vtanh": (S.vtanh, np.tanh, (4, 4), "all"),
+    "verf": (S.verf, sp.erf, (4, 4), "all"),
+    "verfc": (S.verfc, sp.erfc, (17, 600), "all"),  # float32: ≤ 2e-6 relative; float64: libm vs scipy
 }
 
 _compiled: dict[str, object] = {}
@@ -48,7 +51,7 @@ def _sweep(dtype, domain: str) -> np.ndarray:
     lo, hi = (-110.0, 95.0) if dtype == np.float32 else (-750.0, 712.0)
     mags = 10.0 ** np.linspace(-44 if dtype == np.float32 else -300, 38 if dtype == np.float32 else 300, 40001)
     x = np.concatenate([np.linspace(lo, hi, 200001), np.linspace(-2, 2, 100001), mags, -mags]).astype(dtype)
-    return np.abs(x) if domain == "positive" else x
+    return np.abs(x) if domain == "positive" else -np.abs(x) if domain == "negative" else x
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -75,6 +78,7 @@ def test_accuracy_on_dense_sweep(name: str, dtype) -> None:
 
 SPECIALS = {  # (x, expected) pairs per function, checked exactly with the sign of zero (0.0 == -0.0 as dict keys)
     "vexp": [(math.inf, math.inf), (-math.inf, 0.0), (0.0, 1.0), (-0.0, 1.0)],
+    "vexp_neg": [(-math.inf, 0.0), (0.0, 1.0), (-0.0, 1.0)],
     "vexpm1": [(math.inf, math.inf), (-math.inf, -1.0), (0.0, 0.0), (-0.0, -0.0)],
     "vlog": [(math.inf, math.inf), (0.0, -math.inf), (-0.0, -math.inf), (-1.0, math.nan), (1.0, 0.0)],
     "vlog1p": [(math.inf, math.inf), (-1.0, -math.inf), (-2.0, math.nan), (0.0, 0.0), (-0.0, -0.0)],
@@ -100,10 +104,55 @@ def test_special_values(name: str, dtype) -> None:
             assert yi == want and math.copysign(1, yi) == math.copysign(1, want), f"{name}({xi}) = {yi}, want {want}"
 
 
+_ndtr_exp_all = None
+
+
+def _ndtr_exp_vector():
+    global _ndtr_exp_all
+    if _ndtr_exp_all is None:
+        fp = SOURCE_FINGERPRINT
+
+        @njit(parallel=True, fastmath=M.SAFE_FASTMATH, cache=True)
+        def run(x, cdf, dens):
+            fp  # noqa: B018
+            for i in prange(x.size):
+                cdf[i], dens[i] = S.ndtr_exp(x[i])
+        _ndtr_exp_all = run
+    return _ndtr_exp_all
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ndtr_exp_against_mpmath(dtype) -> None:
+    """Φ(x) and e^{−x²/2} from one exp: a few ulps plus the rounding of x² (float32) or of x/√2 (float64 erfc), i.e.
+    the documented (4 + x²/4) and (2 + x²/4) ulp (float32), (4 + x²) and 3 ulp (float64)."""
+    lim = 15.0 if dtype == np.float32 else 39.0
+    x = np.concatenate([np.linspace(-lim, lim, 30001), np.linspace(-1, 1, 2001)]).astype(dtype)
+    cdf, dens = np.empty_like(x), np.empty_like(x)
+    _ndtr_exp_vector()(x, cdf, dens)
+    with mp.workdps(30):
+        rc = np.array([float(mp.ncdf(mp.mpf(float(v)))) for v in x])
+        rd = np.array([float(mp.exp(-mp.mpf(float(v)) ** 2 / 2)) for v in x])
+    fi = np.finfo(dtype)
+    x2 = x.astype(np.float64) ** 2
+    bc, bd = (4 + x2 / 4, 2 + x2 / 4) if dtype == np.float32 else (4 + x2, 3 + 0 * x2)
+    for what, got, ref, bound in (("cdf", cdf, rc, bc), ("dens", dens, rd, bd)):
+        normal = ref >= fi.tiny
+        rel = np.abs(got[normal] - ref[normal]) / ref[normal] / fi.eps
+        worst = int(np.argmax(rel / bound[normal]))
+        assert rel[worst] <= bound[normal][worst], f"{what}({x[normal][worst]!r}) off by {rel[worst]:.1f} eps"
+        assert np.all(np.abs(got[~normal] - ref[~normal]) <= fi.tiny), what
+    s = np.array([math.nan, math.inf, -math.inf, 0.0, -0.0], dtype)
+    cdf, dens = np.empty_like(s), np.empty_like(s)
+    _ndtr_exp_vector()(s, cdf, dens)
+    assert np.isnan(cdf[0]) and np.isnan(dens[0])
+    assert cdf[1:3].tolist() == [1.0, 0.0] and dens[1:].tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert np.all(np.abs(cdf[3:] - 0.5) <= fi.eps)
+
+
 def test_scalar_call_from_python() -> None:
     assert M.vexp(np.float32(1.0)) == pytest.approx(math.e, rel=1e-7)
     assert isinstance(M.vexp(np.float32(1.0)), float) or M.vexp(np.float32(1.0)).dtype == np.float32
-    assert M.vtanh(0.5) == pytest.approx(math.tanh(0.5), rel=1e-15)
+    assert S.vtanh(0.5) == pytest.approx(math.tanh(0.5), rel=1e-15)
 
 
 def _make_rsqrt_all():
