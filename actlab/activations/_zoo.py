@@ -224,7 +224,7 @@ class Tanh(Activation):
 
 
 @register(latex=r"f(x) = \frac{1}{1 + e^{-x}}", citation="logistic function", monotonic=True,
-          bounded=(True, True), smoothness="Cinf", native=torch.sigmoid,
+          bounded=(True, True), smoothness="Cinf", kernel="sigmoid", native=torch.sigmoid,
           aliases=("logistic",))
 class Sigmoid(Activation):
     __doc__ = doc("Logistic sigmoid.", r"\sigma(x) = \frac{1}{1+e^{-x}}", example="m = actlab.Sigmoid()")

@@ -4,8 +4,9 @@ A fresh 64 MB tensor costs more than the arithmetic on it: glibc serves blocks a
 32 MB) with a new ``mmap``, and returns them to the kernel on ``free``, so every out-of-place activation of that
 size page-faults its whole output in again. Keeping freed blocks in the process heap lets the next step reuse
 pages that are already mapped. This changes process-wide malloc behaviour (memory is returned to the OS later,
-if at all), so actlab never does it by itself: call :func:`tune_allocator` explicitly. A second, narrower opt-in
-maps only actlab's own large outputs with huge pages (:func:`~actlab.kernels._fused.use_hugepage_outputs`).
+if at all), so actlab never does it by itself: call :func:`tune_allocator` explicitly. Narrower, and on by
+default: actlab's own large outputs get huge pages (:func:`~actlab.kernels._fused.use_hugepage_outputs`), which
+touches no process-wide setting.
 Measured effect: benchmarks/RESULTS.md, "Page faults and the allocator".
 """
 
@@ -15,7 +16,7 @@ import ctypes
 import ctypes.util
 import sys
 
-from ._fused import use_hugepage_outputs
+from ._fused import HUGEPAGES_DEFAULT, use_hugepage_outputs
 
 __all__ = ["tune_allocator"]
 
@@ -61,7 +62,7 @@ def tune_allocator(enable: bool = True, trim_threshold: int = 1 << 30) -> bool:
     else:
         settings = dict(_DEFAULTS)
     ok = all(libc.mallopt(k, v) == 1 for k, v in settings.items())
-    if enable and ok:
+    if ok:
         # With heap reuse, torch.empty outputs come back already mapped; a fresh huge-page mapping would fault again.
-        use_hugepage_outputs(False)
+        use_hugepage_outputs(not enable and HUGEPAGES_DEFAULT)
     return ok

@@ -17,6 +17,7 @@ and kernels generated from expressions all go through this one tested code path.
 from __future__ import annotations
 
 import mmap
+import os
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -88,16 +89,24 @@ def sync_threads() -> None:
 
 # Outputs at least this large get their own 2 MB-page mapping (see empty_output).
 HUGEPAGE_MIN_BYTES = 8 << 20
+# On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took ISRLU's module forward+backward
+# at 16M float32 from 72–76 ms to 32–33 ms (F.elu: 100–110 ms), see benchmarks/RESULTS.md. ACTLAB_HUGEPAGES=0 (or
+# use_hugepage_outputs(False)) turns it off, e.g. where THP defrag stalls on a fragmented machine.
+HUGEPAGES_DEFAULT = os.environ.get("ACTLAB_HUGEPAGES", "1") != "0"
 _hugepages = [False]
 
 
 def use_hugepage_outputs(enable: bool = True) -> None:
-    """Opt in (or back out) of :func:`empty_output`'s huge-page mapping for large outputs (Linux only).
+    """Turn :func:`empty_output`'s huge-page mapping of large outputs on or off (Linux only; on by default).
 
-    Off by default: where the kernel's THP ``defrag`` policy compacts memory on fault for madvised regions, a
-    fragmented machine can stall on these allocations, and the loaded-machine measurements were inconclusive.
+    It affects only the outputs and gradients actlab's kernels allocate (≥ :data:`HUGEPAGE_MIN_BYTES`), never
+    process-wide settings. Where the kernel's THP ``defrag`` policy compacts memory on fault for madvised regions, a
+    badly fragmented machine can stall on these allocations; turn it off there.
     """
     _hugepages[0] = bool(enable) and sys.platform.startswith("linux") and hasattr(mmap, "MADV_HUGEPAGE")
+
+
+use_hugepage_outputs(HUGEPAGES_DEFAULT)
 
 
 def empty_output(like: torch.Tensor) -> torch.Tensor:
@@ -105,8 +114,8 @@ def empty_output(like: torch.Tensor) -> torch.Tensor:
 
     A fresh large output costs more in page faults than the arithmetic (one fault per 4 KB page, every step,
     because glibc maps and unmaps blocks above 32 MB). Outputs of at least :data:`HUGEPAGE_MIN_BYTES` therefore get
-    their own anonymous mapping with ``MADV_HUGEPAGE`` once :func:`use_hugepage_outputs` is called, which faults
-    2 MB at a time where the kernel allows transparent huge pages. Only these outputs are affected; no process-wide
+    their own anonymous mapping with ``MADV_HUGEPAGE`` (unless :func:`use_hugepage_outputs` turned it off), which
+    faults 2 MB at a time where the kernel allows transparent huge pages. Only these outputs are affected; no process-wide
     allocator setting changes. The mapping is released with the tensor. Otherwise this is ``torch.empty``.
     """
     if not _hugepages[0]:

@@ -212,7 +212,7 @@ def test_large_outputs_use_their_own_mapping() -> None:
             small = K.empty_output(torch.empty(10))
             assert small.shape == (10,) and small.dtype == torch.float32
     finally:
-        K.use_hugepage_outputs(False)
+        K.use_hugepage_outputs(_fused.HUGEPAGES_DEFAULT)
 
 
 @pytest.mark.parametrize("name", NAMES)
