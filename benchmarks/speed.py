@@ -3,8 +3,9 @@
     python benchmarks/speed.py                      # = actlab bench speed --json benchmarks/speed.json --markdown
     python benchmarks/speed.py --sizes 65536 --repeats 5
 
-Also measures the page-fault hazard (``--alloc``): a training step on 16M float32 elements, out of place, with
-glibc's default allocator settings and after ``actlab.kernels.tune_allocator()``, each in a fresh process; and the
+Also measures the page-fault hazard (``--alloc``): a training step on 16M float32 elements, out of place, with the
+defaults (huge-page outputs), with 4 KB-page outputs (``use_hugepage_outputs(False)``) and after
+``actlab.kernels.tune_allocator()``, each in a fresh process; and the
 fast-inverse-square-root error table (``--rsqrt``).
 """
 
@@ -21,6 +22,8 @@ import actlab
 from actlab import kernels
 if sys.argv[1] == "tuned":
     assert kernels.tune_allocator()
+if sys.argv[1] == "4k-pages":
+    kernels.use_hugepage_outputs(False)
 n = 1 << 24
 x = torch.randn(n, requires_grad=True); gy = torch.randn(n); out = torch.empty(n)
 m = actlab.get("isrlu")
@@ -63,7 +66,7 @@ def rsqrt_table(steps: int = 5) -> None:
 
 
 def alloc() -> None:
-    for mode in ("default", "tuned"):
+    for mode in ("default", "4k-pages", "tuned"):
         subprocess.run([sys.executable, "-c", _STEP, mode], check=True,
                        cwd=Path(__file__).resolve().parents[1])
 
