@@ -1,0 +1,81 @@
+"""The floor under a fused activation's step time (issue 4).
+
+MNIST-1D CNN training steps (batch 100, Adam, 1 thread) with ReLU, with ReLU wrapped in a minimal Python
+``autograd.Function`` (the fixed cost every custom Function pays, fused kernels included) and with fused ISRLU,
+interleaved round by round; median of 15 rounds of 40 steps.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/step_floor.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from actlab.data import load
+from actlab.models import CNN1D
+
+
+class _PyReLUFn(torch.autograd.Function):
+    """ReLU through the same Python autograd.Function machinery a fused kernel goes through."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out = torch.relu(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (out,) = ctx.saved_tensors
+        return g * (out > 0)
+
+
+class PyReLU(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _PyReLUFn.apply(x)
+
+
+ACTS = {"relu": "relu", "relu via Python Function": PyReLU, "isrlu (fused)": "isrlu",
+        "isrlu[newton=1] (fused)": "isrlu:newton=1"}
+
+
+def main(rounds: int = 15, per_round: int = 40) -> None:
+    torch.set_num_threads(1)
+    ds = load("mnist1d")
+    x, y = ds.x_train[:100], ds.y_train[:100]
+    steps: dict[str, Callable[[], None]] = {}
+    for name, act in ACTS.items():
+        torch.manual_seed(0)
+        model = CNN1D(act=act)
+        opt = torch.optim.Adam(model.parameters(), 1e-2)
+
+        def step(model: nn.Module = model, opt: torch.optim.Optimizer = opt) -> None:
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        for _ in range(30):  # warm-up: kernels, allocator
+            step()
+        steps[name] = step
+    times: dict[str, list[float]] = {n: [] for n in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t = time.perf_counter()
+            for _ in range(per_round):
+                step()
+            times[name].append((time.perf_counter() - t) / per_round * 1e3)
+    base = statistics.median(times["relu"])
+    print("| activation | step (ms, median) | × ReLU |\n| --- | --- | --- |")
+    for name, v in times.items():
+        print(f"| {name} | {statistics.median(v):.3f} | {statistics.median(v) / base:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
