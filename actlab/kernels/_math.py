@@ -247,11 +247,12 @@ _EP_D = tuple(1.0 / math.factorial(k + 2) for k in range(11, -1, -1))
 
 
 @njit(inline=_INLINE, error_model=_ERRORS)
-def _exp_parts_f64(x):
-    xc = select(x > _EXP_LO_D, x, _EXP_LO_D)
-    xc = select(xc < _EXP_HI_D, xc, _EXP_HI_D)
-    n = np.floor(xc * _LOG2E_D + 0.5)
-    r = xc - n * _LN2_HI_D - n * _LN2_LO_D
+def expm1_reduced_f64(x):
+    """(n, e^r − 1) with x = n·ln2 + r, |r| ≤ ln2/2 (Cody–Waite, Taylor to degree 13): every float64 exp's core.
+
+    No clamp: callers bound x first (e^x = (1 + q)·2^n)."""
+    n = np.floor(x * _LOG2E_D + 0.5)
+    r = x - n * _LN2_HI_D - n * _LN2_LO_D
     p = _EP_D[0]
     p = p * r + _EP_D[1]
     p = p * r + _EP_D[2]
@@ -264,7 +265,13 @@ def _exp_parts_f64(x):
     p = p * r + _EP_D[9]
     p = p * r + _EP_D[10]
     p = p * r + _EP_D[11]
-    q = r + r * r * p
+    return n, r + r * r * p
+
+
+@njit(inline=_INLINE, error_model=_ERRORS)
+def _exp_parts_f64(x):
+    xc = select(x > _EXP_LO_D, x, _EXP_LO_D)
+    n, q = expm1_reduced_f64(select(xc < _EXP_HI_D, xc, _EXP_HI_D))
     # float64 → int32 converts 4-wide on AVX2 (there is no vector float64 → int64 without AVX-512).
     ni = np.int64(np.int32(n))
     h = ni >> 1
@@ -339,8 +346,8 @@ _TWO_M64_D = 2.0**-64
 
 
 @njit(inline=_INLINE, error_model=_ERRORS)
-def _exp64_neg_f32(x):
-    # 2^64·e^x for x ∈ [−105.2, 0] or NaN, unclamped (callers whose argument is already bounded skip a clamp).
+def expm1_reduced_f32(x):
+    """(n, e^r − 1) with x = n·ln2 + r, |r| ≤ ln2/2, degree-4 polynomial (float32; no clamp, see the f64 twin)."""
     n = np.floor(x * _LOG2E_F + _FHALF)
     r = x - n * _LN2_HI_F - n * _LN2_LO_F
     p = _EP4_F[0]
@@ -348,7 +355,14 @@ def _exp64_neg_f32(x):
     p = p * r + _EP4_F[2]
     p = p * r + _EP4_F[3]
     p = p * r + _EP4_F[4]
-    return (_FONE + (r + r * r * p)) * bits_to_f32((np.int32(n) + _I191) << _I23)
+    return n, r + r * r * p
+
+
+@njit(inline=_INLINE, error_model=_ERRORS)
+def _exp64_neg_f32(x):
+    # 2^64·e^x for x ∈ [−105.2, 0] or NaN, unclamped (callers whose argument is already bounded skip a clamp).
+    n, q = expm1_reduced_f32(x)
+    return (_FONE + q) * bits_to_f32((np.int32(n) + _I191) << _I23)
 
 
 @njit(inline=_INLINE, error_model=_ERRORS)
@@ -358,23 +372,9 @@ def _exp_neg_f32(x):
 
 @njit(inline=_INLINE, error_model=_ERRORS)
 def _exp_neg_f64(x):
-    xc = select(x < _EXP_LO_D, _EXP_LO_D, x)
-    n = np.floor(xc * _LOG2E_D + 0.5)
-    r = xc - n * _LN2_HI_D - n * _LN2_LO_D
-    p = _EP_D[0]
-    p = p * r + _EP_D[1]
-    p = p * r + _EP_D[2]
-    p = p * r + _EP_D[3]
-    p = p * r + _EP_D[4]
-    p = p * r + _EP_D[5]
-    p = p * r + _EP_D[6]
-    p = p * r + _EP_D[7]
-    p = p * r + _EP_D[8]
-    p = p * r + _EP_D[9]
-    p = p * r + _EP_D[10]
-    p = p * r + _EP_D[11]
+    n, q = expm1_reduced_f64(select(x < _EXP_LO_D, _EXP_LO_D, x))
     s = bits_to_f64((np.int64(np.int32(n)) + (1023 + 64)) << 52)
-    return (1.0 + (r + r * r * p)) * s * _TWO_M64_D
+    return (1.0 + q) * s * _TWO_M64_D
 
 
 vexp_neg = _dispatch(_exp_neg_f32, _exp_neg_f64, "vexp_neg",

@@ -11,9 +11,9 @@ from numba import njit, types
 from numba.extending import overload
 
 from ._math import (  # the exp/log internals these are built from
-    _EP4_F, _EP_D, _ERRORS, _F, _FHALF, _FONE, _FTWO, _FZERO, _I127, _I23, _INLINE, _INLINE_BIG, _LN2_HI_D,
-    _LN2_HI_F, _LN2_LO_D, _LN2_LO_F, _LOG2E_D, _LOG2E_F, _TWO_M64_F, _dispatch, _exp64_neg_f32, _exp_f32, _exp_f64,
-    _exp_neg_f32, _exp_neg_f64, _log1p_f32, _log1p_f64, bits_to_f32, bits_to_f64, fma, select
+    _ERRORS, _F, _FHALF, _FONE, _FTWO, _FZERO, _I127, _I23, _INLINE, _INLINE_BIG, _TWO_M64_F, _dispatch,
+    _exp64_neg_f32, _exp_f32, _exp_f64, _exp_neg_f32, _exp_neg_f64, _log1p_f32, _log1p_f64, bits_to_f32,
+    bits_to_f64, expm1_reduced_f32, expm1_reduced_f64, fma, select
 )
 
 __all__ = ["vsigmoid", "vsoftplus", "vtanh", "verf", "verfc", "ndtr_exp"]
@@ -59,15 +59,7 @@ _FMTWO = _F(-2.0)
 def _tanh_f32(x):
     a = abs(x)
     a = select(a > _TANH_CLAMP_F, _TANH_CLAMP_F, a)  # NaN passes
-    w = _FMTWO * a
-    n = np.floor(w * _LOG2E_F + _FHALF)
-    r = w - n * _LN2_HI_F - n * _LN2_LO_F
-    p = _EP4_F[0]
-    p = p * r + _EP4_F[1]
-    p = p * r + _EP4_F[2]
-    p = p * r + _EP4_F[3]
-    p = p * r + _EP4_F[4]
-    q = r + r * r * p
+    n, q = expm1_reduced_f32(_FMTWO * a)
     m = select(n == _FZERO, q, (_FONE + q) * bits_to_f32((np.int32(n) + _I127) << _I23) - _FONE)
     return math.copysign(m / (_FMTWO - m), x)
 
@@ -76,22 +68,7 @@ def _tanh_f32(x):
 def _tanh_f64(x):
     a = abs(x)
     a = select(a > _TANH_CLAMP_D, _TANH_CLAMP_D, a)
-    w = -2.0 * a
-    n = np.floor(w * _LOG2E_D + 0.5)
-    r = w - n * _LN2_HI_D - n * _LN2_LO_D
-    p = _EP_D[0]
-    p = p * r + _EP_D[1]
-    p = p * r + _EP_D[2]
-    p = p * r + _EP_D[3]
-    p = p * r + _EP_D[4]
-    p = p * r + _EP_D[5]
-    p = p * r + _EP_D[6]
-    p = p * r + _EP_D[7]
-    p = p * r + _EP_D[8]
-    p = p * r + _EP_D[9]
-    p = p * r + _EP_D[10]
-    p = p * r + _EP_D[11]
-    q = r + r * r * p
+    n, q = expm1_reduced_f64(-2.0 * a)
     m = select(n == 0.0, q, (1.0 + q) * bits_to_f64((np.int64(np.int32(n)) + 1023) << 52) - 1.0)
     return math.copysign(m / (-2.0 - m), x)
 
