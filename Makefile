@@ -16,6 +16,10 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml requirements.lock
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c requirements.lock -e ".[dev,ray,postgres]"
+	@# The C++ autograd node for small activations (~30 s, once per machine); without a compiler actlab still
+	@# works, through the Python autograd.Function.
+	$(BIN)/python -c "import actlab.kernels as K; K.build_native(); print('actlab native node:', K.native_status())" \
+	    || echo "actlab: native autograd node not built; the Python path serves"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,8 +1,11 @@
 """The floor under a fused activation's step time (issue 4).
 
-MNIST-1D CNN training steps (batch 100, Adam, 1 thread) with ReLU, with ReLU wrapped in a minimal Python
-``autograd.Function`` (the fixed cost every custom Function pays, fused kernels included) and with fused ISRLU,
-interleaved round by round; median of 15 rounds of 40 steps.
+MNIST-1D CNN training steps (batch 100, fused Adam as in the harness, 1 thread), interleaved round by round; median
+of 15 rounds of 40 steps:
+
+* ReLU, and ReLU wrapped in a minimal Python ``autograd.Function`` (the fixed cost any Python Function pays);
+* fused ISRLU through the C++ autograd node (the default for small tensors, actlab/kernels/_native.py) and through
+  the Python ``autograd.Function`` (``use_native(False)``), which runs the same numba loops.
 
     PYTHONPATH=. .venv/bin/python benchmarks/step_floor.py
 """
@@ -18,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actlab.data import load
+from actlab.kernels import build_native, use_native
 from actlab.models import CNN1D
 
 
@@ -41,25 +45,30 @@ class PyReLU(nn.Module):
         return _PyReLUFn.apply(x)
 
 
-ACTS = {"relu": "relu", "relu via Python Function": PyReLU, "isrlu (fused)": "isrlu",
-        "isrlu[newton=1] (fused)": "isrlu:newton=1"}
+# name: (activation, through the C++ node?)
+ACTS = {"relu": ("relu", True), "relu via Python Function": (PyReLU, True),
+        "isrlu (fused, C++ node)": ("isrlu", True), "isrlu (fused, Python Function)": ("isrlu", False),
+        "isrlu[newton=1] (fused, C++ node)": ("isrlu:newton=1", True)}
 
 
 def main(rounds: int = 15, per_round: int = 40) -> None:
     torch.set_num_threads(1)
+    build_native()
     ds = load("mnist1d")
     x, y = ds.x_train[:100], ds.y_train[:100]
     steps: dict[str, Callable[[], None]] = {}
-    for name, act in ACTS.items():
+    for name, (act, native) in ACTS.items():
         torch.manual_seed(0)
         model = CNN1D(act=act)
-        opt = torch.optim.Adam(model.parameters(), 1e-2)
+        opt = torch.optim.Adam(model.parameters(), 1e-2, fused=True)
 
-        def step(model: nn.Module = model, opt: torch.optim.Optimizer = opt) -> None:
+        def step(model: nn.Module = model, opt: torch.optim.Optimizer = opt, native: bool = native) -> None:
+            use_native(native)
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            use_native(True)
 
         for _ in range(30):  # warm-up: kernels, allocator
             step()

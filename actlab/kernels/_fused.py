@@ -21,10 +21,13 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 import numba
 import torch
+
+from . import _native
 
 __all__ = ["FusedKernel", "apply", "supports", "sync_threads", "empty_output", "use_hugepage_outputs"]
 
@@ -65,12 +68,20 @@ class FusedKernel:
     def saves_output(self) -> bool:
         return self.output_grad is not None
 
+    @cached_property
+    def native(self) -> bool:
+        """Whether the C++ autograd node can run this kernel (see :mod:`._native`)."""
+        return _native.supported(self)
+
 
 def supports(x: torch.Tensor, *params: torch.Tensor | float) -> bool:
     """Whether the fused path can run: a CPU float32/float64 tensor and scalar parameters on the CPU."""
     if not x.is_cpu or x.dtype not in _FLOAT_DTYPES:
         return False
-    return all(p.numel() == 1 and p.is_cpu for p in params if isinstance(p, torch.Tensor))
+    for p in params:
+        if isinstance(p, torch.Tensor) and (p.numel() != 1 or not p.is_cpu):
+            return False
+    return True
 
 
 _local = threading.local()
@@ -182,28 +193,41 @@ class _FusedFunction(torch.autograd.Function):
 
     @staticmethod
     def _double_backward(ctx, s: torch.Tensor, tensors: list[torch.Tensor], grad_out: torch.Tensor):
-        # create_graph=True: build the gradient from differentiable torch ops so that higher derivatives exist.
-        kernel: FusedKernel = ctx.kernel
         it = iter(tensors)
         params = [next(it) if is_t else v for v, is_t in zip(ctx.values, ctx.param_kinds)]
-        if kernel.output_grad is not None:
-            # s is the saved output y; it keeps its graph back to x, so the chain rule through y is automatic.
-            fprime, *dps = kernel.output_grad(s, *params)
-            grad_x = grad_out * fprime
-            grads = [(grad_out * d).sum().reshape(p.shape) if is_t and p.requires_grad else None
-                     for d, p, is_t in zip(dps, params, ctx.param_kinds)]
-            return (None, None, grad_x, *grads)
-        reference = ctx.reference if ctx.reference is not None else kernel.reference
-        if reference is None:
-            raise RuntimeError(f"fused kernel {kernel.name!r} got no reference; double backward is unavailable")
-        with torch.enable_grad():
-            xg = s if s.requires_grad else s.detach().requires_grad_(True)
-            y = reference(xg, *params)
-            wrt = [xg] + [p for p in tensors if p.requires_grad]
-            g = torch.autograd.grad(y, wrt, grad_out, create_graph=True, allow_unused=True)
-        grad_x, rest = g[0], iter(g[1:])
-        grads = [next(rest) if is_t and p.requires_grad else None for is_t, p in zip(ctx.param_kinds, params)]
+        grad_x, *grads = _graph_grads(ctx.kernel, ctx.reference, s, grad_out, params)
         return (None, None, grad_x, *grads)
+
+
+def _graph_grads(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None, s: torch.Tensor,
+                 grad_out: torch.Tensor, params: list[Any]) -> list[torch.Tensor | None]:
+    """[∂/∂x, ∂/∂p₁, …] built from differentiable torch ops, for create_graph=True (higher derivatives).
+
+    ``s`` is what the kernel saved (x, or y for output-saving kernels); ``params`` are floats or tensors.
+    """
+    if kernel.output_grad is not None:
+        # s is the saved output y; it keeps its graph back to x, so the chain rule through y is automatic.
+        fprime, *dps = kernel.output_grad(s, *params)
+        return [grad_out * fprime, *[(grad_out * d).sum().reshape(p.shape)
+                                     if isinstance(p, torch.Tensor) and p.requires_grad else None
+                                     for d, p in zip(dps, params)]]
+    reference = reference if reference is not None else kernel.reference
+    if reference is None:
+        raise RuntimeError(f"fused kernel {kernel.name!r} got no reference; double backward is unavailable")
+    with torch.enable_grad():
+        xg = s if s.requires_grad else s.detach().requires_grad_(True)
+        y = reference(xg, *params)
+        learn = [isinstance(p, torch.Tensor) and p.requires_grad for p in params]
+        wrt = [xg] + [p for p, w in zip(params, learn) if w]
+        g = torch.autograd.grad(y, wrt, grad_out, create_graph=True, allow_unused=True)
+    rest = iter(g[1:])
+    return [g[0], *[next(rest) if w else None for w in learn]]
+
+
+def native_double_backward(key: int, s: torch.Tensor, grad_out: torch.Tensor, values: list[float]) -> torch.Tensor:
+    """The C++ node's backward under create_graph=True (it calls back here): the input gradient as a graph."""
+    kernel, reference = _native.KEYS[key]
+    return _graph_grads(kernel, reference, s, grad_out, list(values))[0]
 
 
 def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
@@ -218,4 +242,25 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
     if len(params) != len(kernel.param_names):
         raise TypeError(f"kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
                         f"{kernel.param_names}, got {len(params)}")
+    # Small tensors go through the C++ node (no Python on the autograd path); large ones keep the Python Function,
+    # whose fixed cost is negligible there and whose outputs get huge pages (empty_output). The node computes no
+    # parameter gradients, so a learnable parameter also keeps the Python Function.
+    if kernel.native and _native.enabled() and (not _hugepages[0] or
+                                                x.numel() * x.element_size() < HUGEPAGE_MIN_BYTES):
+        values = _fixed_values(params)
+        if values is not None:
+            sync_threads()
+            y = _native.node(kernel, reference, x, values)
+            if y is not None:
+                return y
     return _FusedFunction.apply(kernel, reference, x, *params)
+
+
+def _fixed_values(params: tuple[torch.Tensor | float, ...]) -> tuple[float, ...] | None:
+    # The parameters as floats, or None if one needs a gradient.
+    out = []
+    for p in params:
+        if isinstance(p, torch.Tensor) and p.requires_grad:
+            return None
+        out.append(float(p))
+    return tuple(out)

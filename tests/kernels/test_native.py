@@ -1,0 +1,155 @@
+"""The C++ autograd node (actlab.kernels._native) against the Python autograd.Function, over every kernel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import warnings
+
+import pytest
+import torch
+
+import actlab.activations as A
+from actlab import kernels as K
+from actlab.expr import compile_kernel
+from actlab.kernels import _fused, _native
+
+NAMES = list(K.KERNELS)
+DTYPES = [torch.float32, torch.float64]
+PARAM = 1.7
+
+# Where a compiler exists and the node is not switched off, conftest has built it: a missing node is a failure
+# here, not a skip.
+if not K.native_enabled():
+    if shutil.which("g++") and os.environ.get("ACTLAB_NATIVE", "1") != "0":
+        raise AssertionError(f"the native autograd node should be built here: {K.native_status()}")
+    pytest.skip(f"native autograd node: {K.native_status()}", allow_module_level=True)
+
+
+def _params(name: str) -> list[float]:
+    return [PARAM] * len(K.KERNELS[name].param_names)
+
+
+def _run(name: str, x: torch.Tensor, gy: torch.Tensor, native: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
+    K.use_native(native)
+    try:
+        xg = x.clone().requires_grad_(True)
+        y = K.apply(K.KERNELS[name], xg, *_params(name), reference=A.spec(name).reference)
+        y.backward(gy)
+        return y.detach(), xg.grad, y.grad_fn.name()
+    finally:
+        K.use_native(True)
+
+
+def _is_node(grad_fn_name: str) -> bool:
+    return "FusedNode" in grad_fn_name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_node_matches_python_function_bit_for_bit(name: str, dtype: torch.dtype) -> None:
+    """Same numba loops behind both: values and input gradients are identical, serial and parallel sizes."""
+    for n in (257, 3 * (1 << 14) + 5):
+        g = torch.Generator().manual_seed(n)
+        x = torch.randn(n, generator=g, dtype=dtype) * 5
+        gy = torch.randn(n, generator=g, dtype=dtype)
+        y_n, gx_n, fn_n = _run(name, x, gy, native=True)
+        y_p, gx_p, fn_p = _run(name, x, gy, native=False)
+        assert _is_node(fn_n) and not _is_node(fn_p), (fn_n, fn_p)
+        assert torch.equal(y_n, y_p) and torch.equal(gx_n, gx_p)
+
+
+@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("name", NAMES)
+def test_double_backward_on_both_paths(name: str, native: bool) -> None:
+    """create_graph=True goes back to differentiable torch ops (the node calls into Python for it)."""
+    x = torch.linspace(-3.1, 2.9, 7, dtype=torch.float64).requires_grad_(True)
+    k, ref = K.KERNELS[name], A.spec(name).reference
+    K.use_native(native)
+    try:
+        assert _is_node(K.apply(k, x, *_params(name), reference=ref).grad_fn.name()) == native
+        assert torch.autograd.gradgradcheck(lambda x: K.apply(k, x, *_params(name), reference=ref), (x,))
+    finally:
+        K.use_native(True)
+
+
+def test_routing() -> None:
+    """The node takes small tensors with fixed parameters; the Python Function takes the rest."""
+    k = K.KERNELS["isrlu"]
+    x = torch.randn(64, requires_grad=True)
+    assert _is_node(K.apply(k, x, 1.0).grad_fn.name())
+    assert _is_node(K.apply(k, x, torch.tensor(1.0)).grad_fn.name())  # a tensor that needs no gradient
+    alpha = torch.tensor(1.0, requires_grad=True)
+    assert not _is_node(K.apply(k, x, alpha).grad_fn.name())  # ∂/∂α is the Python Function's job
+    big = torch.zeros(_fused.HUGEPAGE_MIN_BYTES // 4, requires_grad=True)
+    if _fused._hugepages[0]:  # large outputs keep their huge-page allocation
+        assert not _is_node(K.apply(k, big, 1.0).grad_fn.name())
+    expr = compile_kernel("x * sigmoid(x)")
+    assert not expr.native  # its loops are dispatched from Python, which a cfunc cannot call
+    assert not _is_node(K.apply(expr, x).grad_fn.name())
+
+
+def test_shapes_strides_and_modes() -> None:
+    k, ref = K.KERNELS["swish"], A.spec("swish").reference
+    for shape in [(), (0,), (0, 3), (3, 5, 7)]:
+        x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+        y = K.apply(k, x, 1.3)
+        y.sum().backward()
+        assert y.shape == x.shape and x.grad.shape == x.shape
+        assert torch.allclose(y.detach(), ref(x.detach(), 1.3))
+    x = torch.randn(6, 8, dtype=torch.float64).t()[::2].requires_grad_(True)
+    gy = torch.randn(6, 8, dtype=torch.float64).t()[::2]
+    y = K.apply(k, x, 1.3)
+    assert _is_node(y.grad_fn.name())
+    y.backward(gy)
+    xr = x.detach().clone().requires_grad_(True)
+    ref(xr, 1.3).backward(gy)
+    assert torch.allclose(x.grad, xr.grad)
+    with torch.no_grad():
+        assert K.apply(k, x, 1.3).grad_fn is None
+    with torch.inference_mode():
+        assert torch.equal(K.apply(k, x.detach(), 1.3), y.detach())
+
+
+def test_backward_on_another_thread() -> None:
+    """The node's backward runs without the GIL wherever autograd runs it."""
+    k = K.KERNELS["elu"]
+    x = torch.randn(5000, requires_grad=True)
+    y = K.apply(k, x, 1.0)
+    t = threading.Thread(target=lambda: y.sum().backward())
+    t.start()
+    t.join()
+    xr = x.detach().clone().requires_grad_(True)
+    A.spec("elu").reference(xr, 1.0).sum().backward()
+    assert torch.allclose(x.grad, xr.grad)
+
+
+def test_failed_build_warns_and_falls_back(monkeypatch) -> None:
+    def broken(verbose: bool = False):
+        raise OSError("no C++ compiler here")
+
+    monkeypatch.setattr(_native, "build_native", broken)
+    for key, value in (("module", None), ("error", None), ("thread", None)):
+        monkeypatch.setitem(_native._state, key, value)
+    monkeypatch.setattr(_native, "_build_dir", lambda: _native.Path("/nonexistent/actlab_native_x"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x = torch.randn(10, requires_grad=True)
+        y = K.apply(K.KERNELS["isrlu"], x, 1.0)  # starts the background build, served by the Python Function
+        assert not _is_node(y.grad_fn.name())
+        _native._state["thread"].join()
+    assert any("no C++ compiler here" in str(w.message) for w in caught)
+    assert "unavailable" in K.native_status() and "no C++ compiler" in K.native_status()
+    assert not _is_node(K.apply(K.KERNELS["isrlu"], x, 1.0).grad_fn.name())
+
+
+def test_switched_off_by_environment() -> None:
+    env = {**os.environ, "ACTLAB_NATIVE": "0"}
+    code = ("import torch, actlab.kernels as K; x = torch.randn(8, requires_grad=True); "
+            "y = K.apply(K.KERNELS['isrlu'], x, 1.0); print(K.native_status(), '|', y.grad_fn.name())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert out.startswith("off") and "FusedNode" not in out
