@@ -51,7 +51,7 @@ ACTS = {"relu": ("relu", True), "relu via Python Function": (PyReLU, True),
         "isrlu[newton=1] (fused, C++ node)": ("isrlu:newton=1", True)}
 
 
-def main(rounds: int = 15, per_round: int = 40) -> None:
+def main(rounds: int = 25, per_round: int = 40) -> None:
     torch.set_num_threads(1)
     build_native()
     ds = load("mnist1d")
@@ -74,16 +74,20 @@ def main(rounds: int = 15, per_round: int = 40) -> None:
             step()
         steps[name] = step
     times: dict[str, list[float]] = {n: [] for n in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
+    names = list(steps)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:  # rotated: no activation always runs first
+            step = steps[name]
             t = time.perf_counter()
             for _ in range(per_round):
                 step()
             times[name].append((time.perf_counter() - t) / per_round * 1e3)
-    base = statistics.median(times["relu"])
-    print("| activation | step (ms, median) | × ReLU |\n| --- | --- | --- |")
+    # Ratios per round (each round runs every activation back to back), then the median and quartiles: the VM's
+    # speed drifts by ±20% over seconds, which a ratio of medians taken far apart would carry.
+    print("| activation | step (ms, median) | × ReLU, median of per-round ratios | quartiles |\n| --- | --- | --- | --- |")
     for name, v in times.items():
-        print(f"| {name} | {statistics.median(v):.3f} | {statistics.median(v) / base:.3f} |")
+        q = statistics.quantiles([t / b for t, b in zip(v, times["relu"])], n=4)
+        print(f"| {name} | {statistics.median(v):.3f} | {q[1]:.3f} | {q[0]:.3f}–{q[2]:.3f} |")
 
 
 if __name__ == "__main__":
