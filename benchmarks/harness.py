@@ -149,8 +149,8 @@ def main() -> None:
     rounds = args.rounds if args.rounds is not None else (3 if args.quick else 15)
     res["step_ms"] = step_times(rounds, 20 if args.quick else 50)
     res["memory"] = memory()
-    print("\n| setup | activation | step (ms, median) | × ReLU (median per-round ratio) | peak step alloc (KiB) | × ReLU | saved for "
-          "backward (KiB) | × ReLU |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| setup | activation | step (ms, median) | × ReLU (median per-round ratio) | peak step alloc (KiB) "
+          "| × ReLU | saved for backward (KiB) | × ReLU |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
     for setup, times in res["step_ms"].items():
         mem = res["memory"][setup]
         for a, t in times.items():
