@@ -267,6 +267,8 @@ def compile_kernel(expr: Expr | str) -> Any:
     if k is None:
         mod = _load(kernel_source(e))
         k = FusedKernel(f"expr:{key}", mod.forward, mod.backward, tuple(f"beta{i}" for i in range(e.betas)),
-                        reference=e.torch_fn(), backward_input=mod.backward_input)
+                        reference=e.torch_fn(), backward_input=mod.backward_input,
+                        loops=((mod._forward_serial, mod._backward_input_serial),
+                               (mod._forward_parallel, mod._backward_input_parallel)))
         _kernels[key] = k
     return k

@@ -53,6 +53,10 @@ class FusedKernel:
             the torch form ``output_grad(y, *params) -> (f′, ∂f/∂p₁, …)`` of the same derivatives, differentiated
             for double backward (y's own graph then carries the chain to x). Such a kernel's output must not be
             modified in place before backward, as with ``torch.tanh`` or ``nn.ReLU``; autograd reports it if it is.
+        loops: for kernels whose ``forward``/``backward_input`` are Python functions choosing between a serial and a
+            parallel numba loop (generated expression kernels compile the parallel one only when a large input
+            arrives): ``((forward, backward_input) serial, (forward, backward_input) parallel)``, the numba loops
+            themselves, so that the C++ node (:mod:`._native`) can call them too.
     """
 
     name: str
@@ -63,6 +67,8 @@ class FusedKernel:
     reference: Callable[..., torch.Tensor] | None = None
     backward_input: Callable[..., Any] | None = None
     output_grad: Callable[..., tuple[torch.Tensor, ...]] | None = None
+    loops: tuple[tuple[Callable[..., Any], Callable[..., Any]], tuple[Callable[..., Any], Callable[..., Any]]] | None \
+        = None
 
     @property
     def saves_output(self) -> bool:

@@ -32,6 +32,8 @@ import numba
 import torch
 from numba import carray, cfunc, types
 
+from ._drivers import SERIAL_MAX
+
 __all__ = ["use_native", "native_enabled", "build_native", "native_status", "node"]
 
 _SOURCE = Path(__file__).with_name("_native.cpp")
@@ -170,13 +172,20 @@ def native_status() -> str:
 # tables hold the objects as well as their ids, so an id is never reused while its entry exists.
 KEYS: dict[int, tuple[Any, Any]] = {}
 _keys_by_id: dict[tuple[int, int], int] = {}
-# Per (kernel, dtype): the cfunc addresses and the objects that own them; per (kernel, reference, dtype): what a
-# call needs, found with one lookup.
-_wrappers: dict[tuple[int, torch.dtype], tuple[int, int, Any]] = {}
-_entries: dict[tuple[int, int, torch.dtype], tuple[int, int, int]] = {}
+# Per (kernel, dtype, loop): the cfunc addresses and the objects that own them; per (kernel, reference, dtype,
+# loop): what a call needs, found with one lookup. ``loop`` is 1 for a kernel's parallel loop (kernels with
+# ``loops``), else 0.
+_wrappers: dict[tuple[int, torch.dtype, int], tuple[int, int, Any]] = {}
+_entries: dict[tuple[int, int, torch.dtype, int], tuple[int, int, int]] = {}
 
 
-def _make_cfuncs(kernel: Any, dtype: torch.dtype) -> tuple[int, int, Any]:
+def _loops(kernel: Any, loop: int) -> tuple[Any, Any]:
+    if kernel.loops is not None:
+        return kernel.loops[loop]
+    return kernel.forward, kernel.backward_input or kernel.backward
+
+
+def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, Any]:
     """Addresses of C-callable wrappers of ``kernel``'s forward and input-only backward for ``dtype`` (and the
     objects that own them)."""
     nparams = len(kernel.param_names)
@@ -185,8 +194,8 @@ def _make_cfuncs(kernel: Any, dtype: torch.dtype) -> tuple[int, int, Any]:
            f"    F(carray(xp, (n,)), carray(op, (n,)){args})\n"
            "def bwd(sp, gp, ip, n, pp):\n"
            f"    B(carray(sp, (n,)), carray(gp, (n,)), carray(ip, (n,)){args})\n")
-    ns: dict[str, Any] = {"F": kernel.forward, "B": kernel.backward_input or kernel.backward, "carray": carray,
-                          **{f"S{j}": v for j, v in enumerate(kernel.static)}}
+    fwd, bwd = _loops(kernel, loop)
+    ns: dict[str, Any] = {"F": fwd, "B": bwd, "carray": carray, **{f"S{j}": v for j, v in enumerate(kernel.static)}}
     exec(compile(src, f"<actlab native wrappers of {kernel.name}>", "exec"), ns)  # noqa: S102 - our own template
     t, p = types.CPointer(_NUMBA_DTYPES[dtype]), types.CPointer(types.float64)
     # Not cached on disk: the wrappers close over dispatchers, which numba cannot key stably across processes.
@@ -197,16 +206,15 @@ def _make_cfuncs(kernel: Any, dtype: torch.dtype) -> tuple[int, int, Any]:
 
 
 def supported(kernel: Any) -> bool:
-    """Whether ``kernel`` can run on the node: its loops are numba dispatchers (not Python dispatch functions)."""
-    bwd = kernel.backward_input or kernel.backward
-    return isinstance(kernel.forward, numba.core.dispatcher.Dispatcher) and \
-        isinstance(bwd, numba.core.dispatcher.Dispatcher)
+    """Whether ``kernel`` can run on the node: its loops are numba dispatchers (given directly or as ``loops``)."""
+    return all(isinstance(f, numba.core.dispatcher.Dispatcher) for pair in
+               (kernel.loops or (_loops(kernel, 0),)) for f in pair)
 
 
-def _entry(kernel: Any, reference: Any, dtype: torch.dtype) -> tuple[int, int, int]:
-    w = _wrappers.get((id(kernel), dtype))
+def _entry(kernel: Any, reference: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, int]:
+    w = _wrappers.get((id(kernel), dtype, loop))
     if w is None:
-        w = _wrappers[(id(kernel), dtype)] = _make_cfuncs(kernel, dtype)
+        w = _wrappers[(id(kernel), dtype, loop)] = _make_cfuncs(kernel, dtype, loop)
     fwd, bwd, _ = w
     key = _keys_by_id.get((id(kernel), id(reference)))
     if key is None:
@@ -225,9 +233,10 @@ def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Te
     mod = _state["module"] or _extension()
     if mod is None:
         return None
-    ck = (id(kernel), id(reference), x.dtype)
+    loop = int(kernel.loops is not None and x.numel() > SERIAL_MAX)
+    ck = (id(kernel), id(reference), x.dtype, loop)
     entry = _entries.get(ck)
     if entry is None:
         with _lock:
-            entry = _entries[ck] = _entry(kernel, reference, x.dtype)
+            entry = _entries[ck] = _entry(kernel, reference, x.dtype, loop)
     return mod.fused(x, entry[0], entry[1], values, kernel.output_grad is not None, entry[2])

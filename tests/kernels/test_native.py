@@ -87,9 +87,32 @@ def test_routing() -> None:
     big = torch.zeros(_fused.HUGEPAGE_MIN_BYTES // 4, requires_grad=True)
     if _fused._hugepages[0]:  # large outputs keep their huge-page allocation
         assert not _is_node(K.apply(k, big, 1.0).grad_fn.name())
-    expr = compile_kernel("x * sigmoid(x)")
-    assert not expr.native  # its loops are dispatched from Python, which a cfunc cannot call
-    assert not _is_node(K.apply(expr, x).grad_fn.name())
+    assert _is_node(K.apply(compile_kernel("x * sigmoid(x)"), x).grad_fn.name())  # a generated kernel too
+
+
+@pytest.mark.parametrize("text", ["x * sigmoid(x)", "max(x, 0) + beta * sin(x)"])
+def test_expression_kernels_on_both_paths(text: str) -> None:
+    """Generated kernels pick their serial or parallel loop by size on both paths; β needing a gradient keeps the
+    Python Function."""
+    k = compile_kernel(text)
+    beta = [0.3] * len(k.param_names)
+    for n in (300, 3 * (1 << 14)):
+        x = torch.randn(n, generator=torch.Generator().manual_seed(n)) * 3
+        out = []
+        for native in (True, False):
+            K.use_native(native)
+            try:
+                xg = x.clone().requires_grad_(True)
+                y = K.apply(k, xg, *beta)
+                y.backward(torch.ones_like(y))
+                assert _is_node(y.grad_fn.name()) == native
+                out.append((y.detach(), xg.grad))
+            finally:
+                K.use_native(True)
+        assert torch.equal(out[0][0], out[1][0]) and torch.equal(out[0][1], out[1][1])
+    if beta:
+        b = torch.tensor(0.3, requires_grad=True)
+        assert not _is_node(K.apply(k, torch.randn(5, requires_grad=True), b).grad_fn.name())
 
 
 def test_shapes_strides_and_modes() -> None:
