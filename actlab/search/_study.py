@@ -74,16 +74,32 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
 _PROTOCOL_KEYS = ("task", "space", "seeds", "steps", "objective")
 
 
+def _rdb(url: str, **kwargs: Any) -> optuna.storages.RDBStorage:
+    # Two processes opening a new database at once (a driver starting while `actlab show` or a second driver opens
+    # it) both run optuna's CREATE TABLEs; the loser fails with "table ... already exists" although the schema is
+    # then complete. Opening again succeeds.
+    import sqlalchemy.exc
+
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except sqlalchemy.exc.OperationalError as e:
+            if "already exists" not in str(e) or attempt == 4:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def _storage(url: str) -> optuna.storages.RDBStorage:
     if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url)
+        return _rdb(url)
     # SQLite: write-ahead log with synchronous=NORMAL. A commit then costs no fsync (the driver commits a dozen
     # times per trial; at ~15 ms per fsync that was most of its time), and it still survives a killed process,
     # which is the failure the resume guarantee covers (an OS crash may lose the last commits).
     # The timeout makes `actlab show` wait for the lock instead of failing while a search writes.
     from sqlalchemy import event
 
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    storage = _rdb(url, engine_kwargs={"connect_args": {"timeout": 60}})
 
     def pragmas(conn: Any, _record: Any) -> None:
         cur = conn.cursor()

@@ -165,6 +165,30 @@ def test_resume_after_sigkill_loses_nothing_and_requeues_running(tmp_path: Path)
     _assert_no_duplicates(study)
 
 
+def test_concurrent_opening_of_a_new_database(tmp_path: Path, monkeypatch) -> None:
+    """Whoever loses the race to create the schema opens the database again instead of crashing."""
+    import sqlalchemy.exc
+
+    from actlab.search import _study
+
+    real, calls = optuna.storages.RDBStorage, []
+
+    def racy(url: str, **kwargs):
+        calls.append(url)
+        if len(calls) == 1:  # what the loser sees when another process created the tables first
+            real(url, **kwargs)
+            raise sqlalchemy.exc.OperationalError("CREATE TABLE studies", {}, Exception("table studies already exists"))
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racy)
+    storage = _study._storage(f"sqlite:///{tmp_path / 'race.db'}")
+    assert len(calls) == 2 and storage.get_all_studies() == []
+    monkeypatch.setattr(optuna.storages, "RDBStorage", lambda url, **kw: (_ for _ in ()).throw(
+        sqlalchemy.exc.OperationalError("SELECT", {}, Exception("disk I/O error"))))
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="disk I/O"):  # other errors are not retried
+        _study._storage(f"sqlite:///{tmp_path / 'other.db'}")
+
+
 def test_resuming_with_another_protocol_is_refused(tmp_path: Path) -> None:
     cfg = fake_config(budget=2, storage=str(tmp_path / "s.db"), study="s")
     Driver(cfg, FakeSpace()).run()
