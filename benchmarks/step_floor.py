@@ -3,7 +3,8 @@
 MNIST-1D CNN training steps (batch 100, fused Adam as in the harness, 1 thread), interleaved round by round; median
 of 15 rounds of 40 steps:
 
-* ReLU, and ReLU wrapped in a minimal Python ``autograd.Function`` (the fixed cost any Python Function pays);
+* ReLU, ReLU wrapped in a minimal Python ``autograd.Function`` (the fixed cost any Python Function pays), and ReLU
+  as a generated fused kernel through the C++ node (the fixed cost of a fused call, without ISRLU's arithmetic);
 * fused ISRLU through the C++ autograd node (the default for small tensors, actlab/kernels/_native.py) and through
   the Python ``autograd.Function`` (``use_native(False)``), which runs the same numba loops.
 
@@ -47,6 +48,7 @@ class PyReLU(nn.Module):
 
 # name: (activation, through the C++ node?)
 ACTS = {"relu": ("relu", True), "relu via Python Function": (PyReLU, True),
+        "relu as a fused kernel (max(x, 0), C++ node)": ("max(x, 0)", True),
         "isrlu (fused, C++ node)": ("isrlu", True), "isrlu (fused, Python Function)": ("isrlu", False),
         "isrlu[newton=1] (fused, C++ node)": ("isrlu:newton=1", True)}
 
