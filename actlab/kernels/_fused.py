@@ -11,7 +11,11 @@ parameters, and recomputes f' in backward (timm's memory-efficient pattern). Whi
 kernel: the input x in general, or the output y when f' is a cheap function of y (ISRLU, ISRU, ELU, tanh, σ, as
 PyTorch does for ReLU, tanh and σ). Saving y costs no memory in a network, because the next layer saves the same
 tensor as its input; saving x keeps a second tensor per activation alive until backward. Hand-written zoo kernels
-and kernels generated from expressions all go through this one tested code path.
+and kernels generated from expressions all go through :func:`apply`.
+
+The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 8 MB
+whose parameters need no gradient: there the Python Function's fixed cost per call is larger than the kernel. Both
+call the same numba loops and give bit-identical results.
 """
 
 from __future__ import annotations
@@ -243,7 +247,8 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
 
     ``reference(x, *params)`` is the composite torch form of the same function; it is differentiated only for double
     backward (``create_graph=True``), which the flat kernels do not provide. The caller checks :func:`supports`
-    first and falls back to the reference otherwise.
+    first and falls back to the reference otherwise. The autograd node is the C++ one (:mod:`._native`) when it is
+    built and can serve the call, else the Python ``autograd.Function``; the results are the same.
     """
     if len(params) != len(kernel.param_names):
         raise TypeError(f"kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
