@@ -8,10 +8,15 @@ building blocks for kernels (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``, ...)
 :mod:`actlab.kernels._special`.
 """
 
-from ._alloc import tune_allocator
-from ._native import build_native, native_enabled, native_status, use_native
-from ._fused import FusedKernel, apply, empty_output, supports, sync_threads, use_hugepage_outputs
-from ._table import KERNELS, NEWTON_MAX, KernelRow, get_kernel
+from . import _cachelock
+
+_cachelock.install()  # before anything compiles: see _cachelock for the race it closes
+
+from ._alloc import tune_allocator  # noqa: E402
+from ._native import build_native, native_enabled, native_status, use_native  # noqa: E402
+from ._fused import (  # noqa: E402
+    FusedKernel, apply, empty_output, supports, sync_threads, use_hugepage_outputs)
+from ._table import KERNELS, NEWTON_MAX, KernelRow, get_kernel  # noqa: E402
 
 __all__ = ["FusedKernel", "apply", "supports", "sync_threads", "get_kernel", "KERNELS", "KernelRow", "NEWTON_MAX",
            "tune_allocator", "empty_output", "use_hugepage_outputs", "build_native", "use_native", "native_enabled",
