@@ -6,8 +6,7 @@ of 15 rounds of 40 steps:
 * ReLU, ReLU wrapped in a minimal Python ``autograd.Function`` (the fixed cost any Python Function pays), and ReLU
   as a generated fused kernel through the C++ node (the fixed cost of a fused call, without ISRLU's arithmetic);
 * fused ISRLU through the C++ autograd node (the default for small tensors, actlab/kernels/_native.py) and through
-  the Python ``autograd.Function`` (``use_native(False)``), which runs the same numba loops;
-* a search candidate, the generated kernel of ``x * sigmoid(beta * x)`` with a learnable β, on both paths.
+  the Python ``autograd.Function`` (``use_native(False)``), which runs the same numba loops.
 
     PYTHONPATH=. .venv/bin/python benchmarks/step_floor.py
 """
@@ -51,10 +50,7 @@ class PyReLU(nn.Module):
 ACTS = {"relu": ("relu", True), "relu via Python Function": (PyReLU, True),
         "relu as a fused kernel (max(x, 0), C++ node)": ("max(x, 0)", True),
         "isrlu (fused, C++ node)": ("isrlu", True), "isrlu (fused, Python Function)": ("isrlu", False),
-        "isrlu[newton=1] (fused, C++ node)": ("isrlu:newton=1", True),
-        # a search candidate: generated kernel, learnable β
-        "x * sigmoid(beta * x) (generated, learnable β, C++ node)": ("x * sigmoid(beta * x)", True),
-        "x * sigmoid(beta * x) (generated, learnable β, Python Function)": ("x * sigmoid(beta * x)", False)}
+        "isrlu[newton=1] (fused, C++ node)": ("isrlu:newton=1", True)}
 
 
 def main(rounds: int = 25, per_round: int = 40) -> None:
