@@ -268,8 +268,7 @@ def compile_kernel(expr: Expr | str) -> Any:
         mod = _load(kernel_source(e))
         k = FusedKernel(f"expr:{key}", mod.forward, mod.backward, tuple(f"beta{i}" for i in range(e.betas)),
                         reference=e.torch_fn(), backward_input=mod.backward_input,
-                        loops=tuple((getattr(mod, f"_forward_{v}"), getattr(mod, f"_backward_input_{v}"),
-                                     getattr(mod, f"_backward_{v}", getattr(mod, f"_backward_input_{v}")))
-                                    for v in ("serial", "parallel")))
+                        loops=((mod._forward_serial, mod._backward_input_serial),
+                               (mod._forward_parallel, mod._backward_input_parallel)))
         _kernels[key] = k
     return k

@@ -13,8 +13,8 @@ PyTorch does for ReLU, tanh and σ). Saving y costs no memory in a network, beca
 tensor as its input; saving x keeps a second tensor per activation alive until backward. Hand-written zoo kernels
 and kernels generated from expressions all go through :func:`apply`.
 
-The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 8 MB:
-there the Python Function's fixed cost per call is larger than the kernel. Both
+The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 8 MB
+whose parameters need no gradient: there the Python Function's fixed cost per call is larger than the kernel. Both
 call the same numba loops and give bit-identical results.
 """
 
@@ -57,9 +57,9 @@ class FusedKernel:
             the torch form ``output_grad(y, *params) -> (f′, ∂f/∂p₁, …)`` of the same derivatives, differentiated
             for double backward (y's own graph then carries the chain to x). Such a kernel's output must not be
             modified in place before backward, as with ``torch.tanh`` or ``nn.ReLU``; autograd reports it if it is.
-        loops: for kernels whose ``forward``/``backward_input``/``backward`` are Python functions choosing between
-            a serial and a parallel numba loop (generated expression kernels compile the parallel one only when a
-            large input arrives): ``((forward, backward_input, backward) serial, (...) parallel)``, the numba loops
+        loops: for kernels whose ``forward``/``backward_input`` are Python functions choosing between a serial and a
+            parallel numba loop (generated expression kernels compile the parallel one only when a large input
+            arrives): ``((forward, backward_input) serial, (forward, backward_input) parallel)``, the numba loops
             themselves, so that the C++ node (:mod:`._native`) can call them too.
     """
 
@@ -71,7 +71,8 @@ class FusedKernel:
     reference: Callable[..., torch.Tensor] | None = None
     backward_input: Callable[..., Any] | None = None
     output_grad: Callable[..., tuple[torch.Tensor, ...]] | None = None
-    loops: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None = None
+    loops: tuple[tuple[Callable[..., Any], Callable[..., Any]], tuple[Callable[..., Any], Callable[..., Any]]] | None \
+        = None
 
     @property
     def saves_output(self) -> bool:
@@ -167,7 +168,7 @@ class _FusedFunction(torch.autograd.Function):
                 *params: torch.Tensor | float) -> torch.Tensor:  # type: ignore[override]
         xc = _contiguous(x)
         out = empty_output(xc)
-        values = tuple([p.item() if isinstance(p, torch.Tensor) else float(p) for p in params])
+        values = tuple([float(p) for p in params])
         sync_threads()
         kernel.forward(_flat(xc), _flat(out), *values, *kernel.static)
         ctx.kernel = kernel
@@ -233,17 +234,10 @@ def _graph_grads(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | N
     return [g[0], *[next(rest) if w else None for w in learn]]
 
 
-def native_double_backward(key: int, s: torch.Tensor, grad_out: torch.Tensor, values: list[float],
-                           learned: list[torch.Tensor], index: list[int]) -> list[torch.Tensor]:
-    """The C++ node's backward under create_graph=True (it calls back here): [grad_in, grad of each learned
-    parameter], as graphs."""
+def native_double_backward(key: int, s: torch.Tensor, grad_out: torch.Tensor, values: list[float]) -> torch.Tensor:
+    """The C++ node's backward under create_graph=True (it calls back here): the input gradient as a graph."""
     kernel, reference = _native.KEYS[key]
-    params: list[Any] = list(values)
-    for i, t in zip(index, learned):
-        params[i] = t
-    grads = _graph_grads(kernel, reference, s, grad_out, params)
-    # The node needs a tensor in every slot; an unused parameter gets zeros, as autograd would accumulate.
-    return [grads[0], *[g if (g := grads[1 + i]) is not None else torch.zeros_like(t) for i, t in zip(index, learned)]]
+    return _graph_grads(kernel, reference, s, grad_out, list(values))[0]
 
 
 def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
@@ -260,17 +254,24 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
         raise TypeError(f"kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
                         f"{kernel.param_names}, got {len(params)}")
     # Small tensors go through the C++ node (no Python on the autograd path); large ones keep the Python Function,
-    # whose fixed cost is negligible there and whose outputs get huge pages (empty_output).
+    # whose fixed cost is negligible there and whose outputs get huge pages (empty_output). The node computes no
+    # parameter gradients, so a learnable parameter also keeps the Python Function.
     if kernel.native and _native.enabled() and (not _hugepages[0] or
                                                 x.numel() * x.element_size() < HUGEPAGE_MIN_BYTES):
-        values = tuple([p.item() if isinstance(p, torch.Tensor) else float(p) for p in params])
-        if kernel.param_names and torch.is_grad_enabled():
-            index = tuple([i for i, p in enumerate(params) if isinstance(p, torch.Tensor) and p.requires_grad])
-            learned = tuple([params[i] for i in index])
-        else:
-            index, learned = (), ()
-        sync_threads()
-        y = _native.node(kernel, reference, x, values, learned, index)  # type: ignore[arg-type]
-        if y is not None:
-            return y
+        values = _fixed_values(params)
+        if values is not None:
+            sync_threads()
+            y = _native.node(kernel, reference, x, values)
+            if y is not None:
+                return y
     return _FusedFunction.apply(kernel, reference, x, *params)
+
+
+def _fixed_values(params: tuple[torch.Tensor | float, ...]) -> tuple[float, ...] | None:
+    # The parameters as floats, or None if one needs a gradient.
+    out = []
+    for p in params:
+        if isinstance(p, torch.Tensor) and p.requires_grad:
+            return None
+        out.append(float(p))
+    return tuple(out)

@@ -13,25 +13,18 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// forward(x, out, n, params), backward(saved, grad_out, grad_in, n, params) and, for learnable parameters,
-// backward_sums(saved, grad_out, grad_in, n, params, sums) that also writes Σ grad_out·∂f/∂p for every parameter;
-// all compiled by numba.
+// forward(x, out, n, params) and backward(saved, grad_out, grad_in, n, params), as compiled by numba.
 using ForwardFn = void (*)(const void*, void*, int64_t, const double*);
 using BackwardFn = void (*)(const void*, const void*, void*, int64_t, const double*);
-using BackwardSumsFn = void (*)(const void*, const void*, void*, int64_t, const double*, double*);
 
-// Python's differentiable formula, for create_graph=True:
-// (key, saved, grad_out, params, learned tensors, their indices) -> [grad_in, grad of each learned tensor].
-// The numba loops have no graph, so higher derivatives must come from torch ops. Leaked on purpose: it must
-// outlive every graph, and destroying a Python object during interpreter shutdown is unsafe.
+// Python's differentiable formula, for create_graph=True: (key, saved, grad_out, params) -> grad_in. The numba
+// loops have no graph, so higher derivatives must come from torch ops. Leaked on purpose: it must outlive every
+// graph, and destroying a Python object during interpreter shutdown is unsafe.
 py::object* double_backward = nullptr;
 
 struct FusedNode : public torch::autograd::Function<FusedNode> {
-  // `learned` are the parameters that need a gradient (as tensors, so autograd links them) and `learned_index`
-  // their positions in `params`; `bwd` is a BackwardSumsFn when any are given, else a BackwardFn.
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, at::TensorList learned, int64_t fwd,
-                            int64_t bwd, std::vector<double> params, std::vector<int64_t> learned_index,
-                            bool save_output, int64_t key) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, int64_t fwd, int64_t bwd,
+                            std::vector<double> params, bool save_output, int64_t key) {
     at::Tensor xc = x.contiguous();
     at::Tensor out = at::empty_like(xc, at::MemoryFormat::Contiguous);
     {
@@ -42,55 +35,33 @@ struct FusedNode : public torch::autograd::Function<FusedNode> {
     ctx->saved_data["bwd"] = bwd;
     ctx->saved_data["key"] = key;
     ctx->saved_data["params"] = params;
-    ctx->saved_data["learned_index"] = learned_index;
     // The output when the derivative is a function of it (ISRLU, ELU, tanh, ...): the next layer saves that same
     // tensor, so the activation keeps nothing extra alive, as with nn.ReLU.
-    std::vector<at::Tensor> saved{save_output ? out : x};
-    saved.insert(saved.end(), learned.begin(), learned.end());
-    ctx->save_for_backward(saved);
+    ctx->save_for_backward({save_output ? out : x});
     return out;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    variable_list saved = ctx->get_saved_variables();
-    at::Tensor s = saved[0];
-    variable_list learned(saved.begin() + 1, saved.end());
+    at::Tensor saved = ctx->get_saved_variables()[0];
     std::vector<double> params = ctx->saved_data["params"].toDoubleVector();
-    std::vector<int64_t> index = ctx->saved_data["learned_index"].toIntVector();
-    variable_list out{at::Tensor()};  // grad_in, then one per learned parameter
+    at::Tensor grad_in;
     if (at::GradMode::is_enabled()) {
       py::gil_scoped_acquire gil;
-      out = (*double_backward)(ctx->saved_data["key"].toInt(), s, grads[0], params, learned, index)
-                .cast<variable_list>();
+      grad_in = (*double_backward)(ctx->saved_data["key"].toInt(), saved, grads[0], params).cast<at::Tensor>();
     } else {
-      at::Tensor sc = s.contiguous();
+      at::Tensor sc = saved.contiguous();
       at::Tensor go = grads[0].to(sc.scalar_type()).contiguous();
-      at::Tensor grad_in = at::empty_like(sc, at::MemoryFormat::Contiguous);
-      int64_t bwd = ctx->saved_data["bwd"].toInt();
-      if (learned.empty()) {
-        reinterpret_cast<BackwardFn>(bwd)(sc.data_ptr(), go.data_ptr(), grad_in.data_ptr(), sc.numel(),
-                                          params.data());
-        out[0] = grad_in;
-      } else {
-        std::vector<double> sums(params.size(), 0.0);
-        reinterpret_cast<BackwardSumsFn>(bwd)(sc.data_ptr(), go.data_ptr(), grad_in.data_ptr(), sc.numel(),
-                                              params.data(), sums.data());
-        out[0] = grad_in;
-        for (size_t i = 0; i < learned.size(); ++i) {
-          out.push_back(at::full_like(learned[i], sums[index[i]]));
-        }
-      }
+      grad_in = at::empty_like(sc, at::MemoryFormat::Contiguous);
+      reinterpret_cast<BackwardFn>(ctx->saved_data["bwd"].toInt())(sc.data_ptr(), go.data_ptr(), grad_in.data_ptr(),
+                                                                   sc.numel(), params.data());
     }
-    // One gradient per forward input: x, each learned tensor, then none for the non-tensor arguments.
-    out.resize(1 + learned.size() + 6);
-    return out;
+    return {grad_in, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
-at::Tensor fused(const at::Tensor& x, std::vector<at::Tensor> learned, int64_t fwd, int64_t bwd,
-                 std::vector<double> params, std::vector<int64_t> learned_index, bool save_output, int64_t key) {
-  return FusedNode::apply(x, at::TensorList(learned), fwd, bwd, std::move(params), std::move(learned_index),
-                          save_output, key);
+at::Tensor fused(const at::Tensor& x, int64_t fwd, int64_t bwd, std::vector<double> params, bool save_output,
+                 int64_t key) {
+  return FusedNode::apply(x, fwd, bwd, std::move(params), save_output, key);
 }
 
 void set_double_backward(py::object fn) { double_backward = new py::object(std::move(fn)); }

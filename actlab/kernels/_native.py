@@ -172,54 +172,49 @@ def native_status() -> str:
 # tables hold the objects as well as their ids, so an id is never reused while its entry exists.
 KEYS: dict[int, tuple[Any, Any]] = {}
 _keys_by_id: dict[tuple[int, int], int] = {}
-# Per (kernel, dtype, loop, sums): the cfunc addresses and the objects that own them; per (kernel, reference, dtype,
-# loop, sums): what a call needs, found with one lookup. ``loop`` is 1 for a kernel's parallel loop (kernels with
-# ``loops``), else 0; ``sums`` selects the backward that also reduces the parameter gradients.
-_wrappers: dict[tuple[int, torch.dtype, int, bool], tuple[int, int, Any]] = {}
-_entries: dict[tuple[int, int, torch.dtype, int, bool], tuple[int, int, int]] = {}
+# Per (kernel, dtype, loop): the cfunc addresses and the objects that own them; per (kernel, reference, dtype,
+# loop): what a call needs, found with one lookup. ``loop`` is 1 for a kernel's parallel loop (kernels with
+# ``loops``), else 0.
+_wrappers: dict[tuple[int, torch.dtype, int], tuple[int, int, Any]] = {}
+_entries: dict[tuple[int, int, torch.dtype, int], tuple[int, int, int]] = {}
 
 
-def _loops(kernel: Any, loop: int) -> tuple[Any, Any, Any]:
-    """(forward, backward_input, backward) numba loops of ``kernel`` (its parallel ones for ``loop`` 1)."""
+def _loops(kernel: Any, loop: int) -> tuple[Any, Any]:
     if kernel.loops is not None:
         return kernel.loops[loop]
-    return kernel.forward, kernel.backward_input or kernel.backward, kernel.backward
+    return kernel.forward, kernel.backward_input or kernel.backward
 
 
-def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int, sums: bool) -> tuple[int, int, Any]:
-    """Addresses of C-callable wrappers of ``kernel``'s forward and backward for ``dtype`` (and the objects that own
-    them). The backward is the input-only one, or with ``sums`` the one that also writes the parameter sums."""
+def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, Any]:
+    """Addresses of C-callable wrappers of ``kernel``'s forward and input-only backward for ``dtype`` (and the
+    objects that own them)."""
     nparams = len(kernel.param_names)
     args = "".join(f", pp[{i}]" for i in range(nparams)) + "".join(f", S{j}" for j in range(len(kernel.static)))
-    arrays = "carray(sp, (n,)), carray(gp, (n,)), carray(ip, (n,))"
-    src = f"def fwd(xp, op, n, pp):\n    F(carray(xp, (n,)), carray(op, (n,)){args})\n"
-    if sums:
-        src += (f"def bwd(sp, gp, ip, n, pp, out):\n    r = B({arrays}{args})\n"
-                + "".join(f"    out[{i}] = r[{i}]\n" for i in range(nparams)))
-    else:
-        src += f"def bwd(sp, gp, ip, n, pp):\n    B({arrays}{args})\n"
-    fwd, bwd_input, bwd = _loops(kernel, loop)
-    ns: dict[str, Any] = {"F": fwd, "B": bwd if sums else bwd_input, "carray": carray,
-                          **{f"S{j}": v for j, v in enumerate(kernel.static)}}
+    src = ("def fwd(xp, op, n, pp):\n"
+           f"    F(carray(xp, (n,)), carray(op, (n,)){args})\n"
+           "def bwd(sp, gp, ip, n, pp):\n"
+           f"    B(carray(sp, (n,)), carray(gp, (n,)), carray(ip, (n,)){args})\n")
+    fwd, bwd = _loops(kernel, loop)
+    ns: dict[str, Any] = {"F": fwd, "B": bwd, "carray": carray, **{f"S{j}": v for j, v in enumerate(kernel.static)}}
     exec(compile(src, f"<actlab native wrappers of {kernel.name}>", "exec"), ns)  # noqa: S102 - our own template
     t, p = types.CPointer(_NUMBA_DTYPES[dtype]), types.CPointer(types.float64)
     # Not cached on disk: the wrappers close over dispatchers, which numba cannot key stably across processes.
-    # Each takes ~0.1–0.5 s the first time a kernel meets a dtype; the loops inside come from numba's disk cache.
+    # Each takes ~0.1 s the first time a kernel meets a dtype; the loops inside come from numba's disk cache.
     f = cfunc(types.void(t, t, types.int64, p), nopython=True)(ns["fwd"])
-    b = cfunc(types.void(t, t, t, types.int64, p, *([p] if sums else [])), nopython=True)(ns["bwd"])
+    b = cfunc(types.void(t, t, t, types.int64, p), nopython=True)(ns["bwd"])
     return f.address, b.address, (kernel, f, b)  # the owners: a cfunc's code lives as long as its object
 
 
 def supported(kernel: Any) -> bool:
     """Whether ``kernel`` can run on the node: its loops are numba dispatchers (given directly or as ``loops``)."""
-    return all(isinstance(f, numba.core.dispatcher.Dispatcher) for triple in
-               (kernel.loops or (_loops(kernel, 0),)) for f in triple)
+    return all(isinstance(f, numba.core.dispatcher.Dispatcher) for pair in
+               (kernel.loops or (_loops(kernel, 0),)) for f in pair)
 
 
-def _entry(kernel: Any, reference: Any, dtype: torch.dtype, loop: int, sums: bool) -> tuple[int, int, int]:
-    w = _wrappers.get((id(kernel), dtype, loop, sums))
+def _entry(kernel: Any, reference: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, int]:
+    w = _wrappers.get((id(kernel), dtype, loop))
     if w is None:
-        w = _wrappers[(id(kernel), dtype, loop, sums)] = _make_cfuncs(kernel, dtype, loop, sums)
+        w = _wrappers[(id(kernel), dtype, loop)] = _make_cfuncs(kernel, dtype, loop)
     fwd, bwd, _ = w
     key = _keys_by_id.get((id(kernel), id(reference)))
     if key is None:
@@ -228,23 +223,20 @@ def _entry(kernel: Any, reference: Any, dtype: torch.dtype, loop: int, sums: boo
     return fwd, bwd, key
 
 
-def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor, values: tuple[float, ...],
-         learned: tuple[torch.Tensor, ...] = (), learned_index: tuple[int, ...] = ()) -> torch.Tensor | None:
+def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor,
+         values: tuple[float, ...]) -> torch.Tensor | None:
     """``kernel`` on ``x`` through the C++ node, or None when the node is not available (yet).
 
-    ``values`` are all parameters as floats; ``learned`` the ones that need a gradient, as the tensors autograd
-    should reach, at positions ``learned_index``. The caller guarantees a CPU float32/float64 tensor and a kernel
-    that :func:`supported` accepts.
+    The caller guarantees a CPU float32/float64 tensor, a kernel that :func:`supported` accepts, and that no
+    parameter needs a gradient (the node computes the input gradient only).
     """
     mod = _state["module"] or _extension()
     if mod is None:
         return None
     loop = int(kernel.loops is not None and x.numel() > SERIAL_MAX)
-    sums = bool(learned)
-    ck = (id(kernel), id(reference), x.dtype, loop, sums)
+    ck = (id(kernel), id(reference), x.dtype, loop)
     entry = _entries.get(ck)
     if entry is None:
         with _lock:
-            entry = _entries[ck] = _entry(kernel, reference, x.dtype, loop, sums)
-    return mod.fused(x, learned, entry[0], entry[1], values, learned_index, kernel.output_grad is not None,
-                     entry[2])
+            entry = _entries[ck] = _entry(kernel, reference, x.dtype, loop)
+    return mod.fused(x, entry[0], entry[1], values, kernel.output_grad is not None, entry[2])

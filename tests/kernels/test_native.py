@@ -33,15 +33,13 @@ def _params(name: str) -> list[float]:
     return [PARAM] * len(K.KERNELS[name].param_names)
 
 
-def _run(name: str, x: torch.Tensor, gy: torch.Tensor, native: bool, learn: bool = False
-         ) -> tuple[torch.Tensor, torch.Tensor, list[float], str]:
+def _run(name: str, x: torch.Tensor, gy: torch.Tensor, native: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
     K.use_native(native)
     try:
         xg = x.clone().requires_grad_(True)
-        params = [torch.tensor(p, dtype=x.dtype, requires_grad=True) if learn else p for p in _params(name)]
-        y = K.apply(K.KERNELS[name], xg, *params, reference=A.spec(name).reference)
+        y = K.apply(K.KERNELS[name], xg, *_params(name), reference=A.spec(name).reference)
         y.backward(gy)
-        return y.detach(), xg.grad, [float(p.grad) for p in params if learn], y.grad_fn.name()
+        return y.detach(), xg.grad, y.grad_fn.name()
     finally:
         K.use_native(True)
 
@@ -53,27 +51,15 @@ def _is_node(grad_fn_name: str) -> bool:
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
 def test_node_matches_python_function_bit_for_bit(name: str, dtype: torch.dtype) -> None:
-    """Same numba loops behind both: values, input gradients and parameter gradients (learnable α/β) are
-    identical, at serial and parallel sizes."""
-    for learn in ([False, True] if K.KERNELS[name].param_names else [False]):
-        for n in (257, 3 * (1 << 14) + 5):
-            g = torch.Generator().manual_seed(n)
-            x = torch.randn(n, generator=g, dtype=dtype) * 5
-            gy = torch.randn(n, generator=g, dtype=dtype)
-            y_n, gx_n, gp_n, fn_n = _run(name, x, gy, native=True, learn=learn)
-            y_p, gx_p, gp_p, fn_p = _run(name, x, gy, native=False, learn=learn)
-            assert _is_node(fn_n) and not _is_node(fn_p), (fn_n, fn_p)
-            assert torch.equal(y_n, y_p) and torch.equal(gx_n, gx_p) and gp_n == gp_p
-
-
-@pytest.mark.parametrize("name", [n for n in NAMES if K.KERNELS[n].param_names])
-def test_learnable_parameter_gradients_and_double_backward(name: str) -> None:
-    x = torch.linspace(-3.1, 2.9, 7, dtype=torch.float64).requires_grad_(True)
-    p = torch.tensor(PARAM, dtype=torch.float64, requires_grad=True)
-    k, ref = K.KERNELS[name], A.spec(name).reference
-    assert _is_node(K.apply(k, x, p, reference=ref).grad_fn.name())
-    assert torch.autograd.gradcheck(lambda x, p: K.apply(k, x, p, reference=ref), (x, p))
-    assert torch.autograd.gradgradcheck(lambda x, p: K.apply(k, x, p, reference=ref), (x, p))
+    """Same numba loops behind both: values and input gradients are identical, serial and parallel sizes."""
+    for n in (257, 3 * (1 << 14) + 5):
+        g = torch.Generator().manual_seed(n)
+        x = torch.randn(n, generator=g, dtype=dtype) * 5
+        gy = torch.randn(n, generator=g, dtype=dtype)
+        y_n, gx_n, fn_n = _run(name, x, gy, native=True)
+        y_p, gx_p, fn_p = _run(name, x, gy, native=False)
+        assert _is_node(fn_n) and not _is_node(fn_p), (fn_n, fn_p)
+        assert torch.equal(y_n, y_p) and torch.equal(gx_n, gx_p)
 
 
 @pytest.mark.parametrize("native", [True, False])
@@ -91,16 +77,13 @@ def test_double_backward_on_both_paths(name: str, native: bool) -> None:
 
 
 def test_routing() -> None:
-    """The node takes tensors under 8 MB; the Python Function takes the large ones (they get huge pages)."""
+    """The node takes small tensors with fixed parameters; the Python Function takes the rest."""
     k = K.KERNELS["isrlu"]
     x = torch.randn(64, requires_grad=True)
     assert _is_node(K.apply(k, x, 1.0).grad_fn.name())
     assert _is_node(K.apply(k, x, torch.tensor(1.0)).grad_fn.name())  # a tensor that needs no gradient
     alpha = torch.tensor(1.0, requires_grad=True)
-    y = K.apply(k, x, alpha)  # a learnable α: the node reduces ∂f/∂α too
-    assert _is_node(y.grad_fn.name())
-    y.sum().backward()
-    assert alpha.grad is not None and alpha.grad.shape == alpha.shape
+    assert not _is_node(K.apply(k, x, alpha).grad_fn.name())  # ∂/∂α is the Python Function's job
     big = torch.zeros(_fused.HUGEPAGE_MIN_BYTES // 4, requires_grad=True)
     if _fused._hugepages[0]:  # large outputs keep their huge-page allocation
         assert not _is_node(K.apply(k, big, 1.0).grad_fn.name())
@@ -109,25 +92,27 @@ def test_routing() -> None:
 
 @pytest.mark.parametrize("text", ["x * sigmoid(x)", "max(x, 0) + beta * sin(x)"])
 def test_expression_kernels_on_both_paths(text: str) -> None:
-    """Generated kernels pick their serial or parallel loop by size on both paths, with fixed or learnable β."""
+    """Generated kernels pick their serial or parallel loop by size on both paths; β needing a gradient keeps the
+    Python Function."""
     k = compile_kernel(text)
-    for learn in ([False, True] if k.param_names else [False]):
-        for n in (300, 3 * (1 << 14)):
-            x = torch.randn(n, generator=torch.Generator().manual_seed(n)) * 3
-            out = []
-            for native in (True, False):
-                K.use_native(native)
-                try:
-                    xg = x.clone().requires_grad_(True)
-                    beta = [torch.tensor(0.3, requires_grad=learn) for _ in k.param_names]
-                    y = K.apply(k, xg, *beta)
-                    y.backward(torch.ones_like(y))
-                    assert _is_node(y.grad_fn.name()) == native
-                    out.append((y.detach(), xg.grad, [float(b.grad) for b in beta if learn]))
-                finally:
-                    K.use_native(True)
-            assert torch.equal(out[0][0], out[1][0]) and torch.equal(out[0][1], out[1][1])
-            assert out[0][2] == out[1][2]
+    beta = [0.3] * len(k.param_names)
+    for n in (300, 3 * (1 << 14)):
+        x = torch.randn(n, generator=torch.Generator().manual_seed(n)) * 3
+        out = []
+        for native in (True, False):
+            K.use_native(native)
+            try:
+                xg = x.clone().requires_grad_(True)
+                y = K.apply(k, xg, *beta)
+                y.backward(torch.ones_like(y))
+                assert _is_node(y.grad_fn.name()) == native
+                out.append((y.detach(), xg.grad))
+            finally:
+                K.use_native(True)
+        assert torch.equal(out[0][0], out[1][0]) and torch.equal(out[0][1], out[1][1])
+    if beta:
+        b = torch.tensor(0.3, requires_grad=True)
+        assert not _is_node(K.apply(k, torch.randn(5, requires_grad=True), b).grad_fn.name())
 
 
 def test_shapes_strides_and_modes() -> None:
