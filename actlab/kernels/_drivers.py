@@ -66,6 +66,16 @@ def _chunk_sum(tmp, m):
 _opts: dict[str, Any] = dict(parallel=True, cache=True, fastmath=SAFE_FASTMATH, nogil=True, error_model="numpy")
 
 
+def _jit(fn: Callable, tag: str) -> Callable:
+    # Every kernel's loops get their own qualified name. numba names a function's machine code and its cache files
+    # after it; the closures below share one source, so without a per-kernel name, code cached by different
+    # processes for different kernels could carry the same symbol (name plus a per-process counter), and linking two
+    # such libraries into one module (as the C++ node's cfunc wrappers do) may keep the wrong body.
+    if not fn.__qualname__.endswith(tag):
+        fn.__qualname__ = f"{fn.__qualname__}_{tag}"
+    return njit(**_opts)(fn)
+
+
 def make_kernels(prep: Callable, f: Callable, grad: Callable, nparams: int, k: int = -1
                  ) -> tuple[Callable, Callable, Callable]:
     """(forward, backward, backward_input) numba kernels for a 0- or 1-parameter activation.
@@ -77,10 +87,10 @@ def make_kernels(prep: Callable, f: Callable, grad: Callable, nparams: int, k: i
         raise ValueError(f"drivers support 0 or 1 scalar parameters, got {nparams}")
     K = k
     FP = SOURCE_FINGERPRINT
+    tag = f"{f.__name__}_k{k}" if k >= 0 else f.__name__
 
     # The loops are written out in each kernel (no helper dispatchers) so that the closures hold only plain
     # functions and ints, which keeps the disk cache valid across processes.
-    @njit(**_opts)
     def forward(x, out, p=0.0):
         FP  # noqa: B018  (a closure constant: part of the cache key, see _fingerprint)
         c = prep(x, p, K)
@@ -92,7 +102,6 @@ def make_kernels(prep: Callable, f: Callable, grad: Callable, nparams: int, k: i
             for i in prange(n):
                 out[i] = f(x[i], c, K)
 
-    @njit(**_opts)
     def backward_input(x, gy, gx, p=0.0):
         FP  # noqa: B018
         c = prep(x, p, K)
@@ -106,9 +115,9 @@ def make_kernels(prep: Callable, f: Callable, grad: Callable, nparams: int, k: i
         return ()
 
     if nparams == 0:
-        return forward, backward_input, backward_input
+        bi = _jit(backward_input, tag)
+        return _jit(forward, tag), bi, bi
 
-    @njit(**_opts)
     def backward(x, gy, gx, p):
         FP  # noqa: B018
         c = prep(x, p, K)
@@ -133,4 +142,5 @@ def make_kernels(prep: Callable, f: Callable, grad: Callable, nparams: int, k: i
             partial[b] = acc
         return (partial.sum(),)
 
-    return forward, backward, backward_input
+    bi = _jit(backward_input, tag)
+    return _jit(forward, tag), _jit(backward, tag), bi
