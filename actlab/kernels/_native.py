@@ -17,6 +17,7 @@ compiler), a warning names the cause and the Python Function serves.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -44,8 +45,10 @@ _state: dict[str, Any] = {"enabled": os.environ.get("ACTLAB_NATIVE", "1") != "0"
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1)
 def _name() -> str:
-    # The source and the torch build it compiles against name the library, so a stale build never loads.
+    # The source and the torch build it compiles against name the library, so a stale build never loads. Hashed
+    # once per process: the source does not change under a running process.
     h = hashlib.sha256(_SOURCE.read_bytes() + torch.__version__.encode() + sys.version.encode())
     return f"actlab_native_{h.hexdigest()[:12]}"
 
