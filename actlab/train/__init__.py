@@ -5,13 +5,15 @@
 >>> c.paired["isrlu"].p_value                                                        # Wilcoxon over seeds
 """
 
+from ._device import DEVICES, on_device, place_worker, resolve_device, worker_device
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule
 from ._stats import CONFIDENCE, N_BOOT, bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
-from ._tasks import TASKS, Task, get_task
-from ._trainer import CURVE_POINTS, RunResult, train_one
+from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec
+from ._trainer import CURVE_POINTS, RunResult, task_data, train_one
 
-__all__ = ["TASKS", "Task", "get_task", "train_one", "RunResult", "CURVE_POINTS", "evaluate", "compare",
+__all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "task_data", "resolve_device",
+           "place_worker", "worker_device", "on_device", "DEVICES", "train_one", "RunResult", "CURVE_POINTS", "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
            "Cosine", "OneCycle", "LEGW", "bootstrap_ci", "paired_bootstrap_ci", "wilcoxon_p", "wilcoxon_min_p",
            "CONFIDENCE", "N_BOOT"]

@@ -18,7 +18,8 @@ import torch
 
 from ..models import ActSpec, act_label, resolve_act
 from ._stats import bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
-from ._tasks import Task, get_task
+from ._device import place_worker, resolve_device
+from ._tasks import Task, get_task, task_spec
 from ._trainer import RunResult, train_one
 
 __all__ = ["Evaluation", "Paired", "Comparison", "evaluate", "compare", "run_jobs"]
@@ -132,9 +133,14 @@ def _metric(r: RunResult, metric: str) -> float:
     return r.val_acc
 
 
-def _worker_init() -> None:
+def _worker_init(counter: Any = None, device: str | None = None) -> None:
     # One intra-op thread per worker: N workers use N cores, and numba follows torch (kernels.sync_threads).
     torch.set_num_threads(1)
+    if counter is not None:  # a slot number per worker, so that a bare "cuda" spreads workers over the GPUs
+        with counter.get_lock():
+            slot = counter.value
+            counter.value += 1
+        place_worker(slot, device)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
@@ -147,28 +153,48 @@ def _context() -> mp.context.BaseContext:
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["actlab.train", "actlab.data", "actlab.activations"])
+    # "__main__": the server imports the user's script (as __mp_main__, so its main guard holds) and workers
+    # unpickle tasks and model functions defined in it.
+    ctx.set_forkserver_preload(["__main__", "actlab.train", "actlab.data", "actlab.activations"])
     return ctx
 
 
-def _job(args: tuple[Any, str | Task, int, int | None, str | None]) -> dict[str, Any]:
-    act, task, seed, steps, data_dir = args
-    return train_one(act, task, seed, steps=steps, threads=1, data_dir=data_dir).to_dict()
+def _job(args: tuple[Any, str | Task, int, int | None, str | None, str | None]) -> dict[str, Any]:
+    act, task, seed, steps, data_dir, device = args
+    return train_one(act, task, seed, steps=steps, threads=1, data_dir=data_dir, device=device).to_dict()
+
+
+def _for_workers(task: Task) -> str | Task:
+    """What is sent to worker processes: the spec string when there is one (cheap; the worker imports it and builds
+    its dataset once), else the picklable Task itself."""
+    try:
+        return task_spec(task)
+    except ValueError:
+        pass
+    try:
+        pickle.dumps(task)
+    except Exception as e:  # noqa: BLE001 - pickling errors come in several types
+        raise TypeError(f"task {task.name!r} cannot be sent to worker processes ({e}); use workers=1, or define "
+                        f"the task and its functions at module level") from None
+    return task
 
 
 def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int | None = None, workers: int = 1,
              data_dir: str | Path | None = None,
-             progress: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+             progress: Callable[[RunResult], None] | None = None, device: str | None = None) -> list[RunResult]:
     """Train every ``(act, seed)`` job and return the results in job order.
 
     ``workers > 1`` uses a forkserver (or spawn) process pool, one torch thread per worker; as with any spawned
     pool, a script calling this must guard its entry point with ``if __name__ == "__main__":``. The activation must
     be picklable (a name, an expression string, an ``Expr`` or a module-level class — not a lambda).
-    ``progress(result)`` is called in this process as each job finishes.
+    ``progress(result)`` is called in this process as each job finishes. ``device`` overrides the task's; a bare
+    ``cuda`` spreads the workers over the visible GPUs.
     """
     task = get_task(task)
+    if task.objective is None:
+        resolve_device(device or task.device)  # fail now, in one line, on a device that is not there
     dd = str(data_dir) if data_dir is not None else None
-    args = [(act, task, int(seed), steps, dd) for act, seed in jobs]
+    args = [(act, task, int(seed), steps, dd, device) for act, seed in jobs]
     results: list[RunResult | None] = [None] * len(args)
     if workers <= 1 or len(args) <= 1:
         for i, a in enumerate(args):
@@ -182,8 +208,12 @@ def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int |
         except Exception as e:  # noqa: BLE001 - pickling errors come in several types
             raise TypeError(f"activation {act_label(act)!r} cannot be sent to worker processes ({e}); use "
                             f"workers=1, or a registry name / expression string / module-level class") from None
+    sent = _for_workers(task)
+    args = [(a[0], sent, *a[2:]) for a in args]
     ctx = _context()
-    with ProcessPoolExecutor(max_workers=min(workers, len(args)), mp_context=ctx, initializer=_worker_init) as pool:
+    counter = ctx.Value("i", 0)
+    with ProcessPoolExecutor(max_workers=min(workers, len(args)), mp_context=ctx, initializer=_worker_init,
+                             initargs=(counter, device)) as pool:
         futures = {pool.submit(_job, a): i for i, a in enumerate(args)}
         for fut in as_completed(futures):
             i = futures[fut]
@@ -210,7 +240,7 @@ def _check_metric(metric: str) -> None:
 def evaluate(act: ActSpec, task: str | Task = "mnist1d-cnn", seeds: int | Sequence[int] = 5,
              steps: int | None = None, workers: int = 1, metric: str = "test_acc",
              data_dir: str | Path | None = None,
-             progress: Callable[[RunResult], None] | None = None) -> Evaluation:
+             progress: Callable[[RunResult], None] | None = None, device: str | None = None) -> Evaluation:
     """Train ``act`` on ``task`` once per seed and summarise ``metric`` (median, mean, bootstrap CIs).
 
     Args:
@@ -222,14 +252,14 @@ def evaluate(act: ActSpec, task: str | Task = "mnist1d-cnn", seeds: int | Sequen
     resolve_act(act)()  # fail fast, in this process, on an unknown activation
     s = _seed_list(seeds)
     t = get_task(task)
-    res = run_jobs([(act, x) for x in s], t, steps, workers, data_dir, progress)
-    return Evaluation(act_label(act), t.name, metric, res)
+    res = run_jobs([(act, x) for x in s], t, steps, workers, data_dir, progress, device)
+    return Evaluation(act_label(act), _name(t), metric, res)
 
 
 def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: int | Sequence[int] = 5,
             baseline: ActSpec | None = None, steps: int | None = None, workers: int = 1,
             metric: str = "test_acc", data_dir: str | Path | None = None,
-            progress: Callable[[RunResult], None] | None = None) -> Comparison:
+            progress: Callable[[RunResult], None] | None = None, device: str | None = None) -> Comparison:
     """Evaluate several activations on the same seeds and pair each with ``baseline`` (added if missing).
 
     ``baseline`` defaults to the task's (``"relu"``, or ``"tanh"`` for the GRU). Paired statistics per candidate:
@@ -249,9 +279,9 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
         resolve_act(a)()
     s = _seed_list(seeds)
     jobs = [(a, x) for a in all_acts for x in s]
-    res = run_jobs(jobs, t, steps, workers, data_dir, progress)
+    res = run_jobs(jobs, t, steps, workers, data_dir, progress, device)
     order = [base_label] + [lab for lab in labels if lab != base_label]
-    evs = {lab: Evaluation(lab, t.name, metric, res[i * len(s):(i + 1) * len(s)]) for i, lab in enumerate(labels)}
+    evs = {lab: Evaluation(lab, _name(t), metric, res[i * len(s):(i + 1) * len(s)]) for i, lab in enumerate(labels)}
     evs = {lab: evs[lab] for lab in order}
     b = evs[base_label].values
     paired = {}
@@ -261,4 +291,9 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
         paired[lab] = Paired(lab, base_label, len(d), float(np.mean(d)), float(np.median(d)), lo, hi,
                              wilcoxon_p(d), wilcoxon_min_p(int(np.count_nonzero(d))),
                              int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum()))
-    return Comparison(t.name, metric, base_label, s, evs, paired)
+    return Comparison(_name(t), metric, base_label, s, evs, paired)
+
+
+def _name(t: Task) -> str:
+    # The name a report resolves again with get_task: the spec of an imported task, else its name.
+    return t.source or t.name

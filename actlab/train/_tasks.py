@@ -1,22 +1,44 @@
-"""The one registry of training presets: dataset + model + optimizer + schedule + budget, by name."""
+"""Tasks: the one registry of training presets, user-defined tasks, and the one resolver for both.
+
+A :class:`Task` trains a child network (dataset + model + optimizer + schedule + budget), or, with ``objective``,
+hands the activation to the user's own training loop. :func:`get_task` turns a preset name or an importable
+``"package.module:attr"`` spec into a Task; workers (local processes, Ray tasks) resolve the same spec string, so
+what travels to them is plain data.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
+import inspect
+import sys
+import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["Task", "TASKS", "get_task"]
+__all__ = ["Task", "TASKS", "get_task", "task_spec", "is_spec", "Objective"]
+
+#: ``objective(act_layer, seed, report) -> score``: the user's own training loop (higher is better). ``act_layer``
+#: is a zero-argument activation factory; ``report(step, value)`` feeds pruning and returns True when the run
+#: should stop. The score is a float, or a ``(val, test)`` pair to keep selection and report metrics apart.
+Objective = Callable[[Callable[[], Any], int, Callable[[int, float], bool]], Any]
 
 
 @dataclass(frozen=True)
 class Task:
-    """A child-network training preset. Override fields with ``dataclasses.replace(task, steps=...)``."""
+    """A child-network training preset or user task. Override fields with ``dataclasses.replace(task, steps=...)``.
+
+    ``dataset`` is a registry name, an :class:`actlab.data.Dataset` or a zero-argument callable returning one
+    (called once per worker process). ``model`` is a registry name or ``model(act_layer) -> nn.Module``, where
+    ``act_layer`` is a zero-argument factory called once per place an activation goes (as in timm and
+    torchvision). ``objective`` replaces the whole training (see :data:`Objective`); dataset and model are then
+    unused.
+    """
 
     name: str
-    dataset: str                    # key of actlab.data.DATASETS
-    model: str                      # key of actlab.models.MODELS
+    dataset: Any = None             # key of actlab.data.DATASETS, a Dataset, or a callable returning one
+    model: Any = None               # key of actlab.models.MODELS, or model(act_layer) -> nn.Module
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # widths etc.; in_shape/n_classes come from the data
     optimizer: str = "adam"         # "adam" or "sgd" (heavy-ball momentum)
     lr: float = 1e-2                # peak learning rate handed to the schedule
@@ -30,8 +52,19 @@ class Task:
     augment: bool = False           # random crop (4-pixel zero pad) + horizontal flip, for CIFAR
     baseline: str = "relu"          # the activation that compare() pits candidates against by default
     description: str = ""
+    device: str = "cpu"             # "cpu", "cuda", "cuda:N", "mps" or "auto" (see actlab.train.resolve_device)
+    objective: Objective | None = None
+    # The "module:attr" this task was imported from (set by get_task); workers re-import it by this spec.
+    source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if self.objective is not None:
+            if not callable(self.objective):
+                raise TypeError(f"task {self.name!r}: objective must be callable, got {type(self.objective).__name__}")
+        elif self.dataset is None or self.model is None:
+            raise ValueError(f"task {self.name!r}: give a dataset and a model, or an objective")
+        if self.model is not None and not isinstance(self.model, str) and not callable(self.model):
+            raise TypeError(f"task {self.name!r}: model must be a registry name or model(act_layer) -> nn.Module")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"task {self.name!r}: optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         for key in ("steps", "batch_size", "eval_every"):
@@ -40,8 +73,23 @@ class Task:
         if not self.lr > 0:
             raise ValueError(f"task {self.name!r}: lr must be > 0, got {self.lr}")
 
+    @property
+    def is_preset(self) -> bool:
+        """Whether dataset and model are registry names (the harness builds and initialises them)."""
+        return self.objective is None and isinstance(self.dataset, str) and isinstance(self.model, str)
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """JSON-friendly fields; user objects (datasets, model builders, objectives) appear by name."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v if v is None or isinstance(v, (str, int, float, bool, dict)) else _label(v)
+        return out
+
+
+def _label(obj: Any) -> str:
+    name = getattr(obj, "name", None) if not callable(obj) else None
+    return str(name or getattr(obj, "__qualname__", None) or type(obj).__name__)
 
 
 TASKS: dict[str, Task] = {t.name: t for t in [
@@ -69,13 +117,106 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          description="scikit-learn digits, 64-unit MLP, SGD 0.05 with LEGW warmup, 600 steps of 32"),
 ]}
 
+# Specs resolved in this process (each imported and built once per worker), and user tasks seen by name, so that
+# a result's task name (e.g. in a report's caption) finds its Task again.
+_resolved: dict[str, Task] = {}
+_seen: dict[str, Task] = {}
+_lock = threading.Lock()
+
+
+def is_spec(text: str) -> bool:
+    """Whether ``text`` has the ``package.module:attr`` form (as opposed to a preset name)."""
+    mod, sep, attr = str(text).partition(":")
+    return bool(sep and mod and attr) and all(p.isidentifier() for p in mod.split(".") + attr.split("."))
+
+
+def _n_required(fn: Any) -> int | None:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in sig.parameters.values())
+
+
+def _import(spec: str) -> Task:
+    mod, _, attr = spec.partition(":")
+    try:
+        obj: Any = importlib.import_module(mod)
+    except Exception as e:  # ImportError, or the module itself raised while importing
+        raise KeyError(f"task {spec!r}: cannot import module {mod!r} ({type(e).__name__}: {e})") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            public = [n for n in dir(obj) if not n.startswith("_")]
+            close = difflib.get_close_matches(part, public, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise KeyError(f"task {spec!r}: module {mod!r} has no attribute {attr!r}{hint}")
+        obj = getattr(obj, part)
+    if isinstance(obj, Task):
+        task = obj
+    elif callable(obj) and _n_required(obj) == 0:  # a factory returning the Task
+        task = obj()
+        if not isinstance(task, Task):
+            raise KeyError(f"task {spec!r}: {attr}() returned a {type(task).__name__}, expected an actlab Task")
+    elif callable(obj) and _n_required(obj) == 3:  # a custom evaluator objective(act_layer, seed, report)
+        task = Task(attr.rsplit(".", 1)[-1], objective=obj, description=f"custom evaluator {spec}")
+    else:
+        raise KeyError(f"task {spec!r}: {attr} is a {type(obj).__name__}; expected a Task, a function returning "
+                       f"one, or an evaluator objective(act_layer, seed, report)")
+    return dataclasses.replace(task, source=spec)
+
 
 def get_task(task: str | Task) -> Task:
-    """``TASKS[name]`` (a :class:`Task` passes through); unknown names list the closest presets."""
+    """A :class:`Task` from a preset name, a ``"package.module:attr"`` spec, or a Task (which passes through).
+
+    The attribute may be a Task, a zero-argument function returning one, or a custom evaluator
+    ``objective(act_layer, seed, report)``. Specs are resolved once per process. Unknown names list the closest
+    presets; an unimportable module or a wrong attribute raises ``KeyError`` with a one-line reason.
+    """
     if isinstance(task, Task):
+        if task.name not in TASKS:
+            with _lock:
+                _seen[task.name] = task
         return task
-    if task not in TASKS:
-        close = difflib.get_close_matches(str(task), list(TASKS), n=3, cutoff=0.4)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown task {task!r}{hint} (known: {', '.join(TASKS)})")
-    return TASKS[task]
+    name = str(task).strip()
+    if name in TASKS:
+        return TASKS[name]
+    if is_spec(name):
+        with _lock:
+            hit = _resolved.get(name)
+        if hit is None:
+            hit = _import(name)
+            with _lock:
+                hit = _resolved.setdefault(name, hit)
+                _seen.setdefault(hit.name, hit)
+        return hit
+    with _lock:
+        if name in _seen:
+            return _seen[name]
+    close = difflib.get_close_matches(name, list(TASKS), n=3, cutoff=0.4)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise KeyError(f"unknown task {name!r}{hint} (presets: {', '.join(TASKS)}; or give package.module:attr)")
+
+
+def task_spec(task: str | Task) -> str:
+    """The string a worker resolves back to ``task``: a preset name or ``"module:attr"``.
+
+    A Task object without a recorded source is looked up among the attributes of the modules its callables come
+    from (a module-level ``MY_TASK = Task(...)`` is found). Raises ``ValueError`` when it cannot be found, since
+    workers could not import it.
+    """
+    if isinstance(task, str):
+        return get_task(task).source or task.strip()
+    if task.source:
+        return task.source
+    if task.name in TASKS and TASKS[task.name] == task:
+        return task.name
+    for obj in (task.objective, task.model, task.dataset):
+        module = sys.modules.get(getattr(obj, "__module__", None) or "")
+        if module is None:
+            continue
+        for attr, value in vars(module).items():
+            if value is task:
+                return f"{module.__name__}:{attr}"
+    raise ValueError(f"task {task.name!r} cannot be sent to workers: define it at module level of an importable "
+                     f"module and pass 'package.module:attr' (or the Task object found there)")

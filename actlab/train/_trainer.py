@@ -15,11 +15,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Dataset, load
-from ..models import ActSpec, act_label, build_model, init_weights
+from ..models import ActSpec, act_label, build_model, init_weights, resolve_act
 from ._schedules import Schedule, make_schedule
+from ._device import on_device, worker_device
 from ._tasks import Task, get_task
 
-__all__ = ["RunResult", "train_one", "CURVE_POINTS"]
+__all__ = ["RunResult", "train_one", "task_data", "CURVE_POINTS"]
 
 CURVE_POINTS = 100  # the training-loss curve keeps about this many points whatever the budget
 
@@ -97,7 +98,7 @@ def _augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
     padded = F.pad(x, (pad, pad, pad, pad))
     off = torch.randint(0, 2 * pad + 1, (n, 2), generator=g).tolist()
     out = torch.stack([padded[i, :, a:a + h, b:b + w] for i, (a, b) in enumerate(off)])
-    flip = torch.rand(n, generator=g) < 0.5
+    flip = (torch.rand(n, generator=g) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
@@ -124,19 +125,21 @@ def _set_hparams(opt: torch.optim.Optimizer, sched: Schedule, t: int) -> None:
 
 def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, steps: int | None = None,
               report: Callable[[int, float], bool] | None = None, threads: int = 1,
-              data_dir: str | Path | None = None) -> RunResult:
+              data_dir: str | Path | None = None, device: str | None = None) -> RunResult:
     """Train one child network with activation ``act`` on ``task`` and return its :class:`RunResult`.
 
     Args:
         act: anything :func:`actlab.models.resolve_act` accepts (``"relu"``, ``"isrlu:alpha=3"``, an expression…).
-        task: a :data:`TASKS` name or a :class:`Task`.
+        task: a :data:`TASKS` name, a ``"package.module:attr"`` spec or a :class:`Task` (see :func:`get_task`).
         seed: fixes the weight initialisation and the data order (independently of the activation).
-        steps: overrides the task's budget; the schedule is stretched to it.
+        steps: overrides the task's budget; the schedule is stretched to it (ignored by a custom objective).
         report: called as ``report(step, val_acc)`` at each evaluation before the last; returning True stops the
             run early with ``pruned=True`` (the search's pruner hooks in here).
         threads: torch threads for this run (restored afterwards). Results depend on it only through float
             summation order; the protocol always uses 1.
         data_dir: passed to :func:`actlab.data.load`.
+        device: overrides the task's device (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto``); a worker placed on
+            a device by its executor uses that one.
 
     Never raises on a diverging network: a non-finite loss ends the run with ``diverged=True`` and chance accuracy.
     """
@@ -144,22 +147,107 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
     total = int(steps) if steps is not None else task.steps
     if total < 1:
         raise ValueError(f"steps must be >= 1, got {total}")
-    ds = load(task.dataset, data_dir)
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, int(threads)))
     try:
-        return _train(act, task, ds, int(seed), total, report)
+        if task.objective is not None:
+            return _run_objective(act, task, int(seed), report)
+        dev = worker_device(task.device, device)
+        ds = on_device(task_data(task, data_dir), dev)
+        return _train(act, task, ds, int(seed), total, report, dev)
     finally:
         torch.set_num_threads(prev_threads)
 
 
+_built: dict[int, tuple[Any, Dataset]] = {}
+
+
+def task_data(task: Task, data_dir: str | Path | None = None) -> Dataset:
+    """The task's dataset: loaded from the registry, given, or built by its callable (once per process)."""
+    d = task.dataset
+    if isinstance(d, str):
+        return load(d, data_dir)
+    if isinstance(d, Dataset):
+        return d
+    if callable(d):
+        hit = _built.get(id(d))
+        if hit is not None and hit[0] is d:
+            return hit[1]
+        ds = d()
+        if not isinstance(ds, Dataset):
+            raise TypeError(f"task {task.name!r}: its dataset function returned a {type(ds).__name__}, expected an "
+                            f"actlab.data.Dataset")
+        _built[id(d)] = (d, ds)  # keeps d alive, so its id is not reused
+        return ds
+    raise TypeError(f"task {task.name!r}: dataset must be a registry name, an actlab.data.Dataset or a function "
+                    f"returning one, got a {type(d).__name__}")
+
+
+def _act_layer(factory: Callable[[], nn.Module], seed: int) -> Callable[..., nn.Module]:
+    """The ``act_layer`` handed to a user's model builder: each call builds a fresh activation under its own seeded
+    random stream, so activations that draw random numbers (or none) cannot shift the model's own initialisation.
+    Keyword arguments such as timm's ``inplace=True`` are accepted and ignored."""
+    calls = [0]
+
+    def act_layer(*_args: Any, **_kwargs: Any) -> nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + calls[0])
+            calls[0] += 1
+            return factory()
+
+    return act_layer
+
+
+def _build(act: ActSpec, task: Task, ds: Dataset, init_seed: int, other_seed: int) -> nn.Module:
+    if isinstance(task.model, str):
+        torch.manual_seed(other_seed)
+        model = build_model(task.model, act, ds.shape, ds.n_classes, **task.model_kwargs)
+        init_weights(model, torch.Generator().manual_seed(init_seed))
+        return model
+    # A user model keeps its own initialisation, drawn from the seed: the same seed gives the same weights wherever
+    # the shapes match, whatever the activation.
+    layer = _act_layer(resolve_act(act), other_seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        model = task.model(layer, **task.model_kwargs)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"task {task.name!r}: its model function returned a {type(model).__name__}, expected an "
+                        f"nn.Module")
+    torch.manual_seed(other_seed)
+    return model
+
+
+def _run_objective(act: ActSpec, task: Task, seed: int, report: Callable[[int, float], bool] | None) -> RunResult:
+    """A custom evaluator: ``task.objective(act_layer, seed, report)`` returns a score or a ``(val, test)`` pair."""
+    assert task.objective is not None
+    t_start = time.perf_counter()
+    _, _, other_seed = _seeds(seed)
+    torch.manual_seed(other_seed)
+    res = RunResult(act=act_label(act), task=task.name, seed=seed, steps=task.steps, steps_done=0,
+                    val_acc=math.nan, test_acc=None, val_loss=None, train_loss=None)
+
+    def rep(step: int, value: float) -> bool:
+        res.val_curve["step"].append(int(step))
+        res.val_curve["acc"].append(float(value))
+        res.steps_done = int(step)
+        if report is not None and report(int(step), float(value)):
+            res.pruned = True
+        return res.pruned
+
+    out = task.objective(_act_layer(resolve_act(act), other_seed), seed, rep)
+    val, test = (out if isinstance(out, (tuple, list)) else (out, out))
+    res.val_acc = float(val)
+    res.test_acc = None if res.pruned or test is None else float(test)
+    res.diverged = not math.isfinite(res.val_acc)
+    res.wall_time = time.perf_counter() - t_start
+    return res
+
+
 def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
-           report: Callable[[int, float], bool] | None) -> RunResult:
+           report: Callable[[int, float], bool] | None, device: torch.device) -> RunResult:
     t_start = time.perf_counter()
     init_seed, data_seed, other_seed = _seeds(seed)
-    torch.manual_seed(other_seed)
-    model = build_model(task.model, act, ds.shape, ds.n_classes, **task.model_kwargs)
-    init_weights(model, torch.Generator().manual_seed(init_seed))
+    model = _build(act, task, ds, init_seed, other_seed).to(device)
     model.train()
     g_data = torch.Generator().manual_seed(data_seed)
 
@@ -175,12 +263,13 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
     res = RunResult(act=act_label(act), task=task.name, seed=seed, steps=total, steps_done=0, val_acc=chance,
                     test_acc=None, val_loss=None, train_loss=None,
                     n_params=sum(p.numel() for p in model.parameters()))
-    perm = torch.randperm(n, generator=g_data)
+    # The order is drawn on the CPU (the same numbers on every device) and moved once per epoch.
+    perm = torch.randperm(n, generator=g_data).to(device)
     pos, window, window_n, train_time = 0, 0.0, 0, 0.0
     t_train = time.perf_counter()
     for t in range(total):
         if pos + batch > n:  # new epoch; the last partial batch is dropped so every step has the same size
-            perm, pos = torch.randperm(n, generator=g_data), 0
+            perm, pos = torch.randperm(n, generator=g_data).to(device), 0
         idx = perm[pos:pos + batch]
         pos += batch
         xb, yb = ds.x_train[idx], ds.y_train[idx]
