@@ -21,7 +21,7 @@ class SearchConfig:
     """Everything that defines a search; the protocol fields must match when a study is resumed."""
 
     # protocol (stored in the study; resuming with different values is refused)
-    task: str = "mnist1d-cnn"          # actlab.train TASKS preset the children train on
+    task: Any = "mnist1d-cnn"          # a TASKS preset, "package.module:attr" or a module-level Task (stored as spec)
     space: str = "1"                   # core units: "1" or "2" (also "1-unit", "units=2")
     seeds: int = 1                     # seeds per candidate during the search; objective = median val accuracy
     steps: int | None = 1000           # child training steps (default fidelity); None = the task preset's
@@ -42,7 +42,10 @@ class SearchConfig:
     workers: int | None = None         # local worker processes; default one per core
     ray_address: str | None = None     # "auto" or "HOST:PORT": evaluate on Ray instead
     timeout: float = 300.0             # seconds per trial before it is killed and recorded as failed
-    storage: str | None = None         # SQLAlchemy URL or a file path; default sqlite runs/<study>.db
+    device: str | None = None          # cpu, cuda, cuda:N, mps or auto; None: the task's own (presets: cpu)
+    # SQLAlchemy URL or a file path; default sqlite runs/<study>.db. Never stored in the study (it may hold a
+    # password) and masked in repr.
+    storage: str | None = field(default=None, repr=False)
     study: str | None = None           # study name; default derived from the protocol and strategy
     runs_dir: str = "runs"
     evaluator: str = DEFAULT_EVALUATOR  # "module:function" evaluating one (expression, task, seed)
@@ -50,6 +53,8 @@ class SearchConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # strategy options, e.g. {"population": 16}
 
     def __post_init__(self) -> None:
+        if self.evaluator == DEFAULT_EVALUATOR:
+            self._check_tasks()
         names = [o.strip() for o in self.objective.split(",") if o.strip()]
         bad = [o for o in names if o not in OBJECTIVES]
         if not names or bad or len(set(names)) != len(names) or names[0] != "accuracy":
@@ -65,6 +70,31 @@ class SearchConfig:
             raise ValueError(f"--steps must be >= 1, got {self.steps}")
         parse_budget(self.budget)
         self.units  # validates the space
+
+    def _check_tasks(self) -> None:
+        """The default evaluator trains actlab tasks: resolve them now, so that an unknown task, an unimportable
+        module, a wrong attribute or a missing device fails in one line before any study or file exists."""
+        from actlab.train import get_task, resolve_device, task_spec
+
+        task = get_task(self.task)
+        self.task = task_spec(self.task)  # the string the study stores and every worker resolves again
+        if self.check_task is not None:
+            get_task(self.check_task)
+            self.check_task = task_spec(self.check_task)
+        if task.objective is None:
+            resolve_device(self.device or task.device)
+        elif self.device is not None:
+            resolve_device(self.device)
+
+    @property
+    def task_name(self) -> str:
+        """The task's short name (a spec's Task name), for study names and tables."""
+        if self.evaluator == DEFAULT_EVALUATOR:
+            from actlab.train import get_task, is_spec
+
+            if is_spec(self.task):
+                return get_task(self.task).name
+        return str(self.task)
 
     @property
     def units(self) -> int:
@@ -85,10 +115,13 @@ class SearchConfig:
         if self.study:
             return self.study
         obj = "" if not self.multi else "-speed"
-        return f"{self.strategy}-{self.task}-u{self.units}{obj}"
+        return f"{self.strategy}-{self.task_name}-u{self.units}{obj}"
 
     def protocol(self) -> dict[str, Any]:
+        """What the study stores (user attribute ``config``): every field but the storage URL, which may carry a
+        password."""
         d = asdict(self)
+        d.pop("storage", None)
         d["space"] = self.units
         d["baselines"] = list(self.baselines)
         return d

@@ -21,8 +21,8 @@ from ._executors import Executor, Outcome, make_executor
 from ._objective import Job, PruneSpec, first_report_step
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
-from ._study import (driver_id, evaluated, heartbeat, open_study, recover_stale, seen_identities,
-                     storage_url)
+from ._study import (claim, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale,
+                     seen_identities, storage_url)
 
 __all__ = ["Driver", "SearchResult", "make_pruner"]
 
@@ -117,6 +117,10 @@ class Driver:
             trial.set_user_attr("skipped", reason)
             self.study.tell(trial, state=TrialState.PRUNED)
             return False
+        first = claim(self.study, trial.number, canon, self.me)  # another driver chose it at the same moment
+        if first is not None:
+            self._copy(trial, first)
+            return False
         seen[canon] = trial.number
         job = Job(key=trial.number, expression=text, task=self.cfg.task, seeds=tuple(range(self.cfg.seeds)),
                   steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
@@ -150,6 +154,7 @@ class Driver:
         r = out.result
         info: dict[str, Any] = {"number": trial.number, "expression": out.job.expression}
         trial.set_user_attr("attempts", out.job.attempt)
+        trial.set_user_attr("node", out.node)
         if r is None:
             trial.set_user_attr("failure", out.error)
             self.study.tell(trial, state=TrialState.FAIL)
@@ -195,10 +200,10 @@ class Driver:
         heartbeat(self.study, self.me)
         requeued = recover_stale(self.study, self.me)
         own = executor is None
-        executor = executor or make_executor(cfg.workers, cfg.ray_address)
+        executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
         t0 = last_beat = time.monotonic()
         n_done = len(evaluated(self.study))
-        self.on_event("start", {"study": self.name, "storage": self.url, "done": n_done, "requeued": requeued,
+        self.on_event("start", {"study": self.name, "storage": mask_url(self.url), "done": n_done, "requeued": requeued,
                                 "max_trials": max_trials, "max_seconds": max_seconds,
                                 "slots": executor.slots})
         barren, stop = 0, ""

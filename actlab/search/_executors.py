@@ -1,8 +1,13 @@
 """Where jobs run: local worker processes (the default) or Ray.
 
-The driver owns the study; executors only turn :class:`~actlab.search._objective.Job` into result dicts. Both
-executors give the same guarantees: a job whose worker dies is retried once (then fails with the reason), and a job
-that exceeds its timeout is killed and fails with the reason. Neither stops the search.
+The driver owns the study; executors only turn :class:`~actlab.search._objective.Job` into result dicts, and say
+where each ran (``Outcome.node``: the Ray node id, or this host's name for local workers). Both executors give the
+same guarantees: a job whose worker dies is retried once (then fails with the reason), and a job that exceeds its
+timeout is killed and fails with the reason. Neither stops the search. Under Ray a lost node counts as a dead
+worker: its in-flight jobs run again on another node.
+
+Devices: each local worker has a slot number; with ``device="cuda"`` worker k trains on GPU ``k % count`` (one or
+more workers per GPU). Ray tasks ask for a share of a GPU and Ray picks it.
 
 The local pool is a handful of processes with one pipe each rather than a ``ProcessPoolExecutor``: a dead
 worker breaks a whole ``ProcessPoolExecutor`` and hides which job it was running, whereas here the driver knows each
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -36,6 +42,7 @@ class Outcome:
     job: Job
     result: dict[str, Any] | None
     error: str | None = None
+    node: str | None = None       # where it ran: the Ray node id, or the hostname for local workers
 
 
 class Executor(ABC):
@@ -77,11 +84,14 @@ def _orphan_watch(driver: int) -> None:
             pass
 
 
-def _worker_main(conn: Any, threads: int, parent: int) -> None:
+def _worker_main(conn: Any, threads: int, parent: int, slot: int = 0, device: str | None = None) -> None:
     threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
     import torch
 
+    from actlab.train import place_worker
+
     torch.set_num_threads(threads)
+    place_worker(slot, device)
     while True:
         try:
             job = conn.recv()
@@ -96,31 +106,40 @@ def _worker_main(conn: Any, threads: int, parent: int) -> None:
 class _Worker:
     proc: Any
     conn: Any
+    slot: int = 0
     job: Job | None = None
     started: float = 0.0
 
 
 class LocalExecutor(Executor):
-    """``workers`` spawned processes with ``threads`` torch threads each."""
+    """``workers`` spawned processes with ``threads`` torch threads each, placed on ``device`` (None: the task's)."""
 
-    def __init__(self, workers: int | None = None, threads: int = 1) -> None:
+    def __init__(self, workers: int | None = None, threads: int = 1, device: str | None = None) -> None:
         self.slots = max(1, workers or os.cpu_count() or 1)
         self.threads = threads
+        self.device = device
+        self.node = socket.gethostname()
         # forkserver: a clean single-threaded server imports torch once and forks each worker from it, so a
         # replacement worker starts in milliseconds instead of re-importing torch (spawn) and no parent threads
         # are inherited (fork).
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["torch", "actlab.search._objective", "actlab.train", "actlab.expr"])
+        # "__main__": the server imports the user's script (as __mp_main__, its main guard holds), so tasks and
+        # functions defined there resolve in the workers.
+        self._ctx.set_forkserver_preload(["__main__", "torch", "actlab.search._objective", "actlab.train",
+                                          "actlab.expr"])
         self._workers: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._done: list[Outcome] = []
 
     def _spawn(self) -> _Worker:
+        used = {w.slot for w in self._workers}
+        slot = next(i for i in range(len(used) + 1) if i not in used)  # a replacement takes the dead one's slot
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child, self.threads, os.getpid()), daemon=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, self.threads, os.getpid(), slot, self.device),
+                                 daemon=True)
         proc.start()
         child.close()
-        return _Worker(proc, parent)
+        return _Worker(proc, parent, slot)
 
     def submit(self, job: Job) -> None:
         self._queue.append(job)
@@ -160,9 +179,9 @@ class LocalExecutor(Executor):
         if why == "died" and job.attempt < 2:
             self._queue.appendleft(replace(job, attempt=job.attempt + 1))
         elif why == "died":
-            self._done.append(Outcome(job, None, f"worker died twice (last exit code {code})"))
+            self._done.append(Outcome(job, None, f"worker died twice (last exit code {code})", self.node))
         else:
-            self._done.append(Outcome(job, None, why))
+            self._done.append(Outcome(job, None, why, self.node))
 
     def poll(self, timeout: float) -> list[Outcome]:
         end = time.monotonic() + timeout
@@ -185,7 +204,7 @@ class LocalExecutor(Executor):
                     except (EOFError, OSError):
                         self._lost(w, "died")
                         continue
-                    self._done.append(Outcome(w.job, result))  # type: ignore[arg-type]
+                    self._done.append(Outcome(w.job, result, node=self.node))  # type: ignore[arg-type]
                     w.job = None
                 elif w.proc.sentinel in ready:
                     self._lost(w, "died")
@@ -211,17 +230,22 @@ class LocalExecutor(Executor):
         self._workers.clear()
 
 
-def _ray_run(job: Job) -> dict[str, Any]:
+def _ray_run(job: Job, device: str | None) -> tuple[str, dict[str, Any]]:
+    import ray
     import torch
 
+    from actlab.train import place_worker
+
     torch.set_num_threads(1)
-    return run_job(job)
+    place_worker(0, device)  # Ray gives a GPU task its own CUDA_VISIBLE_DEVICES: "cuda" is that GPU
+    return ray.get_runtime_context().get_node_id(), run_job(job)
 
 
 class RayExecutor(Executor):
-    """Jobs as Ray tasks (``num_cpus=1``; Ray itself retries a task once if its worker dies)."""
+    """Jobs as Ray tasks (``num_cpus=1``, and a share of a GPU on CUDA). Ray retries a task once if its worker or its
+    node dies; the retry runs on any node that is left."""
 
-    def __init__(self, address: str, workers: int | None = None) -> None:
+    def __init__(self, address: str, workers: int | None = None, device: str | None = None) -> None:
         try:
             import ray
         except ImportError as e:  # pragma: no cover - depends on the install
@@ -229,13 +253,20 @@ class RayExecutor(Executor):
         self._ray = ray
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        self._remote = ray.remote(num_cpus=1, max_retries=1)(_ray_run)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = max(1, workers or cpus)
+        self.device = device
+        opts: dict[str, Any] = {"num_cpus": 1, "max_retries": 1}
+        if device and device.strip().lower().startswith("cuda"):
+            gpus = float(ray.cluster_resources().get("GPU", 0))
+            if not gpus:
+                raise ValueError(f"device {device!r} requested but the Ray cluster has no GPUs")
+            opts["num_gpus"] = min(1.0, gpus / self.slots)  # several trials share a GPU when slots > GPUs
+        self._remote = ray.remote(**opts)(_ray_run)
         self._refs: dict[Any, tuple[Job, float]] = {}
 
     def submit(self, job: Job) -> None:
-        self._refs[self._remote.remote(job)] = (job, time.monotonic())
+        self._refs[self._remote.remote(job, self.device)] = (job, time.monotonic())
 
     def busy(self) -> int:
         return len(self._refs)
@@ -251,7 +282,8 @@ class RayExecutor(Executor):
         for ref in ready:
             job, _ = self._refs.pop(ref)
             try:
-                out.append(Outcome(job, ray.get(ref)))
+                node, result = ray.get(ref)
+                out.append(Outcome(job, result, node=node))
             except Exception as e:  # WorkerCrashedError after the retry, or a lost node
                 out.append(Outcome(job, None, f"ray worker failed twice: {type(e).__name__}: {str(e)[:200]}"))
         now = time.monotonic()
@@ -263,8 +295,10 @@ class RayExecutor(Executor):
         return out
 
 
-def make_executor(workers: int | None = None, ray_address: str | None = None) -> Executor:
-    """The local pool, or Ray when ``ray_address`` is given (``auto`` or ``HOST:PORT``)."""
+def make_executor(workers: int | None = None, ray_address: str | None = None,
+                  device: str | None = None) -> Executor:
+    """The local pool, or Ray when ``ray_address`` is given (``auto`` or ``HOST:PORT``); ``device`` places the
+    workers (None: each task's own device)."""
     if ray_address:
-        return RayExecutor(ray_address, workers)
-    return LocalExecutor(workers)
+        return RayExecutor(ray_address, workers, device)
+    return LocalExecutor(workers, device=device)

@@ -85,7 +85,7 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
     if not todo:
         return final
     own = executor is None
-    executor = executor or make_executor(cfg.workers, cfg.ray_address)
+    executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
     trials: dict[int, Any] = {}
     try:
         for role, act, task, seed in todo:

@@ -196,11 +196,12 @@ def train_candidate(expression: str, task: str, seed: int, steps: int | None,
 def first_report_step(task: str) -> int | None:
     """The first step at which the task reports validation accuracy (the pruner's smallest rung), if known."""
     try:
-        from actlab.train import TASKS
-    except ImportError:
+        from actlab.train import get_task
+
+        t = get_task(task)
+    except (ImportError, KeyError):  # not an actlab task (a synthetic evaluator's)
         return None
-    t = TASKS.get(task)
-    return int(t.eval_every) if t is not None else None
+    return int(t.eval_every) if t.objective is None else None
 
 
 def _registry_name(text: str) -> tuple[str, dict[str, Any]] | None:

@@ -35,7 +35,7 @@ def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None
     cfg = cfg or SearchConfig()
     space = space or make_space(cfg)
     driver = Driver(cfg, space, on_event)
-    with make_executor(cfg.workers, cfg.ray_address) as executor:
+    with make_executor(cfg.workers, cfg.ray_address, cfg.device) as executor:
         result = driver.run(executor)
         if final:
             run_final(cfg, driver.study, driver.url, executor, on_event)

@@ -10,6 +10,7 @@ check and the leaderboard all share.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, Iterable
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-__all__ = ["storage_url", "open_study", "driver_id", "recover_stale", "evaluated", "is_evaluated", "scalar",
+__all__ = ["storage_url", "mask_url", "normalise_url", "StorageError", "open_study", "driver_id", "claim", "recover_stale", "evaluated", "is_evaluated", "scalar",
            "seen_identities", "heartbeat", "RUNS_DIR"]
 
 RUNS_DIR = Path("runs")
@@ -26,14 +27,45 @@ RUNS_DIR = Path("runs")
 GRACE_SECONDS = 600.0
 
 
+class StorageError(ValueError):
+    """The study's database cannot be opened; the message names the URL with its password masked."""
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for everything printed, logged or stored)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy parses: mask anything between "user:" and "@" by hand
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def normalise_url(url: str) -> str:
+    """Plain ``postgresql://`` (or ``postgres://``) URLs get a driver that is installed.
+
+    SQLAlchemy 2.1 maps them to psycopg 3; when only psycopg2 is installed they would fail with "Failed to import
+    DB access module", so they are rewritten to ``postgresql+psycopg2://``.
+    """
+    m = re.match(r"^(postgresql|postgres)://", url)
+    if not m:
+        return url
+    import importlib.util
+
+    for module, dialect in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{dialect}://" + url[m.end():]
+    return url  # neither: SQLAlchemy's own error names the missing module
+
+
 def storage_url(study: str, storage: str | None = None, runs_dir: Path | str | None = None) -> str:
-    """``storage`` as given, or the default SQLite file ``runs/<study>.db``."""
+    """``storage`` as given (PostgreSQL URLs normalised), or the default SQLite file ``runs/<study>.db``."""
     if storage:
         if "://" not in storage:
             path = Path(storage)
             path.parent.mkdir(parents=True, exist_ok=True)
             return f"sqlite:///{path}"
-        return storage
+        return normalise_url(storage)
     d = Path(runs_dir) if runs_dir is not None else RUNS_DIR
     d.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{d / (study + '.db')}"
@@ -53,7 +85,7 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
             import difflib
 
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.3)
-            raise KeyError(f"no study {name!r} in {url}; closest: {close or names[:5]}") from None
+            raise KeyError(f"no study {name!r} in {mask_url(url)}; closest: {close or names[:5]}") from None
     study = optuna.create_study(study_name=name, storage=storage, directions=directions, sampler=sampler,
                                 pruner=pruner, load_if_exists=True)
     if [d.name.lower() for d in study.directions] != [d.lower() for d in directions]:
@@ -74,20 +106,39 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
 _PROTOCOL_KEYS = ("task", "space", "seeds", "steps", "objective")
 
 
+# What the loser of a race to create a new database's schema sees, by backend: optuna's CREATE TABLE / CREATE TYPE
+# (SQLite, PostgreSQL) or its alembic version stamp (SQLite's UNIQUE, PostgreSQL's duplicate key).
+_SCHEMA_RACE = ("already exists", "unique constraint failed", "duplicate key value")
+_RACE_ATTEMPTS = 8
+
+
 def _rdb(url: str, **kwargs: Any) -> optuna.storages.RDBStorage:
-    # Two processes opening a new database at once (a driver starting while `actlab show` or a second driver opens
-    # it) both run optuna's CREATE TABLEs; the loser fails with "table ... already exists" although the schema is
-    # then complete. Opening again succeeds.
+    # Two drivers (or a driver and `actlab show`) opening a new database at once both create optuna's schema; the
+    # loser fails although the schema is then complete, and opening it again succeeds. Any other error is the
+    # database's or the URL's, and becomes one line naming the (masked) URL.
+    import random
+
     import sqlalchemy.exc
 
-    for attempt in range(5):
+    for attempt in range(_RACE_ATTEMPTS):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
-        except sqlalchemy.exc.OperationalError as e:
-            if "already exists" not in str(e) or attempt == 4:
-                raise
-            time.sleep(0.1 * (attempt + 1))
+        except sqlalchemy.exc.DBAPIError as e:
+            text = str(e).lower()
+            if any(k in text for k in _SCHEMA_RACE) and attempt < _RACE_ATTEMPTS - 1:
+                time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+                continue
+            if isinstance(e, sqlalchemy.exc.OperationalError) and "already exists" not in text:
+                raise StorageError(f"cannot open storage {mask_url(url)}: {_first_line(e.orig or e)}") from None
+            raise
+        except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ImportError) as e:
+            raise StorageError(f"cannot open storage {mask_url(url)}: {_first_line(e)}") from None
     raise AssertionError("unreachable")
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:300]
 
 
 def _storage(url: str) -> optuna.storages.RDBStorage:
@@ -110,6 +161,25 @@ def _storage(url: str) -> optuna.storages.RDBStorage:
     event.listen(storage.engine, "connect", pragmas)
     storage.engine.dispose()  # connections opened during setup lack the pragmas
     return storage
+
+
+def claim(study: optuna.Study, number: int, identity: str, me: str) -> int | None:
+    """After driver ``me`` set ``identity`` on its trial ``number``: the lower number of a trial that claimed the same
+    function first, if any (this trial then copies it instead of training it again).
+
+    Drivers sharing a study read the others' claims when they choose candidates, but two can choose the same
+    function in the same moment. Both claims are written before either checks, so exactly one (the lower number)
+    trains. While no other driver has a recent heartbeat, the check costs one read of the study's attributes.
+    """
+    now = time.time()
+    if not any(k.startswith("heartbeat:") and k != f"heartbeat:{me}" and now - float(v) < GRACE_SECONDS
+               for k, v in study.user_attrs.items()):
+        return None
+    for t in study.get_trials(deepcopy=False):
+        if t.number < number and t.user_attrs.get("identity") == identity and (
+                is_evaluated(t) or (t.state == TrialState.RUNNING and "driver" in t.user_attrs)):
+            return t.number
+    return None
 
 
 def driver_id() -> str:
