@@ -22,6 +22,27 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _task_option(task: str, train_fn: Optional[str]) -> str:
+    """The task spec from ``--task`` / ``--train-fn``, resolved now: a one-line error before anything is created."""
+    from actlab.train import get_task
+
+    spec = train_fn or task
+    try:
+        t = get_task(spec)
+    except KeyError as e:
+        _fail(str(e.args[0]))
+    if train_fn and t.objective is None:
+        _fail(f"--train-fn {train_fn}: that is a Task, not a function objective(act_layer, seed, report); "
+              f"use --task {train_fn}")
+    return spec
+
+
+_TASK_HELP = "task preset (actlab.train.TASKS) or package.module:attr naming a Task or a function returning one"
+_TRAIN_FN_HELP = ("your own training loop instead of a task: package.module:attr naming objective(act_layer, seed, "
+                  "report) -> score (higher is better)")
+_DEVICE_HELP = "where children train: cpu, cuda, cuda:N, mps or auto (default: the task's, cpu for presets)"
+
+
 # ---------------------------------------------------------------- zoo, kernels, plots (issue 2)
 
 
@@ -121,7 +142,9 @@ def space_cmd(units: int = typer.Option(1, "--units", min=1, help="core units pe
 def bench_accuracy(
     acts: str = typer.Option("relu,elu,isrlu,swish", "--acts",
                              help='comma-separated activations: names ("isrlu:alpha=3"), expressions'),
-    task: str = typer.Option("mnist1d-cnn", "--task", help="task preset (see actlab.train.TASKS)"),
+    task: str = typer.Option("mnist1d-cnn", "--task", help=_TASK_HELP),
+    train_fn: Optional[str] = typer.Option(None, "--train-fn", help=_TRAIN_FN_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
     seeds: int = typer.Option(5, "--seeds", min=1, help="seeds 0..N-1, paired across activations"),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="override the task's step budget"),
     workers: int = typer.Option(1, "--workers", min=1, help="parallel processes, one thread each"),
@@ -139,16 +162,19 @@ def bench_accuracy(
     from actlab._progress import UnitProgress
     from actlab.bench import accuracy
     from actlab.data import DataError
-    from actlab.train import TASKS
+    from actlab.train import get_task, resolve_device
 
     names = accuracy.split_acts(acts)
     if not names:
         _fail("--acts is empty")
-    if task not in TASKS:
-        _fail(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    task = _task_option(task, train_fn)
+    try:
+        resolve_device(device or get_task(task).device)
+    except ValueError as e:
+        _fail(str(e))
     if out is not None and out.suffix.lower() not in (".md", ".markdown", ".csv"):
         _fail(f"--out must end in .md or .csv, got {out.name!r}")
-    base = baseline or TASKS[task].baseline
+    base = baseline or get_task(task).baseline
     total = seeds * (len(names) + (base not in names))
     console = Console()
     with UnitProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -161,7 +187,7 @@ def bench_accuracy(
 
         try:
             comp = accuracy.run(names, task=task, seeds=seeds, steps=steps, workers=workers, baseline=base,
-                                metric=metric, data_dir=data_dir, progress=tick)
+                                metric=metric, data_dir=data_dir, progress=tick, device=device)
         except (KeyError, ValueError, TypeError, DataError) as e:
             _fail(str(e.args[0]) if e.args else str(e))
     console.print(accuracy.rich_table(comp))
@@ -207,7 +233,9 @@ def _search_option(field: str, help: str) -> Any:
 
 
 @app.command()
-def search(task: str = _search_option("task", "training task preset the children train on"),
+def search(task: str = _search_option("task", _TASK_HELP),
+           train_fn: Optional[str] = typer.Option(None, "--train-fn", help=_TRAIN_FN_HELP),
+           device: Optional[str] = _search_option("device", _DEVICE_HELP),
            space: str = _search_option("space", "core units of the expression space: 1 or 2"),
            strategy: str = _search_option("strategy", "exhaustive, random, tpe, evolution, controller, nsga2"),
            budget: str = _search_option("budget", "trials in total (e.g. 150) or wall time of this run (5m, 90s)"),
@@ -230,8 +258,9 @@ def search(task: str = _search_option("task", "training task preset the children
     from actlab.search import SearchConfig, run_search
     from actlab.search._run import RichProgress
 
+    task = _task_option(task, train_fn)
     try:
-        cfg = SearchConfig(task=task, space=space, strategy=strategy, budget=budget, seeds=seeds, steps=steps,
+        cfg = SearchConfig(task=task, device=device, space=space, strategy=strategy, budget=budget, seeds=seeds, steps=steps,
                            workers=workers, storage=storage, study=study, ray_address=ray_address,
                            objective=objective, controller_algo=controller_algo, pruner=pruner, top_k=top_k,
                            reeval_seeds=reeval_seeds, check_task=check_task, timeout=timeout, seed=seed)

@@ -157,8 +157,16 @@ def _storage(url: str) -> optuna.storages.RDBStorage:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        conn.isolation_level = None  # SQLAlchemy, not the sqlite3 module, begins transactions (next listener)
+
+    def begin(conn: Any) -> None:
+        # Take the write lock when a transaction starts, not at its first write. Optuna reads a WAITING trial and
+        # then marks it RUNNING in one transaction; with SQLite's deferred BEGIN two drivers sharing the file both
+        # read it as WAITING and both run it. (PostgreSQL locks the row: SELECT ... FOR UPDATE.)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     event.listen(storage.engine, "connect", pragmas)
+    event.listen(storage.engine, "begin", begin)
     storage.engine.dispose()  # connections opened during setup lack the pragmas
     return storage
 
@@ -218,10 +226,17 @@ def recover_stale(study: optuna.Study, me: str) -> list[int]:
     """Fail the RUNNING trials of dead drivers and enqueue their candidates again; returns their numbers."""
     now = time.time()
     attrs = study.user_attrs
+    # A trial a live driver has just asked for carries no "driver" attribute for a few milliseconds; while another
+    # driver is alive, such a trial is its, unless it is old.
+    others = any(_alive(k.split(":", 1)[1], attrs, now) for k in attrs
+                 if k.startswith("heartbeat:") and k != f"heartbeat:{me}")
     requeued = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = t.user_attrs.get("driver")
         if owner == me or (owner is not None and _alive(owner, attrs, now)):
+            continue
+        if owner is None and others and t.datetime_start is not None and (
+                now - t.datetime_start.timestamp() < GRACE_SECONDS):
             continue
         live = Trial(study, t._trial_id)
         live.set_user_attr("failure", f"driver {owner} died while this trial ran; requeued")

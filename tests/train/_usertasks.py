@@ -70,3 +70,11 @@ def relu_likeness(act_layer: Callable[[], nn.Module], seed: int, report: Callabl
 
 
 NOT_A_TASK = 42
+
+
+def slow_relu_likeness(act_layer: Callable[[], nn.Module], seed: int, report: Callable[[int, float], bool]) -> Any:
+    """:func:`relu_likeness` taking about a second, so that trials are in flight when a test kills a node."""
+    import time
+
+    time.sleep(1.0)
+    return relu_likeness(act_layer, seed, report)
