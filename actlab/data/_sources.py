@@ -106,7 +106,8 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
 @register("fashion-mnist", val_fraction=1 / 12, description="Fashion-MNIST (Xiao et al. 2017) from IDX files: "
           "28x28 grey images, 60000 train / 10000 test")
 def _read_fashion(data_dir: Path | None) -> _Arrays:
-    root = data_dir or FASHION_DIR
+    # $ACTLAB_FASHION_DIR: the files elsewhere than Debian's location (and how tests act out a fresh machine).
+    root = data_dir or Path(os.environ.get("ACTLAB_FASHION_DIR") or FASHION_DIR)
     missing = [n for n in _FASHION_FILES.values() if not (root / n).exists()]
     if missing:
         raise DataError(f"Fashion-MNIST files missing in {root}: {', '.join(missing)}. Install them with "

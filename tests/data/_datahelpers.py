@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -29,5 +30,5 @@ def write_cifar(root: Path, per_batch: int = CIFAR_PER_BATCH) -> Path:
     return folder
 
 
-FASHION_AVAILABLE = all((Path("/usr/share/datasets/fashion-mnist") / n).exists() for n in
-                        ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"))
+FASHION_AVAILABLE = all((Path(os.environ.get("ACTLAB_FASHION_DIR") or "/usr/share/datasets/fashion-mnist") / n).exists()
+                        for n in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"))
