@@ -24,8 +24,14 @@ def _fail(message: str) -> None:
 
 def _task_option(task: str, train_fn: Optional[str]) -> str:
     """The task spec from ``--task`` / ``--train-fn``, resolved now: a one-line error before anything is created."""
+    import os
+    import sys
+
     from actlab.train import get_task
 
+    # Modules in the current directory import as with `python -m` (the console script lacks it on sys.path).
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     spec = train_fn or task
     try:
         t = get_task(spec)
