@@ -266,7 +266,8 @@ def search(task: str = _search_option("task", _TASK_HELP),
 
     task = _task_option(task, train_fn)
     try:
-        cfg = SearchConfig(task=task, device=device, space=space, strategy=strategy, budget=budget, seeds=seeds, steps=steps,
+        cfg = SearchConfig(task=task, device=device, space=space, strategy=strategy, budget=budget, seeds=seeds,
+                           steps=steps,
                            workers=workers, storage=storage, study=study, ray_address=ray_address,
                            objective=objective, controller_algo=controller_algo, pruner=pruner, top_k=top_k,
                            reeval_seeds=reeval_seeds, check_task=check_task, timeout=timeout, seed=seed)

@@ -123,15 +123,16 @@ class LocalExecutor(Executor):
         # replacement worker starts in milliseconds instead of re-importing torch (spawn) and no parent threads
         # are inherited (fork).
         self._ctx = mp.get_context("forkserver")
-        # "__main__": the server imports the user's script (as __mp_main__, its main guard holds), so tasks and
-        # functions defined there resolve in the workers.
-        self._ctx.set_forkserver_preload(["__main__", "torch", "actlab.search._objective", "actlab.train",
-                                          "actlab.expr"])
+        self._preload = ["torch", "actlab.search._objective", "actlab.train", "actlab.expr"]
         self._workers: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._done: list[Outcome] = []
 
     def _spawn(self) -> _Worker:
+        # The server starts with the first worker. A task defined in the user's script ("__main__:TASK") needs the
+        # server to import that script (as __mp_main__, under its main guard) so that the workers can resolve it.
+        main = any(str(j.task).startswith("__main__:") for j in self._queue)
+        self._ctx.set_forkserver_preload((["__main__"] if main else []) + self._preload)
         used = {w.slot for w in self._workers}
         slot = next(i for i in range(len(used) + 1) if i not in used)  # a replacement takes the dead one's slot
         parent, child = self._ctx.Pipe()

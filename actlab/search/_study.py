@@ -19,8 +19,8 @@ from typing import Any, Iterable
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-__all__ = ["storage_url", "mask_url", "normalise_url", "StorageError", "open_study", "driver_id", "claim", "recover_stale", "evaluated", "is_evaluated", "scalar",
-           "seen_identities", "heartbeat", "RUNS_DIR"]
+__all__ = ["storage_url", "mask_url", "normalise_url", "StorageError", "open_study", "driver_id", "claim",
+           "recover_stale", "evaluated", "is_evaluated", "scalar", "seen_identities", "heartbeat", "RUNS_DIR"]
 
 RUNS_DIR = Path("runs")
 # A driver on another host counts as dead when its heartbeat is older than this.

@@ -13,7 +13,8 @@ from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec
 from ._trainer import CURVE_POINTS, RunResult, task_data, train_one
 
 __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "task_data", "resolve_device",
-           "place_worker", "worker_device", "on_device", "DEVICES", "train_one", "RunResult", "CURVE_POINTS", "evaluate", "compare",
+           "place_worker", "worker_device", "on_device", "DEVICES", "train_one", "RunResult", "CURVE_POINTS",
+           "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
            "Cosine", "OneCycle", "LEGW", "bootstrap_ci", "paired_bootstrap_ci", "wilcoxon_p", "wilcoxon_min_p",
            "CONFIDENCE", "N_BOOT"]

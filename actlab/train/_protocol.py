@@ -147,15 +147,15 @@ def _worker_init(counter: Any = None, device: str | None = None) -> None:
         pass
 
 
-def _context() -> mp.context.BaseContext:
+def _context(main: bool = False) -> mp.context.BaseContext:
     # forkserver: workers start clean (no inherited torch threads, unlike fork) but are forked from a server that
     # has imported torch and actlab once, so a pool starts in about a second instead of re-importing per worker.
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    # "__main__": the server imports the user's script (as __mp_main__, so its main guard holds) and workers
-    # unpickle tasks and model functions defined in it.
-    ctx.set_forkserver_preload(["__main__", "actlab.train", "actlab.data", "actlab.activations"])
+    # main: the server imports the user's script (as __mp_main__, so its main guard holds), for tasks, models and
+    # activations defined in it. Only then: a script without the guard would otherwise run again in the server.
+    ctx.set_forkserver_preload((["__main__"] if main else []) + ["actlab.train", "actlab.data", "actlab.activations"])
     return ctx
 
 
@@ -179,6 +179,15 @@ def _for_workers(task: Task) -> str | Task:
     return task
 
 
+def _from_main(obj: Any) -> bool:
+    """Whether ``obj`` (a spec, a Task, an activation) refers to something defined in the user's script."""
+    if isinstance(obj, str):
+        return obj.startswith("__main__:")
+    if isinstance(obj, Task):
+        return any(_from_main(f) for f in (obj.dataset, obj.model, obj.objective))
+    return getattr(obj, "__module__", None) == "__main__"
+
+
 def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int | None = None, workers: int = 1,
              data_dir: str | Path | None = None,
              progress: Callable[[RunResult], None] | None = None, device: str | None = None) -> list[RunResult]:
@@ -194,7 +203,8 @@ def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int |
     if task.objective is None:
         resolve_device(device or task.device)  # fail now, in one line, on a device that is not there
     dd = str(data_dir) if data_dir is not None else None
-    args = [(act, task, int(seed), steps, dd, device) for act, seed in jobs]
+    args: list[tuple[Any, str | Task, int, int | None, str | None, str | None]] = [
+        (act, task, int(seed), steps, dd, device) for act, seed in jobs]
     results: list[RunResult | None] = [None] * len(args)
     if workers <= 1 or len(args) <= 1:
         for i, a in enumerate(args):
@@ -210,7 +220,7 @@ def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int |
                             f"workers=1, or a registry name / expression string / module-level class") from None
     sent = _for_workers(task)
     args = [(a[0], sent, *a[2:]) for a in args]
-    ctx = _context()
+    ctx = _context(main=_from_main(sent) or any(_from_main(a) for a, _ in jobs))
     counter = ctx.Value("i", 0)
     with ProcessPoolExecutor(max_workers=min(workers, len(args)), mp_context=ctx, initializer=_worker_init,
                              initargs=(counter, device)) as pool:

@@ -65,7 +65,7 @@ def _race(url: str, name: str, drivers: int = 3, budget: int = 4) -> None:
     procs = [subprocess.Popen([sys.executable, "-m", "tests.search._drivers", url, name, str(budget), str(start)],
                               cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) for _ in range(drivers)]
     errs = [p.communicate(timeout=180)[1] for p in procs]
-    for p, err in zip(procs, errs):
+    for p, err in zip(procs, errs, strict=True):
         assert p.returncode == 0, err[-2000:]
 
 

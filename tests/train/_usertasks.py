@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from actlab.data import Dataset
-from actlab.models import MLP
 from actlab.train import TASKS, Task
 
 _PRESET = TASKS["digits-mlp"]

@@ -20,7 +20,8 @@ def _strip(r) -> dict:
 
 @pytest.mark.parametrize("form", ["name", "dataset", "callable"])
 def test_every_dataset_form_trains_the_same(form: str) -> None:
-    data = {"name": "digits", "dataset": task_data(TASKS["digits-mlp"]), "callable": lambda: task_data(TASKS["digits-mlp"])}
+    ds = task_data(TASKS["digits-mlp"])
+    data = {"name": "digits", "dataset": ds, "callable": lambda: ds}
     task = dataclasses.replace(ut.DIGITS, dataset=data[form], source=None)
     ref = train_one("tanh", ut.DIGITS, seed=1, steps=40)
     assert _strip(train_one("tanh", task, seed=1, steps=40)) == _strip(ref)
@@ -56,7 +57,7 @@ def test_common_random_numbers_on_a_user_model() -> None:
     train_one("relu", task, seed=4, steps=3)
     train_one(Noisy, task, seed=4, steps=3)
     a, b = seen["ReLU"], seen["Noisy"]
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     seen.clear()
     train_one("relu", task, seed=5, steps=3)
     assert not torch.equal(seen["ReLU"][0], a[0])
