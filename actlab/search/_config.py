@@ -83,6 +83,8 @@ class SearchConfig:
             self.check_task = task_spec(self.check_task)
         if task.objective is None:
             resolve_device(self.device or task.device)
+            if self.device is None and task.device != "cpu":  # the executors place workers (Ray: asks for GPUs)
+                self.device = task.device
         elif self.device is not None:
             resolve_device(self.device)
 

@@ -203,8 +203,8 @@ class Driver:
         executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
         t0 = last_beat = time.monotonic()
         n_done = len(evaluated(self.study))
-        self.on_event("start", {"study": self.name, "storage": mask_url(self.url), "done": n_done, "requeued": requeued,
-                                "max_trials": max_trials, "max_seconds": max_seconds,
+        self.on_event("start", {"study": self.name, "storage": mask_url(self.url), "done": n_done,
+                                "requeued": requeued, "max_trials": max_trials, "max_seconds": max_seconds,
                                 "slots": executor.slots})
         barren, stop = 0, ""
         try:
