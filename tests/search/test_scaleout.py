@@ -69,20 +69,32 @@ def _race(url: str, name: str, drivers: int = 3, budget: int = 4) -> None:
         assert p.returncode == 0, err[-2000:]
 
 
-@pytest.mark.slow
-def test_drivers_share_a_new_postgres_study() -> None:
-    """Three drivers start together on a new study through a plain postgresql:// URL: none crashes creating the
-    schema, no function is trained twice and no trial is lost."""
-    url = _plain(_need_pg())
-    name = f"actlab-race-{os.getpid()}-{int(time.time())}"
+@pytest.fixture
+def fresh_pg_database():
+    """A new, empty PostgreSQL database (no optuna schema yet), dropped afterwards; yields its plain URL."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    base = make_url(normalise_url(_need_pg()))
+    name = f"actlab_race_{os.getpid()}_{int(time.time())}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     try:
-        _race(url, name)
-        _check_shared_study(normalise_url(url), name, 3)
+        yield _plain(base.set(database=name).render_as_string(hide_password=False))
     finally:
-        try:
-            optuna.delete_study(study_name=name, storage=normalise_url(url))
-        except KeyError:
-            pass
+        with admin.connect() as c:
+            c.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.slow
+def test_drivers_share_a_new_postgres_study(fresh_pg_database: str) -> None:
+    """Three drivers start together on a new database through a plain postgresql:// URL: none crashes creating the
+    schema (CREATE TYPE studydirection ... already exists), no function is trained twice and no trial is lost."""
+    url = fresh_pg_database
+    _race(url, "shared")
+    _check_shared_study(normalise_url(url), "shared", 3)
 
 
 @pytest.mark.slow
