@@ -22,6 +22,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from ._objective import Job, run_job
+from ._records import JobResult
 
 __all__ = ["Outcome", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
@@ -31,10 +32,10 @@ KILL_GRACE = 10.0
 
 @dataclass
 class Outcome:
-    """A finished job: ``result`` from the worker, or ``result=None`` and ``error`` saying why."""
+    """A finished job: the worker's :class:`JobResult`, or ``result=None`` and ``error`` saying why."""
 
     job: Job
-    result: dict[str, Any] | None
+    result: JobResult | None
     error: str | None = None
 
 
@@ -211,7 +212,7 @@ class LocalExecutor(Executor):
         self._workers.clear()
 
 
-def _ray_run(job: Job) -> dict[str, Any]:
+def _ray_run(job: Job) -> JobResult:
     import torch
 
     torch.set_num_threads(1)
