@@ -256,7 +256,9 @@ def search(task: str = _search_option("task", _TASK_HELP),
            pruner: str = _search_option("pruner", "halving, hyperband or none"),
            top_k: int = _search_option("top_k", "top candidates re-evaluated for the leaderboard"),
            reeval_seeds: int = _search_option("reeval_seeds", "seeds of every leaderboard row"),
-           check_task: Optional[str] = _search_option("check_task", "second task for the generalization check"),
+           check_task: Optional[str] = _search_option("check_task", "generalization check task (auto, a task, none)"),
+           check_seeds: int = _search_option("check_seeds", "fresh seeds on the check task"),
+           race_seeds: int = _search_option("race_seeds", "extra seeds for candidates entering the top-k (0: off)"),
            timeout: float = _search_option("timeout", "seconds per trial before it is killed and recorded"),
            seed: int = _search_option("seed", "seed of the strategy")) -> None:
     """Search for activation functions; re-running the same command resumes the study."""
@@ -270,7 +272,8 @@ def search(task: str = _search_option("task", _TASK_HELP),
                            steps=steps,
                            workers=workers, storage=storage, study=study, ray_address=ray_address,
                            objective=objective, controller_algo=controller_algo, pruner=pruner, top_k=top_k,
-                           reeval_seeds=reeval_seeds, check_task=check_task, timeout=timeout, seed=seed)
+                           reeval_seeds=reeval_seeds, check_task=check_task, check_seeds=check_seeds,
+                           race_seeds=race_seeds, timeout=timeout, seed=seed)
         progress = RichProgress()
         try:
             result = run_search(cfg, on_event=progress)
@@ -284,12 +287,21 @@ def search(task: str = _search_option("task", _TASK_HELP),
 @app.command()
 def show(study: str = typer.Argument(..., help="study name (as printed by actlab search)"),
          storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)"),
-         out_dir: Optional[Path] = typer.Option(None, help="where the plots go (default runs/STUDY-plots)")) -> None:
-    """Print a study's leaderboard and Pareto front, and write its plots."""
+         out_dir: Optional[Path] = typer.Option(None, help="where the plots go (default runs/STUDY-plots)"),
+         json_out: Optional[Path] = typer.Option(None, "--json", help="also write the board as JSON to this file")
+         ) -> None:
+    """Print a study's leaderboard and Pareto front, and write its plots (and the board as JSON)."""
     from actlab.report.search import show as show_study
 
     try:
         paths = show_study(study, storage, out_dir)
+        if json_out is not None:
+            import json
+
+            from actlab.search import load_board
+
+            json_out.write_text(json.dumps(load_board(study, storage).to_json(), indent=1))
+            typer.echo(f"board written to {json_out}")
     except (FileNotFoundError, KeyError, ValueError) as e:
         _fail(str(e).strip('"'))
     typer.echo("plots: " + ", ".join(str(p) for p in paths))

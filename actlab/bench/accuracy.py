@@ -15,17 +15,17 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..train import Comparison, RunResult, compare, get_task, wilcoxon_min_p
+from ..train import ALPHA, CORRECTION, TEST, Comparison, RunResult, compare, get_task, min_detectable_effect
 
 __all__ = ["run", "split_acts", "to_markdown", "to_csv", "write_table", "rich_table", "COLUMNS"]
 
 # (key, header) of every table column; Markdown, CSV and the terminal table all read this one list.
 COLUMNS: list[tuple[str, str]] = [
-    ("act", "activation"), ("median", "median"), ("ci", "95% CI median"), ("mean_sd", "mean ± sd"),
-    ("diff", "Δ mean"), ("diff_ci", "95% CI Δ"), ("p_value", "p"), ("wins", "W/T/L"), ("diverged", "div"),
-    ("time_per_run", "s/run"),
+    ("act", "activation"), ("mean", "mean"), ("ci", "95% CI mean"), ("mean_sd", "mean ± sd"), ("median", "median"),
+    ("diff", "Δ mean"), ("diff_ci", "95% CI Δ"), ("p_value", "p"), ("p_adjusted", "p (Holm)"), ("beats", "beats"),
+    ("wins", "W/T/L"), ("diverged", "div"), ("time_per_run", "s/run"),
 ]
-_TERMINAL = ("act", "median", "ci", "diff", "p_value", "wins", "diverged", "time_per_run")
+_TERMINAL = ("act", "mean", "ci", "diff", "p_adjusted", "beats", "diverged", "time_per_run")
 _KV = re.compile(r"^\s*[A-Za-z_]\w*\s*=")
 
 
@@ -73,11 +73,13 @@ def _cells(comp: Comparison) -> list[dict[str, str]]:
         is_base = r["act"] == comp.baseline
         out.append(dict(
             act=r["act"] + (" (base)" if is_base else ""),
-            median=_fmt(r["median"]), ci=f"{_fmt(r['ci_low'])}–{_fmt(r['ci_high'])}",
+            mean=_fmt(r["mean"]), median=_fmt(r["median"]), ci=f"{_fmt(r['ci_low'])}–{_fmt(r['ci_high'])}",
             mean_sd=f"{_fmt(r['mean'])} ± {_fmt(r['std'])}",
             diff="—" if is_base else _fmt(r["diff"], "+.4f"),
             diff_ci="—" if is_base else f"{_fmt(r['diff_ci_low'], '+.4f')} – {_fmt(r['diff_ci_high'], '+.4f')}",
             p_value="—" if is_base else _fmt(r["p_value"], ".3g"),
+            p_adjusted="—" if is_base else _fmt(r["p_adjusted"], ".3g"),
+            beats="—" if is_base else ("yes" if comp.paired[r["act"]].beats(ALPHA) else "no"),
             wins="—" if is_base else f"{r['wins']}/{r['n'] - r['wins'] - r['losses']}/{r['losses']}",
             diverged=f"{r['diverged']}/{r['n']}", time_per_run=f"{r['time_per_run']:.1f}",
         ))
@@ -85,16 +87,21 @@ def _cells(comp: Comparison) -> list[dict[str, str]]:
 
 
 def caption(comp: Comparison) -> str:
-    """What the numbers are, including the small-sample caveat of the Wilcoxon test."""
+    """What the numbers are: the test, the correction, the win rule and the smallest detectable effect."""
     t = get_task(comp.task)
     n = len(comp.seeds)
     steps = comp.evaluations[comp.baseline].results[0].steps
     budget = "" if steps == t.steps else f" — run with {steps} steps instead"
+    m = len(comp.paired)
+    sds = [p.sd for p in comp.paired.values() if p.sd == p.sd]
+    sd = sorted(sds)[len(sds) // 2] if sds else float("nan")
+    mde = min_detectable_effect(n, sd, family=m)
     return (f"Task `{comp.task}` ({t.description}{budget}); metric {comp.metric}; seeds {comp.seeds}; baseline "
-            f"{comp.baseline}. CI median: percentile bootstrap over seeds. Δ: candidate − baseline per seed (same "
-            f"seed = same init and data order), with a paired-bootstrap CI of its mean. p: two-sided Wilcoxon "
-            f"signed-rank over the {n} pairs (smallest attainable p with {n} pairs: {wilcoxon_min_p(n):.4g}). "
-            f"W/T/L: seeds where the candidate beat / tied / lost to the baseline.")
+            f"{comp.baseline}. CI mean: Student t over seeds. Δ: candidate − baseline per seed (same seed = same "
+            f"init and data order), mean with its t interval. p: {TEST} over the {n} pairs; p (Holm): "
+            f"{CORRECTION}-adjusted over the {m} comparisons. beats: adjusted p < {ALPHA:g} and Δ > 0. Smallest "
+            f"effect detected with 80% power at this median sd of the differences ({_fmt(sd, '.4f')}): "
+            f"Δ ≈ {_fmt(mde, '.4f')}. W/T/L: seeds where the candidate beat / tied / lost to the baseline.")
 
 
 def to_markdown(comp: Comparison) -> str:

@@ -24,7 +24,7 @@ def _median_curve(curves: list[dict[str, list[float]]], key: str) -> tuple[np.nd
 
 
 def plot_accuracy(comp: "Comparison", path: str | Path | None = None, title: str | None = None):
-    """Three panels: final accuracy (median, bootstrap CI, one dot per seed), validation accuracy during training
+    """Three panels: final accuracy (mean, Student-t CI, one dot per seed), validation accuracy during training
     and training loss (medians over seeds). Saves to ``path`` if given; returns the matplotlib figure.
     """
     import matplotlib
@@ -39,7 +39,7 @@ def plot_accuracy(comp: "Comparison", path: str | Path | None = None, title: str
     for i, name in enumerate(names):
         ev = comp.evaluations[name]
         color = colors[i % len(colors)]
-        ax_acc.errorbar([i], [ev.median], yerr=[[ev.median - ev.ci_low], [ev.ci_high - ev.median]], fmt="o",
+        ax_acc.errorbar([i], [ev.mean], yerr=[[ev.mean - ev.ci_low], [ev.ci_high - ev.mean]], fmt="o",
                         color=color, capsize=5, markersize=7)
         jitter = np.linspace(-0.15, 0.15, len(ev.values)) if len(ev.values) > 1 else np.zeros(1)
         ax_acc.scatter(i + jitter, ev.values, color=color, alpha=0.35, s=14)
@@ -48,8 +48,8 @@ def plot_accuracy(comp: "Comparison", path: str | Path | None = None, title: str
         ls, lv = _median_curve([r.curve for r in ev.results], "loss")
         ax_loss.plot(ls, lv, color=color, label=name)
     ax_acc.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    ax_acc.set_ylabel(f"{comp.metric} (median, 95% bootstrap CI; dots: seeds)")
-    ax_acc.axhline(comp.evaluations[comp.baseline].median, color="grey", lw=0.8, ls="--")
+    ax_acc.set_ylabel(f"{comp.metric} (mean, 95% t interval; dots: seeds)")
+    ax_acc.axhline(comp.evaluations[comp.baseline].mean, color="grey", lw=0.8, ls="--")
     ax_val.set_xlabel("step")
     ax_val.set_ylabel("validation accuracy (median over seeds)")
     ax_val.legend(fontsize=8)

@@ -6,36 +6,70 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["board_table", "pareto_table", "board_markdown", "print_board", "plot_search", "show"]
+__all__ = ["board_table", "board_caption", "pareto_table", "board_markdown", "print_board", "final_stage_notice",
+           "plot_search", "show"]
 
 
 def _f(v: float | None, fmt: str = ".4f") -> str:
     return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
 
 
-def _acc(row: Any) -> str:
-    m, ci = row.test_ci
+def _acc(m_ci: tuple[float, float]) -> str:
+    m, ci = m_ci
     if not math.isfinite(m):
         return "—"
     return f"{m:.4f} ± {ci:.4f}" if math.isfinite(ci) else f"{m:.4f}"
 
 
+def _vs(r: Any, vs: dict[str, Any], alpha: float) -> str:
+    """Δ vs each baseline with its Holm-adjusted p; a win (adjusted p < α, Δ > 0) is starred."""
+    vs = {b: t for b, t in vs.items() if t.n > 0}
+    if r.kind != "found" or not vs:
+        return "—"
+    return "; ".join(f"{b} {t.delta:+.4f} p={t.p_adjusted:.2g}{'*' if t.beats(alpha) else ''}"
+                     for b, t in vs.items())
+
+
 def _columns(board: Any) -> list[str]:
-    cols = ["rank", "activation", "kind", "test acc ± 95% CI", "seeds", "val (median)", "cost ns/el",
-            "smoothness", "beats baselines"]
+    cols = ["rank", "activation", "kind", "search val", "fresh val", "test acc ± 95% CI", "seeds", "cost ns/el",
+            "smoothness", "Δ test vs baseline (Holm p)", "beats"]
     if board.config.get("check_task"):
-        cols.append(f"{board.config['check_task']} val")
+        cols += [f"{board.config['check_task']} test ± 95% CI", "check Δ (Holm p)", "holds"]
     return cols
 
 
 def _cells(board: Any, r: Any) -> list[str]:
-    nb = len(board.config.get("baselines", []))
-    cells = [str(r.rank), r.name, r.kind if r.trial is None else f"found #{r.trial}", _acc(r), str(len(r.test)),
-             _f(r.val_median), _f(r.cost, ".2f"), r.smoothness or "—",
-             f"{r.beats}/{nb}" if r.kind == "found" else "—"]
+    holds = {True: "yes", False: "no", None: "—"}[r.holds]
+    cells = [str(r.rank), r.name, r.kind if r.trial is None else f"found #{r.trial}",
+             _f(r.search_score), _f(r.fresh_val), _acc(r.test_ci),
+             str(len(r.test)) + (f" ({r.failed} failed)" if r.failed else ""), _f(r.cost, ".2f"),
+             r.smoothness or "—", _vs(r, r.vs, board.alpha),
+             (", ".join(r.beats) or "none") if r.kind == "found" else "—"]
     if board.config.get("check_task"):
-        cells.append(_f(r.check_mean))
+        c = r.check
+        acc = (_acc(c.test_ci) + (f" ({c.failed} failed)" if c.failed else "")) if c else "—"
+        cells += [acc, _vs(r, c.vs, board.alpha) if c else "—", holds]
     return cells
+
+
+def board_caption(board: Any) -> str:
+    """What the board's numbers are: seeds, test, correction, win and hold rules, smallest detectable effect."""
+    from actlab.train import min_detectable_effect
+
+    p = board.protocol
+    found = [r for r in board.rows if r.kind == "found"]
+    nb = len(board.config.get("baselines", []))
+    sds = sorted(t.sd for r in found for t in r.vs.values() if math.isfinite(t.sd))
+    sd = sds[len(sds) // 2] if sds else math.nan
+    n = len(p["reeval_seeds"])
+    mde = min_detectable_effect(n, sd, family=max(1, len(found) * nb), alpha=p["alpha"])
+    check = (f" Check task {p['check_task']}: same fresh seeds, tests and correction (its own family); holds = "
+             f"beats there at least one baseline it beats on the main task." if p["check_task"] else "")
+    return (f"Search val: the search's score (median val acc over search seeds {p['search_seeds']}); fresh: "
+            f"fresh seeds {p['reeval_seeds']}, disjoint from them (search − fresh val = winner's-curse gap). Δ: "
+            f"paired over the fresh seeds; {p['test']}, {p['correction']} over all found × baseline pairs; "
+            f"* / beats: adjusted p < {p['alpha']:g} and Δ > 0. Smallest Δ detected with 80% power at the strictest "
+            f"Holm step, at the median sd of differences {_f(sd)}: {_f(mde)}.{check}")
 
 
 def board_table(board: Any) -> Any:
@@ -44,7 +78,7 @@ def board_table(board: Any) -> Any:
 
     cfg = board.config
     t = Table(title=f"Hall of fame — {board.study} ({cfg.get('task')}, {cfg.get('steps') or 'preset'} steps, "
-                    f"{cfg.get('reeval_seeds')} seeds)")
+                    f"{cfg.get('reeval_seeds')} fresh seeds)", caption=board_caption(board))
     for c in _columns(board):
         t.add_column(c, overflow="fold")
     for r in board.rows:
@@ -72,7 +106,7 @@ def board_markdown(board: Any) -> str:
         cells = [c.replace("|", "\\|") for c in _cells(board, r)]
         cells[1] = f"`{cells[1]}`"
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", board_caption(board)])
 
 
 def print_board(board: Any, console: Any = None) -> None:
@@ -85,9 +119,17 @@ def print_board(board: Any, console: Any = None) -> None:
     console.print(board_table(board))
     if board.pareto:
         console.print(pareto_table(board))
-    if not board.baselines_done:
-        console.print("[yellow]baselines are incomplete: re-run the same `actlab search` command to finish "
-                      "the leaderboard[/]")
+    for line in final_stage_notice(board):
+        console.print(f"[yellow]{line}[/]", soft_wrap=True)
+
+
+def final_stage_notice(board: Any) -> list[str]:
+    """Lines saying that the final stage is missing or incomplete, with the command that finishes it."""
+    if board.has_final and board.baselines_done:
+        return []
+    what = ("this study has no final stage yet (no fresh-seed re-evaluation, no tests)" if not board.has_final
+            else "the final stage is incomplete")
+    return [f"{what}; finish it with:", board.finish_command()]
 
 
 def plot_search(study: Any, board: Any, out_dir: str | Path) -> list[Path]:

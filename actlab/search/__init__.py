@@ -8,12 +8,14 @@ from ._controller import Controller
 from ._engine import Driver, SearchResult
 from ._executors import Executor, LocalExecutor, RayExecutor, make_executor
 from ._export import export_expression, export_study, torch_source
-from ._leaderboard import Board, Row, leaderboard
+from ._leaderboard import Board, Check, Row, leaderboard, load_board
+from ._records import Attr, JobResult, Outcomes, SeedResult
 from ._run import make_space, run_search
 from ._space import Candidate, SearchSpace, Slot
 from ._strategies import STRATEGIES, Strategy, get_strategy, register
 
-__all__ = ["run_search", "make_space", "leaderboard", "Board", "Row", "export_expression", "export_study",
+__all__ = ["run_search", "make_space", "leaderboard", "load_board", "Board", "Row", "Check", "Attr", "JobResult",
+           "Outcomes", "SeedResult", "export_expression", "export_study",
            "torch_source", "BASELINES", "OBJECTIVES", "SearchConfig", "parse_budget", "Controller", "Driver", "SearchResult",
            "Executor", "LocalExecutor", "RayExecutor", "make_executor", "Candidate", "SearchSpace", "Slot",
            "STRATEGIES", "Strategy", "get_strategy", "register"]

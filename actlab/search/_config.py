@@ -8,10 +8,16 @@ from typing import Any
 
 from ._objective import DEFAULT_EVALUATOR
 
-__all__ = ["SearchConfig", "parse_budget", "BASELINES", "OBJECTIVES"]
+__all__ = ["SearchConfig", "parse_budget", "BASELINES", "OBJECTIVES", "FRESH_SEED_BASE", "DEFAULT_CHECK_TASK"]
 
 #: Always on the leaderboard, trained under the identical protocol.
 BASELINES: tuple[str, ...] = ("relu", "swish", "isrlu", "elu", "gelu")
+#: The final stage's fresh seeds are FRESH_SEED_BASE, +1, ...: disjoint from the search's seeds 0..seeds+race_seeds-1.
+FRESH_SEED_BASE = 1000
+#: The default generalization check: scikit-learn's digits ship with scikit-learn (no download, works on a fresh
+#: machine, unlike Fashion-MNIST), it is a different dataset and architecture (MLP, SGD+LEGW) from the MNIST-1D CNN,
+#: and a training takes about a second, so checking the top-k and baselines on 5 seeds adds well under +50 %.
+DEFAULT_CHECK_TASK = "digits-mlp"
 #: Objective name -> optimisation direction.
 OBJECTIVES: dict[str, str] = {"accuracy": "maximize", "speed": "minimize"}
 
@@ -32,11 +38,12 @@ class SearchConfig:
     controller_algo: str = "ppo"       # controller strategy: "ppo" or "reinforce"
     pruner: str = "halving"            # "halving", "hyperband" or "none" (single objective only)
     seed: int = 0                      # base seed of the strategy's randomness
-    # fidelity of the final leaderboard
-    top_k: int = 5                     # candidates re-evaluated with more seeds
-    reeval_seeds: int = 3              # seeds of every leaderboard row (top-k and baselines)
-    check_task: str | None = None      # second task for the generalization check (e.g. "fashion-cnn")
-    check_seeds: int = 1
+    race_seeds: int = 2                # extra seeds for a candidate entering the running top-k (0: no racing)
+    # fidelity of the final leaderboard (fresh seeds, disjoint from the search's; paired t-tests, Holm)
+    top_k: int = 5                     # candidates re-evaluated on fresh seeds
+    reeval_seeds: int = 5              # fresh seeds of every leaderboard row (top-k and baselines); >= 2
+    check_task: str | None = "auto"    # generalization check task; "auto": digits-mlp (mnist1d-mlp on digits)
+    check_seeds: int = 5               # fresh seeds on the check task; "none" as check_task turns it off
     baselines: tuple[str, ...] = BASELINES
     # execution
     workers: int | None = None         # local worker processes; default one per core
@@ -60,10 +67,18 @@ class SearchConfig:
         if not names or bad or len(set(names)) != len(names) or names[0] != "accuracy":
             raise ValueError(f"--objective must be 'accuracy' or 'accuracy,speed', got {self.objective!r}")
         self.objective = ",".join(names)
-        if self.seeds < 1 or self.reeval_seeds < 1 or self.check_seeds < 1:
-            raise ValueError("seeds, reeval_seeds and check_seeds must be >= 1")
-        if self.reeval_seeds < self.seeds:  # every leaderboard row must have the same seeds
-            raise ValueError(f"--reeval-seeds ({self.reeval_seeds}) must be >= --seeds ({self.seeds})")
+        if self.seeds < 1 or self.race_seeds < 0:
+            raise ValueError("--seeds must be >= 1 and --race-seeds >= 0")
+        if self.reeval_seeds < 2 or self.check_seeds < 2:  # a paired test needs two pairs
+            raise ValueError("--reeval-seeds and --check-seeds must be >= 2 (the paired test needs two pairs)")
+        if self.seeds + self.race_seeds > FRESH_SEED_BASE:
+            raise ValueError(f"--seeds + --race-seeds must stay below {FRESH_SEED_BASE} (the fresh seeds start there)")
+        if self.check_task is not None and self.check_task.strip().lower() in ("none", "off", ""):
+            self.check_task = None
+        elif self.check_task == "auto":
+            self.check_task = DEFAULT_CHECK_TASK if self.task != DEFAULT_CHECK_TASK else "mnist1d-mlp"
+        if self.check_task is not None and self.check_task == self.task:
+            raise ValueError(f"--check-task must differ from --task ({self.task!r}); use none to turn it off")
         if self.pruner not in ("halving", "hyperband", "none"):
             raise ValueError(f"--pruner must be halving, hyperband or none, got {self.pruner!r}")
         if self.steps is not None and self.steps < 1:

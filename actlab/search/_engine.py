@@ -4,13 +4,19 @@ Loop: recover trials left RUNNING by a dead driver, then keep every executor slo
 the budget is spent, recording each outcome the moment it arrives (so a SIGKILL loses only running trials, which
 the next run re-queues). Every candidate is checked against the study before training: a function (identity)
 already evaluated is never trained again (its trial copies the result and says ``duplicate_of``), and a candidate the
-prefilter rejects is recorded as ``skipped`` with the reason.
+prefilter rejects is recorded as ``skipped`` with the reason. Neither is COMPLETE (see :mod:`._records`), so
+Optuna's tools show only trainings as results.
+
+Racing: a candidate whose search-seed score enters the running top-k is trained on ``race_seeds`` more seeds before
+its trial is told, and its value becomes the median over all of them, so the top-k handed to the final stage is less
+of a lucky single draw.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import optuna
@@ -19,12 +25,13 @@ from optuna.trial import Trial, TrialState
 from ._config import SearchConfig, parse_budget
 from ._executors import Executor, Outcome, make_executor
 from ._objective import Job, PruneSpec, first_report_step
+from ._records import Attr, JobResult, Outcomes
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
-from ._study import (claim, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale,
+from ._study import (claim, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale, scalar,
                      seen_identities, storage_url)
 
-__all__ = ["Driver", "SearchResult", "make_pruner"]
+__all__ = ["Driver", "SearchResult", "make_pruner", "metric_names"]
 
 HEARTBEAT_SECONDS = 30.0
 # Stop when this many proposals in a row were duplicates or rejected: the strategy has run dry.
@@ -41,7 +48,13 @@ class SearchResult:
     started: int                         # trainings started by this run
     requeued: list[int] = field(default_factory=list)
     stop_reason: str = ""
+    raced: int = 0                       # candidates given racing seeds by this run
     board: Any = None                    # the leaderboard (filled by run_search)
+
+
+def metric_names(multi: bool) -> list[str]:
+    """The objective names shown by Optuna's tools (``study.set_metric_names``)."""
+    return ["val_acc", "ns_per_element"] if multi else ["val_acc"]
 
 
 def make_pruner(kind: str, multi: bool, first_step: int | None = None) -> optuna.pruners.BasePruner:
@@ -78,11 +91,17 @@ class Driver:
         self.pruner = make_pruner(cfg.pruner, cfg.multi, first_report_step(cfg.task))
         self.study = open_study(self.name, self.url, cfg.directions, sampler=self.strategy.sampler(),
                                 pruner=self.pruner, config=cfg.protocol())
+        if self.study.metric_names is None:
+            with warnings.catch_warnings():  # experimental in Optuna 5, and exactly what its dashboard reads
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self.study.set_metric_names(metric_names(cfg.multi))
         self.me = driver_id()
         self.on_event = on_event or (lambda kind, info: None)
         self.dists = distributions(space)
         self.inflight: dict[int, Trial] = {}
+        self.racing: dict[int, JobResult] = {}  # trial -> its search-seed result, while its racing seeds train
         self.started = 0
+        self.raced = 0
 
     # ---- one candidate
 
@@ -98,30 +117,29 @@ class Driver:
 
     def _start(self, trial: Trial, seen: dict[str, int], executor: Executor) -> bool:
         """Check and submit one asked trial; False if it was recorded without training."""
-        trial.set_user_attr("driver", self.me)
+        trial.set_user_attr(Attr.DRIVER, self.me)
         try:
             tokens = self.space.validate(trial.params)
             text = self.space.render(tokens)
             canon = self.space.identity(text)
         except Exception as e:  # a malformed candidate is the candidate's failure, not the search's
-            trial.set_user_attr("skipped", f"{type(e).__name__}: {e}"[:300])
-            self.study.tell(trial, state=TrialState.PRUNED)
+            self._untrained(trial, Outcomes.SKIPPED, Attr.SKIPPED, f"{type(e).__name__}: {e}"[:300])
             return False
-        trial.set_user_attr("expression", text)
-        trial.set_user_attr("identity", canon)
+        trial.set_user_attr(Attr.EXPRESSION, text)
+        trial.set_user_attr(Attr.IDENTITY, canon)
         if canon in seen and seen[canon] != trial.number:
-            self._copy(trial, seen[canon])
+            self._untrained(trial, Outcomes.DUPLICATE, Attr.DUPLICATE_OF, seen[canon])
             return False
         reason = self.space.check(text)
         if reason is not None:
-            trial.set_user_attr("skipped", reason)
-            self.study.tell(trial, state=TrialState.PRUNED)
+            self._untrained(trial, Outcomes.SKIPPED, Attr.SKIPPED, reason)
             return False
         first = claim(self.study, trial.number, canon, self.me)  # another driver chose it at the same moment
         if first is not None:
             self._copy(trial, first)
             return False
         seen[canon] = trial.number
+        trial.set_user_attr(Attr.OUTCOME, Outcomes.TRAINED)
         job = Job(key=trial.number, expression=text, task=self.cfg.task, seeds=tuple(range(self.cfg.seeds)),
                   steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
                   analyse=self.cfg.analyse, measure=self.cfg.multi, prune=self._prune_spec())
@@ -130,13 +148,11 @@ class Driver:
         self.started += 1
         return True
 
-    def _copy(self, trial: Trial, original: int) -> None:
-        trial.set_user_attr("duplicate_of", original)
-        src = self.study.get_trials(deepcopy=False)[original]
-        if src.number == original and src.state == TrialState.COMPLETE:
-            self.study.tell(trial, src.values)
-        else:
-            self.study.tell(trial, state=TrialState.PRUNED)
+    def _untrained(self, trial: Trial, outcome: str, key: str, why: Any) -> None:
+        """Record a proposal that is not trained: FAIL (never COMPLETE or PRUNED) with ``outcome`` saying which."""
+        trial.set_user_attr(Attr.OUTCOME, outcome)
+        trial.set_user_attr(key, why)
+        self.study.tell(trial, state=TrialState.FAIL)
 
     def _prune_spec(self) -> PruneSpec | None:
         if isinstance(self.pruner, optuna.pruners.NopPruner):
@@ -149,46 +165,56 @@ class Driver:
 
     # ---- outcomes
 
-    def _record(self, out: Outcome) -> dict[str, Any]:
-        trial = self.inflight.pop(out.job.key)
+    def _enters_top_k(self, value: float) -> bool:
+        """Whether ``value`` would be in the running top-k of the completed trials."""
+        vals = sorted((v for v in (scalar(t) for t in evaluated(self.study)) if v is not None), reverse=True)
+        k = self.cfg.top_k
+        return len(vals) < k or value >= vals[k - 1]
+
+    def _record(self, out: Outcome, executor: Executor | None = None) -> dict[str, Any] | None:
+        """Store one finished job on its trial; None while the trial still waits for its racing seeds."""
+        trial = self.inflight[out.job.key]
+        first = self.racing.pop(trial.number, None)
         r = out.result
+        if first is not None:  # the racing seeds came back: merge them into the search-seed result
+            r = _merge_race(first, r, out.error)
+        elif (r is not None and r.ok and executor is not None and self.cfg.race_seeds > 0 and not self.cfg.multi
+              and r.value is not None and self._enters_top_k(r.value)):
+            self.racing[trial.number] = r
+            seeds = tuple(range(self.cfg.seeds, self.cfg.seeds + self.cfg.race_seeds))
+            executor.submit(Job(key=trial.number, expression=out.job.expression, task=self.cfg.task, seeds=seeds,
+                                steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
+                                analyse=False, measure=False))
+            self.raced += 1
+            return None
+        del self.inflight[out.job.key]
         info: dict[str, Any] = {"number": trial.number, "expression": out.job.expression}
-        trial.set_user_attr("attempts", out.job.attempt)
-        trial.set_user_attr("node", out.node)
+        trial.set_user_attr(Attr.ATTEMPTS, out.job.attempt)
+        trial.set_user_attr(Attr.NODE, out.node)
         if r is None:
-            trial.set_user_attr("failure", out.error)
+            trial.set_user_attr(Attr.FAILURE, out.error)
             self.study.tell(trial, state=TrialState.FAIL)
             return dict(info, state="FAIL", reason=out.error)
-        seeds = [{k: v for k, v in s.items() if k != "curve"} for s in r.get("per_seed", [])]
-        trial.set_user_attr("per_seed", seeds)
-        trial.set_user_attr("wall", r.get("wall"))
-        trial.set_user_attr("cpu", r.get("cpu"))
-        for key in ("cost", "properties", "canonical"):
-            if r.get(key) is not None:
-                trial.set_user_attr(key, r[key])
-        tests = [s["test_acc"] for s in seeds if s.get("test_acc") is not None]
-        if tests:
-            trial.set_user_attr("test_acc", sorted(tests)[len(tests) // 2])
+        for k, v in r.to_attrs().items():
+            trial.set_user_attr(k, v)
         if not self.cfg.multi:
-            for step, val in dict(r.get("intermediate", [])).items():
+            for step, val in r.intermediate:
                 trial.report(val, step)
-            for k, v in (r.get("pruner_attrs") or {}).items():
+            for k, v in r.pruner_attrs.items():
                 self.study._storage.set_trial_system_attr(trial._trial_id, k, v)
-            if r.get("pruner_error"):
-                trial.set_user_attr("pruner_error", r["pruner_error"])
-        status, reason = r["status"], r.get("reason")
-        if status == "ok" and self.cfg.multi and r.get("cost") is None:
+        status, reason = r.status, r.reason
+        if status == "ok" and self.cfg.multi and r.cost is None:
             status, reason = "fail", "no fused-kernel cost measured for the speed objective"
-        if status == "ok":
-            values = [r["value"]] + ([r["cost"]] if self.cfg.multi else [])
+        if status == "ok" and r.value is not None:
+            values = [r.value] + ([float(r.cost)] if self.cfg.multi and r.cost is not None else [])
             self.study.tell(trial, values)
-            return dict(info, state="COMPLETE", value=r["value"], cost=r.get("cost"))
+            return dict(info, state="COMPLETE", value=r.value, cost=r.cost)
         if status == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)
             return dict(info, state="PRUNED")
-        trial.set_user_attr("failure", reason)
-        if r.get("traceback"):
-            trial.set_user_attr("traceback", r["traceback"])
+        trial.set_user_attr(Attr.FAILURE, reason)
+        if r.traceback:
+            trial.set_user_attr(Attr.TRACEBACK, r.traceback)
         self.study.tell(trial, state=TrialState.FAIL)
         return dict(info, state="FAIL", reason=reason)
 
@@ -230,7 +256,9 @@ class Driver:
                 if not self.inflight and stop:
                     break
                 for out in executor.poll(timeout=1.0):
-                    info = self._record(out)
+                    info = self._record(out, None if stop else executor)
+                    if info is None:
+                        continue
                     n_done += 1
                     self.on_event("trial", dict(info, done=n_done, elapsed=time.monotonic() - t0))
                 if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
@@ -240,7 +268,7 @@ class Driver:
             if own:
                 executor.close()
         self.on_event("stop", {"reason": stop, "done": n_done})
-        return SearchResult(self.name, self.url, n_done, self.started, requeued, stop)
+        return SearchResult(self.name, self.url, n_done, self.started, requeued, stop, raced=self.raced)
 
     def _fill(self, room: int, executor: Executor) -> int:
         """Ask up to ``room`` trials (re-queued ones first) and submit the trainable ones; -1: nothing left."""
@@ -258,3 +286,22 @@ class Driver:
         for p in proposals:
             submitted += self._start(self._ask(p), seen, executor)
         return submitted
+
+
+def _merge_race(first: JobResult, race: JobResult | None, error: str | None) -> JobResult:
+    """The search-seed result with the racing seeds added: value = median validation accuracy over all seeds.
+
+    A racing job that failed (worker lost, or a seed diverged) leaves the search-seed value and says why, so that a
+    candidate is never ranked on seeds it did not finish.
+    """
+    import statistics
+
+    merged = replace(first, per_seed=list(first.per_seed))
+    if race is None or not race.ok:
+        merged.race_failure = (error if race is None else race.reason) or "no result"
+        return merged
+    merged.per_seed += race.per_seed
+    merged.raced = len(race.per_seed)
+    merged.value = statistics.median(float(s.val_acc) for s in merged.per_seed if s.val_acc is not None)
+    merged.wall, merged.cpu = first.wall + race.wall, first.cpu + race.cpu
+    return merged

@@ -28,6 +28,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from ._objective import Job, run_job
+from ._records import JobResult
 
 __all__ = ["Outcome", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
@@ -37,10 +38,10 @@ KILL_GRACE = 10.0
 
 @dataclass
 class Outcome:
-    """A finished job: ``result`` from the worker, or ``result=None`` and ``error`` saying why."""
+    """A finished job: the worker's :class:`JobResult`, or ``result=None`` and ``error`` saying why."""
 
     job: Job
-    result: dict[str, Any] | None
+    result: JobResult | None
     error: str | None = None
     node: str | None = None       # where it ran: the Ray node id, or the hostname for local workers
 
@@ -231,7 +232,7 @@ class LocalExecutor(Executor):
         self._workers.clear()
 
 
-def _ray_run(job: Job, device: str | None) -> tuple[str, dict[str, Any]]:
+def _ray_run(job: Job, device: str | None) -> tuple[str, JobResult]:
     import ray
     import torch
 

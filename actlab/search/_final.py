@@ -1,26 +1,37 @@
-"""The fidelity stage after the search: re-evaluate the top-k with more seeds, train the baselines under the
-identical protocol, and check the top-k on a second task.
+"""The fidelity stage after the search: re-train the top-k and the baselines on fresh seeds, and on a check task.
+
+Fresh seeds (``FRESH_SEED_BASE``, +1, …) are disjoint from every seed the search trained (its search and racing
+seeds), so a row's fresh score is free of the selection that picked it; the board shows it beside the search score
+(the winner's-curse gap). Found functions and baselines train on the same fresh seeds, which makes them pairs
+(common random numbers) for the paired tests of the leaderboard.
 
 Each (role, activation, task, seed) evaluation is one trial of a companion study ``<study>:final`` in the same
-storage, so this stage resumes after a kill exactly like the search (finished evaluations are never redone).
-Seeds the search already trained are reused, not retrained: the protocol (task, steps, seed) is the same.
+storage, so this stage resumes after a kill exactly like the search (finished evaluations are never redone). The
+first fresh seed of every row on the main task also measures its fused-kernel cost and properties.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any, Callable
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ._config import SearchConfig
+from ._config import FRESH_SEED_BASE, SearchConfig
 from ._executors import Executor, make_executor
 from ._objective import Job
+from ._records import Attr
 from ._study import driver_id, evaluated, heartbeat, open_study, recover_stale, scalar
 
-__all__ = ["final_name", "top_trials", "plan", "run_final"]
+__all__ = ["final_name", "top_trials", "plan", "run_final", "fresh_seeds", "has_final"]
+
+
+def fresh_seeds(n: int) -> list[int]:
+    """The final stage's seeds: never trained by the search (see ``SearchConfig`` validation)."""
+    return list(range(FRESH_SEED_BASE, FRESH_SEED_BASE + n))
 
 
 def final_name(study: str) -> str:
@@ -40,7 +51,7 @@ def top_trials(study: optuna.Study, k: int) -> list[FrozenTrial]:
         ranked = sorted(done, key=lambda t: -float(t.values[0]))
     out, seen = [], set()
     for t in ranked:
-        c = t.user_attrs.get("identity")
+        c = t.user_attrs.get(Attr.IDENTITY)
         if c in seen:
             continue
         seen.add(c)
@@ -51,18 +62,16 @@ def top_trials(study: optuna.Study, k: int) -> list[FrozenTrial]:
 
 
 def plan(cfg: SearchConfig, top: list[FrozenTrial]) -> list[tuple[str, str, str, int]]:
-    """Every evaluation the leaderboard needs, as (role, activation, task, seed); role "cost" only measures."""
+    """Every evaluation the leaderboard needs, as (role, activation, task, seed), all on fresh seeds."""
     keys: list[tuple[str, str, str, int]] = []
-    for t in top:
-        keys += [("top", t.user_attrs["expression"], cfg.task, s) for s in range(cfg.seeds, cfg.reeval_seeds)]
+    found = [t.user_attrs[Attr.EXPRESSION] for t in top]
+    for act in found:
+        keys += [("top", act, cfg.task, s) for s in fresh_seeds(cfg.reeval_seeds)]
     for b in cfg.baselines:
-        keys += [("baseline", b, cfg.task, s) for s in range(cfg.reeval_seeds)]
-    if cfg.analyse:  # fused-kernel cost of every leaderboard row (no training: seed -1)
-        keys += [("cost", t.user_attrs["expression"], "-", -1) for t in top if t.user_attrs.get("cost") is None]
-        keys += [("cost", b, "-", -1) for b in cfg.baselines]
+        keys += [("baseline", b, cfg.task, s) for s in fresh_seeds(cfg.reeval_seeds)]
     if cfg.check_task:
-        for act in [t.user_attrs["expression"] for t in top] + list(cfg.baselines):
-            keys += [("check", act, cfg.check_task, s) for s in range(cfg.check_seeds)]
+        for act in found + list(cfg.baselines):
+            keys += [("check", act, cfg.check_task, s) for s in fresh_seeds(cfg.check_seeds)]
     return keys
 
 
@@ -70,16 +79,29 @@ def _key(k: tuple[str, str, str, int]) -> str:
     return "|".join(map(str, k))
 
 
+def has_final(study: optuna.Study) -> bool:
+    """Whether the study's companion final-stage study exists."""
+    try:
+        study._storage.get_study_id_from_name(final_name(study.study_name))
+    except KeyError:
+        return False
+    return True
+
+
 def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Executor | None = None,
               on_event: Callable[[str, dict[str, Any]], None] | None = None) -> optuna.Study:
     """Run the missing evaluations of :func:`plan` and return the companion study."""
     on_event = on_event or (lambda kind, info: None)
     final = open_study(final_name(study.study_name), url, ["maximize"])
+    if final.metric_names is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            final.set_metric_names(["val_acc"])
     me = driver_id()
     heartbeat(final, me)
     recover_stale(final, me)
-    done = {t.user_attrs.get("key") for t in final.get_trials(deepcopy=False)
-            if t.state in (TrialState.COMPLETE, TrialState.FAIL) and not t.user_attrs.get("requeued")}
+    done = {t.user_attrs.get(Attr.KEY) for t in final.get_trials(deepcopy=False)
+            if t.state in (TrialState.COMPLETE, TrialState.FAIL) and not t.user_attrs.get(Attr.REQUEUED)}
     todo = [k for k in plan(cfg, top_trials(study, cfg.top_k)) if _key(k) not in done]
     on_event("final", {"total": len(todo)})
     if not todo:
@@ -87,34 +109,33 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
     own = executor is None
     executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
     trials: dict[int, Any] = {}
+    first_seed = FRESH_SEED_BASE
     try:
         for role, act, task, seed in todo:
             trial = final.ask()
-            for name, v in (("key", _key((role, act, task, seed))), ("role", role), ("act", act), ("task", task),
-                            ("seed", seed), ("driver", me)):
+            for name, v in ((Attr.KEY, _key((role, act, task, seed))), (Attr.ROLE, role), (Attr.ACT, act),
+                            (Attr.TASK, task), (Attr.SEED, seed), (Attr.DRIVER, me), (Attr.EXPRESSION, act)):
                 trial.set_user_attr(name, v)
-            cost = role == "cost"
-            executor.submit(Job(key=trial.number, expression=act, task=task, seeds=() if cost else (seed,),
-                                steps=cfg.steps, timeout=cfg.timeout, evaluator=cfg.evaluator,
-                                analyse=cost, measure=cost))
+            cost = cfg.analyse and role != "check" and seed == first_seed  # one cost measurement per row
+            executor.submit(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=cfg.steps,
+                                timeout=cfg.timeout, evaluator=cfg.evaluator, analyse=cost, measure=cost))
             trials[trial.number] = trial
         last = time.monotonic()
         while trials:
             for out in executor.poll(timeout=1.0):
                 trial = trials.pop(out.job.key)
                 r = out.result
-                reason = out.error if r is None else r.get("reason")
-                seed_res = (r or {}).get("per_seed") or [{}]
-                res = {k: v for k, v in seed_res[0].items() if k != "curve"}
-                trial.set_user_attr("result", res)
-                for name in ("cost", "properties"):
-                    if r and r.get(name) is not None:
-                        trial.set_user_attr(name, r[name])
-                val = res.get("val_acc") if out.job.seeds else (r or {}).get("cost")
-                if r is not None and r.get("status") == "ok" and val is not None and math.isfinite(val):
+                val = r.per_seed[0].val_acc if r is not None and r.per_seed else None
+                if r is not None and r.per_seed:
+                    trial.set_user_attr(Attr.RESULT, r.per_seed[0].to_attr())
+                    extra: dict[str, Any] = {Attr.COST: r.cost, Attr.PROPERTIES: r.properties, Attr.WALL: r.wall}
+                    for name, v in extra.items():
+                        if v is not None:
+                            trial.set_user_attr(name, v)
+                if r is not None and r.ok and val is not None and math.isfinite(val):
                     final.tell(trial, float(val))
                 else:
-                    trial.set_user_attr("failure", reason or "no result")
+                    trial.set_user_attr(Attr.FAILURE, (out.error if r is None else r.reason) or "no result")
                     final.tell(trial, state=TrialState.FAIL)
                 on_event("final-trial", {"act": out.job.expression, "task": out.job.task, "value": val,
                                          "left": len(trials)})

@@ -1,23 +1,43 @@
-"""The hall of fame: the top candidates and the baselines under one protocol, read back from the studies.
+"""The hall of fame: the top candidates and the baselines on fresh seeds, with corrected paired tests.
 
-Rows are ranked by mean *test* accuracy over the protocol's seeds: the search selected on validation accuracy, so
-ranking on the held-out test split keeps the selection from flattering the winners.
+Rows are ranked by mean *test* accuracy over the fresh seeds. Each found row is paired against every baseline on
+those seeds (a paired t-test, Holm-corrected over all found × baseline pairs of the task; see
+:mod:`actlab.train._stats`, the same module as ``actlab bench accuracy``). A found function *beats* a baseline only
+when the adjusted p is below α and Δ > 0; it *holds* on the check task when it also beats there at least one of the
+baselines it beats on the main task. :meth:`Board.to_json` is what ``actlab show --json`` writes.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ._final import final_name, top_trials
+from ..train import ALPHA, CORRECTION, TEST, PairedTest, mean_ci, paired_tests
+from ._final import final_name, fresh_seeds, has_final, top_trials
+from ._records import Attr, Outcomes, SeedResult
 from ._study import evaluated, open_study
 
-__all__ = ["Row", "Board", "leaderboard", "mean_ci"]
+__all__ = ["Row", "Check", "Board", "leaderboard", "load_board", "mean_ci"]
+
+
+@dataclass
+class Check:
+    """A row on the generalization check task: fresh-seed test accuracy and its paired tests."""
+
+    task: str
+    test: dict[int, float] = field(default_factory=dict)     # seed -> test accuracy
+    vs: dict[str, PairedTest] = field(default_factory=dict)  # found rows only
+    beats: list[str] = field(default_factory=list)
+    failed: int = 0                 # fresh-seed trainings that failed (diverged, timed out): not in the test
+
+    @property
+    def test_ci(self) -> tuple[float, float]:
+        return mean_ci(list(self.test.values()))
 
 
 @dataclass
@@ -28,32 +48,61 @@ class Row:
     kind: str                      # "found" or "baseline"
     trial: int | None = None       # the search trial that found it
     canonical: str | None = None
-    val: list[float] = field(default_factory=list)    # per seed, main task
-    test: list[float] = field(default_factory=list)
-    check: list[float] = field(default_factory=list)  # per seed, generalization task (val accuracy)
-    cost: float | None = None      # fused-kernel forward+backward ns/element
+    search_score: float | None = None   # the search's value: median val accuracy over its search (+racing) seeds
+    search_seeds: int = 0
+    val: dict[int, float] = field(default_factory=dict)   # fresh seed -> val accuracy, main task
+    test: dict[int, float] = field(default_factory=dict)  # fresh seed -> test accuracy, main task
+    cost: float | None = None      # fused-kernel forward+backward ns/element (kernel_ns_per_element)
     smoothness: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     rank: int = 0
-    beats: int = 0                 # baselines with a lower mean test accuracy
+    vs: dict[str, PairedTest] = field(default_factory=dict)  # found rows: baseline -> paired test
+    beats: list[str] = field(default_factory=list)
+    check: Check | None = None
+    failed: int = 0                # fresh-seed trainings on the main task that failed (diverged, timed out)
 
     @property
-    def val_median(self) -> float:
-        return statistics.median(self.val) if self.val else math.nan
+    def seeds(self) -> list[int]:
+        return sorted(self.test)
 
     @property
     def test_ci(self) -> tuple[float, float]:
-        return mean_ci(self.test)
+        """Mean test accuracy over the fresh seeds and the half-width of its 95 % t interval."""
+        return mean_ci(list(self.test.values()))
 
     @property
-    def check_mean(self) -> float:
-        return statistics.fmean(self.check) if self.check else math.nan
+    def val_median(self) -> float:
+        """Median validation accuracy on the fresh seeds; the search score for a row without them (Pareto rows)."""
+        if self.val:
+            return statistics.median(self.val.values())
+        return self.search_score if self.search_score is not None else math.nan
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.update(val_median=self.val_median, test_mean=self.test_ci[0], test_ci=self.test_ci[1],
-                 check_mean=self.check_mean)
-        return d
+    @property
+    def fresh_val(self) -> float:
+        return statistics.fmean(self.val.values()) if self.val else math.nan
+
+    @property
+    def gap(self) -> float:
+        """Winner's-curse gap: search score − mean validation accuracy on fresh seeds (nan for baselines)."""
+        return self.search_score - self.fresh_val if self.search_score is not None else math.nan
+
+    @property
+    def holds(self) -> bool | None:
+        """Whether a discovery that beats baselines also beats one of them on the check task (None: no check)."""
+        if self.kind != "found" or self.check is None:
+            return None
+        if not self.check.test:  # every check training failed (e.g. diverged): it does not hold
+            return False if self.check.failed else None
+        return bool(set(self.beats) & set(self.check.beats))
+
+    def to_json(self) -> dict[str, Any]:
+        """This row in the shape of ``actlab show --json``."""
+        return {"expression": self.name, "kind": self.kind, "seeds": self.seeds,
+                "search_score": _num(self.search_score), "test_acc": _acc(self.test_ci),
+                "vs": {b: _vs(t) for b, t in self.vs.items()}, "beats": list(self.beats),
+                "check": None if self.check is None else {  # a failed training has no value: mean null
+                    "task": self.check.task, "test_acc": _acc(self.check.test_ci),
+                    "vs": {b: _vs(t) for b, t in self.check.vs.items()}}}
 
 
 @dataclass
@@ -65,19 +114,52 @@ class Board:
     rows: list[Row]
     pareto: list[Row]
     counts: dict[str, int]          # trials by outcome
-    baselines_done: bool
+    baselines_done: bool            # every row has all its fresh seeds (the final stage finished)
+    has_final: bool = True          # the final stage has started at all
+    alpha: float = ALPHA
+
+    @property
+    def protocol(self) -> dict[str, Any]:
+        c = self.config
+        searched = int(c.get("seeds", 1)) + int(c.get("race_seeds", 0))
+        return {"steps": c.get("steps"), "search_seeds": list(range(searched)),
+                "reeval_seeds": fresh_seeds(int(c.get("reeval_seeds", 5))), "test": TEST, "correction": CORRECTION,
+                "alpha": self.alpha, "check_task": c.get("check_task")}
+
+    def finish_command(self) -> str:
+        """The command that runs (or completes) the final stage of this study without searching further."""
+        c = self.config
+        opts = [("task", c.get("task")), ("space", c.get("space")), ("seeds", c.get("seeds")),
+                ("steps", c.get("steps")), ("objective", c.get("objective")), ("strategy", c.get("strategy")),
+                ("study", self.study), ("top-k", c.get("top_k")), ("reeval-seeds", c.get("reeval_seeds")),
+                ("check-task", c.get("check_task") or "none"), ("storage", c.get("storage"))]
+        args = " ".join(f"--{k} {_quote(v)}" for k, v in opts if v is not None)
+        return f"actlab search {args} --budget 1"
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable board (``actlab show STUDY --json FILE``)."""
+        return {"study": self.study, "task": self.config.get("task"), "protocol": self.protocol,
+                "rows": [r.to_json() for r in self.rows]}
 
 
-def mean_ci(xs: list[float], level: float = 0.95) -> tuple[float, float]:
-    """Mean and the half-width of its Student-t confidence interval (nan with fewer than 2 values)."""
-    if not xs:
-        return math.nan, math.nan
-    m = statistics.fmean(xs)
-    if len(xs) < 2:
-        return m, math.nan
-    from scipy.stats import t
+def _quote(v: Any) -> str:
+    s = str(v)
+    return f"'{s}'" if any(ch in s for ch in " ,()*;") else s
 
-    return m, float(t.ppf(0.5 + level / 2, len(xs) - 1) * statistics.stdev(xs) / math.sqrt(len(xs)))
+
+def _num(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def _acc(m_ci: tuple[float, float]) -> dict[str, Any]:
+    m, half = m_ci
+    ci = [_num(m - half), _num(m + half)] if math.isfinite(half) else None
+    return {"mean": _num(m), "ci": ci}
+
+
+def _vs(t: PairedTest) -> dict[str, Any]:
+    return {"delta": _num(t.delta), "ci": [_num(t.ci_low), _num(t.ci_high)], "p": _num(t.p),
+            "p_adjusted": _num(t.p_adjusted)}
 
 
 def _smooth(props: dict[str, Any]) -> str | None:
@@ -88,50 +170,62 @@ def _smooth(props: dict[str, Any]) -> str | None:
 
 
 def _found_row(t: FrozenTrial) -> Row:
-    props = t.user_attrs.get("properties") or {}
-    row = Row(t.user_attrs["expression"], "found", t.number, t.user_attrs.get("canonical"),
-              cost=t.user_attrs.get("cost"), smoothness=_smooth(props), properties=props)
-    for s in t.user_attrs.get("per_seed", []):
-        if s.get("val_acc") is not None:
-            row.val.append(float(s["val_acc"]))
-        if s.get("test_acc") is not None:
-            row.test.append(float(s["test_acc"]))
-    return row
+    a = t.user_attrs
+    props = a.get(Attr.PROPERTIES) or {}
+    return Row(a[Attr.EXPRESSION], "found", t.number, a.get(Attr.CANONICAL),
+               search_score=float(t.values[0]) if t.values else None, search_seeds=len(a.get(Attr.PER_SEED, [])),
+               cost=a.get(Attr.COST), smoothness=_smooth(props), properties=props)
 
 
-def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: int | None = None) -> Board:
+def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: int | None = None,
+                alpha: float = ALPHA) -> Board:
     """Build the board from a study (object, or name plus storage URL)."""
     if isinstance(study, str):
         if storage is None:
             raise ValueError("leaderboard(name) needs the storage URL")
         study = open_study(study, storage, [], create=False)
-    cfg = study.user_attrs.get("config", {})
+    cfg = study.user_attrs.get(Attr.CONFIG, {})
     k = top_k or int(cfg.get("top_k", 5))
     task = cfg.get("task")
     rows = [_found_row(t) for t in top_trials(study, k)]
     by_name = {r.name: r for r in rows}
-    final = _final_trials(study)
     for b in cfg.get("baselines", []):
         by_name.setdefault(b, Row(b, "baseline"))
-    for t in final:
+    for t in _final_trials(study):
         a = t.user_attrs
-        row = by_name.get(a.get("act"))
+        row = by_name.get(str(a.get(Attr.ACT)))
+        if row is None or a.get(Attr.RESULT) is None:
+            continue
+        res = SeedResult.from_attr(a[Attr.RESULT])
+        seed = int(a.get(Attr.SEED, res.seed))
+        if a.get(Attr.COST) is not None:
+            row.cost = a[Attr.COST]
+        if a.get(Attr.PROPERTIES):
+            row.properties = a[Attr.PROPERTIES]
+            row.smoothness = _smooth(row.properties)
+        if a.get(Attr.ROLE) in ("top", "baseline") and a.get(Attr.TASK) == task:
+            if res.val_acc is not None:
+                row.val[seed] = float(res.val_acc)
+            if res.test_acc is not None:
+                row.test[seed] = float(res.test_acc)
+        elif a.get(Attr.ROLE) == "check" and res.test_acc is not None:
+            row.check = row.check or Check(str(a.get(Attr.TASK)))
+            row.check.test[seed] = float(res.test_acc)
+    for t in _final_trials(study, TrialState.FAIL):  # failures are shown, never silently dropped
+        a = t.user_attrs
+        row = by_name.get(str(a.get(Attr.ACT)))
         if row is None:
             continue
-        res = a.get("result", {})
-        if a.get("role") == "cost":
-            row.cost = a.get("cost")
-            if a.get("properties"):
-                row.properties = a["properties"]
-                row.smoothness = _smooth(row.properties)
-        elif a.get("task") == task and a.get("role") in ("top", "baseline"):
-            if res.get("val_acc") is not None:
-                row.val.append(float(res["val_acc"]))
-            if res.get("test_acc") is not None:
-                row.test.append(float(res["test_acc"]))
-        elif a.get("role") == "check" and res.get("val_acc") is not None:
-            row.check.append(float(res["val_acc"]))
+        if a.get(Attr.ROLE) == "check":
+            row.check = row.check or Check(str(a.get(Attr.TASK)))
+            row.check.failed += 1
+        elif a.get(Attr.TASK) == task:
+            row.failed += 1
     base = [by_name[b] for b in cfg.get("baselines", [])]
+    _test_family({r.name: r.test for r in rows}, {b.name: b.test for b in base}, rows, alpha, check=False)
+    checked = [r for r in rows if r.check is not None]
+    _test_family({r.name: r.check.test for r in checked if r.check}, {b.name: b.check.test for b in base if b.check},
+                 checked, alpha, check=True)
     all_rows = rows + base
 
     def key(r: Row) -> float:
@@ -141,27 +235,54 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
     all_rows.sort(key=key)
     for i, r in enumerate(all_rows, 1):
         r.rank = i
-        r.beats = sum(1 for b in base if b is not r and math.isfinite(b.test_ci[0])
-                      and math.isfinite(r.test_ci[0]) and r.test_ci[0] > b.test_ci[0])
     pareto: list[Row] = []
     if len(study.directions) > 1:
         ids = {t.number for t in study.best_trials}
         pareto = sorted((_found_row(t) for t in evaluated(study) if t.number in ids),
-                        key=lambda r: -r.val_median)
+                        key=lambda r: -(r.search_score or 0.0))
     counts: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
         a = t.user_attrs
-        kind = ("duplicate" if "duplicate_of" in a else "skipped" if "skipped" in a
-                else "requeued" if a.get("requeued") else t.state.name.lower())
+        kind = ("duplicate" if a.get(Attr.OUTCOME) == Outcomes.DUPLICATE or Attr.DUPLICATE_OF in a
+                else "skipped" if Attr.SKIPPED in a else "requeued" if a.get(Attr.REQUEUED)
+                else t.state.name.lower())
         counts[kind] = counts.get(kind, 0) + 1
-    done = all(len(r.test) >= int(cfg.get("reeval_seeds", 1)) for r in base) if base else True
-    return Board(study.study_name, cfg, all_rows, pareto, counts, done)
+    n = int(cfg.get("reeval_seeds", 1))
+    done = all(len(r.test) + r.failed >= n for r in all_rows) if all_rows else True
+    return Board(study.study_name, cfg, all_rows, pareto, counts, done, has_final(study), alpha)
 
 
-def _final_trials(study: optuna.Study) -> list[FrozenTrial]:
+def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> Board:
+    """The board of study ``study`` in ``storage`` (default ``runs_dir/<study>.db``), as ``actlab show`` reads it."""
+    from pathlib import Path
+
+    from ._study import storage_url
+
+    if storage is None and not Path(runs_dir, study + ".db").exists():
+        raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
+    return leaderboard(open_study(study, storage_url(study, storage, runs_dir), [], create=False))
+
+
+def _test_family(found: dict[str, dict[int, float]], base: dict[str, dict[int, float]], rows: list[Row],
+                 alpha: float, check: bool) -> None:
+    """Paired tests of every found × baseline pair of one task, Holm-corrected together, stored on the rows."""
+    if not found or not base:
+        return
+    tests = paired_tests({**base, **found}, list(found), list(base))
+    for r in rows:
+        vs = {b: tests[(r.name, b)] for b in base if (r.name, b) in tests}
+        beats = [b for b, t in vs.items() if t.beats(alpha)]
+        if check and r.check is not None:
+            r.check.vs, r.check.beats = vs, beats
+        elif not check:
+            r.vs, r.beats = vs, beats
+
+
+def _final_trials(study: optuna.Study, state: TrialState = TrialState.COMPLETE) -> list[FrozenTrial]:
     storage = study._storage
     try:
         sid = storage.get_study_id_from_name(final_name(study.study_name))
     except KeyError:
         return []
-    return [t for t in storage.get_all_trials(sid, deepcopy=False) if t.state == TrialState.COMPLETE]
+    return [t for t in storage.get_all_trials(sid, deepcopy=False)
+            if t.state == state and not t.user_attrs.get(Attr.REQUEUED)]

@@ -19,6 +19,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ._records import JobResult, SeedResult
+
 __all__ = ["Job", "PruneSpec", "run_job", "train_candidate", "describe_candidate", "DEFAULT_EVALUATOR"]
 
 DEFAULT_EVALUATOR = "actlab.search._objective:train_candidate"
@@ -104,27 +106,25 @@ class _Pruning:
         return {k: v for k, v in t.system_attrs.items() if k.startswith("completed_rung")}
 
 
-def run_job(job: Job) -> dict[str, Any]:
-    """Evaluate ``job`` and return a plain result dict; never raises for a failing candidate."""
+def run_job(job: Job) -> JobResult:
+    """Evaluate ``job`` and return its :class:`JobResult`; never raises for a failing candidate."""
     evaluate = _resolve(job.evaluator)
     t0, cpu0 = time.monotonic(), time.process_time()
     deadline = t0 + job.timeout if job.timeout else None
-    curve: list[tuple[int, float]] = []
-    per_seed: list[dict[str, Any]] = []
-    out: dict[str, Any] = {"status": "ok", "reason": None, "per_seed": per_seed, "intermediate": curve}
+    out = JobResult()
     try:
         pruner_report = None
         if job.prune is not None:
             try:
                 pruner_report = _Pruning(job.prune)
             except Exception as e:  # without a pruner the candidate still trains, to the end
-                out["pruner_error"] = f"{type(e).__name__}: {e}"[:300]
+                out.pruner_error = f"{type(e).__name__}: {e}"[:300]
 
         def report(step: int, val_acc: float) -> bool:
             # Cooperative timeout; the executor kills the worker if a step never comes back.
             if deadline is not None and time.monotonic() > deadline:
                 raise _Timeout()
-            curve.append((int(step), float(val_acc)))
+            out.intermediate.append((int(step), float(val_acc)))
             return pruner_report(step, val_acc) if pruner_report is not None else False
 
         def report_quiet(step: int, val_acc: float) -> bool:
@@ -133,33 +133,31 @@ def run_job(job: Job) -> dict[str, Any]:
             return False
 
         for i, seed in enumerate(job.seeds):
-            res = evaluate(job.expression, job.task, seed, job.steps, report if i == 0 else report_quiet)
-            res = dict(res, seed=seed)
-            per_seed.append(res)
-            if res.get("pruned"):
-                out["status"] = "pruned"
+            res = SeedResult.from_attr(evaluate(job.expression, job.task, seed, job.steps,
+                                                report if i == 0 else report_quiet), seed=seed)
+            out.per_seed.append(res)
+            if res.pruned:
+                out.status = "pruned"
                 break
-            val = res.get("val_acc")
-            if res.get("diverged") or val is None or not math.isfinite(float(val)):
-                out["status"], out["reason"] = "fail", f"diverged: non-finite loss or accuracy (seed {seed})"
+            if res.diverged or res.val_acc is None or not math.isfinite(float(res.val_acc)):
+                out.status, out.reason = "fail", f"diverged: non-finite loss or accuracy (seed {seed})"
                 break
-        if job.seeds:
-            if out["status"] == "ok":
-                out["value"] = statistics.median(float(r["val_acc"]) for r in per_seed)
+        if job.seeds and out.ok:
+            out.value = statistics.median(float(r.val_acc) for r in out.per_seed)  # type: ignore[arg-type]
         if pruner_report is not None:
-            out["pruner_attrs"] = pruner_report.attrs
+            out.pruner_attrs = pruner_report.attrs
             if pruner_report.error:
-                out["pruner_error"] = pruner_report.error
-        if (job.analyse or job.measure) and out["status"] != "fail":
-            out.update(describe_candidate(job.expression, measure=job.measure))
+                out.pruner_error = pruner_report.error
+        if (job.analyse or job.measure) and out.status != "fail":
+            d = describe_candidate(job.expression, measure=job.measure)
+            out.cost, out.properties, out.canonical = d.get("cost"), d.get("properties"), d.get("canonical")
     except _Timeout:
-        out["status"], out["reason"] = "fail", f"timeout: exceeded {job.timeout:g} s"
+        out.status, out.reason = "fail", f"timeout: exceeded {job.timeout:g} s"
     except Exception as e:  # a candidate that raises must not stop the search
-        tb = traceback.format_exc(limit=-3)
-        out["status"], out["reason"] = "fail", f"{type(e).__name__}: {e}"[:500]
-        out["traceback"] = tb[-2000:]
-    out["wall"] = time.monotonic() - t0
-    out["cpu"] = time.process_time() - cpu0  # what the job cost, whatever else shares the cores
+        out.status, out.reason = "fail", f"{type(e).__name__}: {e}"[:500]
+        out.traceback = traceback.format_exc(limit=-3)[-2000:]
+    out.wall = time.monotonic() - t0
+    out.cpu = time.process_time() - cpu0  # what the job cost, whatever else shares the cores
     return out
 
 
@@ -180,11 +178,11 @@ def train_candidate(expression: str, task: str, seed: int, steps: int | None,
 
     named = _registry_name(expression)
     if named is not None:  # a zoo baseline: its composite form too, so that every row trains the same way
-        import actlab
+        from actlab.activations import get
 
         name, kwargs = named
         kwargs.setdefault("fused", False)
-        act: Any = lambda: actlab.get(name, **kwargs)  # noqa: E731 - a zero-argument factory, built here
+        act: Any = lambda: get(name, **kwargs)  # noqa: E731 - a zero-argument factory, built here
     else:
         e = ex.parse(expression)
         act = lambda: e.to_module(fused=False)  # noqa: E731
@@ -206,11 +204,11 @@ def first_report_step(task: str) -> int | None:
 
 def _registry_name(text: str) -> tuple[str, dict[str, Any]] | None:
     """``(name, hparams)`` if ``text`` names a zoo activation (``"isrlu"``, ``"isrlu:alpha=3"``), else None."""
-    import actlab
+    from actlab.activations import names
     from actlab.models import parse_act_string
 
     named = parse_act_string(text)
-    if named is None or named[0].lower() not in {n.lower() for n in actlab.names()}:
+    if named is None or named[0].lower() not in {n.lower() for n in names()}:
         return None
     return named[0], dict(named[1])
 
@@ -219,7 +217,7 @@ def describe_candidate(expression: str, measure: bool = False) -> dict[str, Any]
     """The sympy canonical form, properties and (``measure``) the fused forward+backward cost in ns/element.
 
     Registry names (the baselines) are timed through the zoo's hand-written fused kernel with the same protocol
-    (1M float32 elements, median of 5), or as an expression when the zoo has none (relu = ``max(x, 0)``).
+    (:func:`actlab.expr.kernel_ns_per_element`), or as an expression when the zoo has none (relu = ``max(x, 0)``).
     """
     from actlab import expr
 
@@ -245,30 +243,15 @@ def describe_candidate(expression: str, measure: bool = False) -> dict[str, Any]
 _ZOO_AS_EXPR = {"relu": "max(x, 0)", "identity": "x"}
 
 
-def _zoo_cost(name: str, n: int = 1 << 20, repeats: int = 5) -> float | None:
-    import numpy as np
-    import torch
-
+def _zoo_cost(name: str) -> float | None:
     from actlab.expr import kernel_ns_per_element
-    from actlab.kernels import get_kernel, sync_threads
+    from actlab.kernels import get_kernel
 
     k = get_kernel(name.lower())
     if k is None:
         alias = _ZOO_AS_EXPR.get(name.lower())
         return kernel_ns_per_element(alias) if alias else None
-    x = torch.randn(n).numpy()
-    out, gy, gx = np.empty_like(x), np.ones_like(x), np.empty_like(x)
-    p = (1.0,) * len(k.param_names)
-    sync_threads()
-    k.forward(x, out, *p, *k.static)
-    k.backward(x, gy, gx, *p, *k.static)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        k.forward(x, out, *p, *k.static)
-        k.backward(x, gy, gx, *p, *k.static)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) / n * 1e9
+    return kernel_ns_per_element(k)
 
 
 def _plain(v: Any) -> bool:

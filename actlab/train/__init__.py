@@ -2,13 +2,14 @@
 
 >>> from actlab.train import compare
 >>> c = compare(["elu", "isrlu", "swish"], task="mnist1d-cnn", seeds=5, workers=2)   # baseline relu added
->>> c.paired["isrlu"].p_value                                                        # Wilcoxon over seeds
+>>> c.paired["isrlu"].p_adjusted                                                     # paired t, Holm
 """
 
 from ._device import DEVICES, on_device, place_worker, resolve_device, worker_device
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule
-from ._stats import CONFIDENCE, N_BOOT, bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
+from ._stats import (ALPHA, CONFIDENCE, CORRECTION, TEST, PairedTest, holm, mean_ci, min_detectable_effect,
+                     paired_test, paired_tests)
 from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec
 from ._trainer import CURVE_POINTS, RunResult, task_data, train_one
 
@@ -16,5 +17,5 @@ __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "ta
            "place_worker", "worker_device", "on_device", "DEVICES", "train_one", "RunResult", "CURVE_POINTS",
            "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
-           "Cosine", "OneCycle", "LEGW", "bootstrap_ci", "paired_bootstrap_ci", "wilcoxon_p", "wilcoxon_min_p",
-           "CONFIDENCE", "N_BOOT"]
+           "Cosine", "OneCycle", "LEGW", "ALPHA", "CONFIDENCE", "CORRECTION", "TEST", "PairedTest", "holm", "mean_ci",
+           "min_detectable_effect", "paired_test", "paired_tests"]

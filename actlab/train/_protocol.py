@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from ..models import ActSpec, act_label, resolve_act
-from ._stats import bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
 from ._device import place_worker, resolve_device
+from ._stats import PairedTest, mean_ci, paired_tests
 from ._tasks import Task, get_task, task_spec
 from ._trainer import RunResult, train_one
 
@@ -31,8 +31,8 @@ METRICS = ("test_acc", "val_acc")
 class Evaluation:
     """One activation over seeds: per-seed results and summary statistics of ``metric``.
 
-    ``ci_low``/``ci_high`` is the 95 % percentile-bootstrap interval of the median over seeds (see
-    :func:`actlab.train.bootstrap_ci`); ``mean_ci_*`` the same for the mean.
+    ``ci_low``/``ci_high`` is the 95 % Student-t interval of the mean over seeds (:func:`actlab.train.mean_ci`,
+    the same interval as the search leaderboard's).
     """
 
     act: str
@@ -44,8 +44,6 @@ class Evaluation:
     std: float = 0.0
     ci_low: float = 0.0
     ci_high: float = 0.0
-    mean_ci_low: float = 0.0
-    mean_ci_high: float = 0.0
     n_diverged: int = 0
     time_per_run: float = 0.0
 
@@ -53,8 +51,8 @@ class Evaluation:
         v = self.values
         self.median, self.mean = float(np.median(v)), float(np.mean(v))
         self.std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
-        self.ci_low, self.ci_high = bootstrap_ci(v, np.median)
-        self.mean_ci_low, self.mean_ci_high = bootstrap_ci(v, np.mean)
+        m, half = mean_ci(v)
+        self.ci_low, self.ci_high = m - half, m + half
         self.n_diverged = sum(r.diverged for r in self.results)
         self.time_per_run = float(np.mean([r.wall_time for r in self.results]))
 
@@ -73,27 +71,9 @@ class Evaluation:
         return d
 
 
-@dataclass
-class Paired:
-    """A candidate against the baseline over the same seeds (common random numbers make these pairs).
-
-    ``p_value`` is the two-sided Wilcoxon signed-rank test; ``p_min`` the smallest p it could give with these pairs
-    (0.0625 for 5 seeds: it cannot reach 0.05). ``ci_low``/``ci_high`` bound the mean difference (paired
-    bootstrap, 95 %).
-    """
-
-    act: str
-    baseline: str
-    n_pairs: int
-    mean_diff: float
-    median_diff: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    p_min: float
-    wins: int
-    ties: int
-    losses: int
+#: A candidate against the baseline over the same seeds: the paired t-test of :mod:`actlab.train._stats`,
+#: Holm-corrected across the comparison's candidates.
+Paired = PairedTest
 
 
 @dataclass
@@ -114,9 +94,9 @@ class Comparison:
             p = self.paired.get(name)
             out.append(dict(act=name, n=len(ev.results), median=ev.median, mean=ev.mean, std=ev.std,
                             ci_low=ev.ci_low, ci_high=ev.ci_high,
-                            diff=p.mean_diff if p else None, diff_ci_low=p.ci_low if p else None,
-                            diff_ci_high=p.ci_high if p else None, p_value=p.p_value if p else None,
-                            p_min=p.p_min if p else None, wins=p.wins if p else None,
+                            diff=p.delta if p else None, diff_ci_low=p.ci_low if p else None,
+                            diff_ci_high=p.ci_high if p else None, p_value=p.p if p else None,
+                            p_adjusted=p.p_adjusted if p else None, wins=p.wins if p else None,
                             losses=p.losses if p else None, diverged=ev.n_diverged,
                             time_per_run=ev.time_per_run))
         return out
@@ -124,7 +104,7 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return dict(task=self.task, metric=self.metric, baseline=self.baseline, seeds=self.seeds,
                     evaluations={k: v.to_dict() for k, v in self.evaluations.items()},
-                    paired={k: asdict(v) for k, v in self.paired.items()})
+                    paired={k: v.to_dict() for k, v in self.paired.items()})
 
 
 def _metric(r: RunResult, metric: str) -> float:
@@ -251,7 +231,7 @@ def evaluate(act: ActSpec, task: str | Task = "mnist1d-cnn", seeds: int | Sequen
              steps: int | None = None, workers: int = 1, metric: str = "test_acc",
              data_dir: str | Path | None = None,
              progress: Callable[[RunResult], None] | None = None, device: str | None = None) -> Evaluation:
-    """Train ``act`` on ``task`` once per seed and summarise ``metric`` (median, mean, bootstrap CIs).
+    """Train ``act`` on ``task`` once per seed and summarise ``metric`` (median, mean, t interval of the mean).
 
     Args:
         seeds: a count (seeds 0..n-1) or explicit seeds.
@@ -273,8 +253,8 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
     """Evaluate several activations on the same seeds and pair each with ``baseline`` (added if missing).
 
     ``baseline`` defaults to the task's (``"relu"``, or ``"tanh"`` for the GRU). Paired statistics per candidate:
-    mean/median difference, paired-bootstrap CI, Wilcoxon signed-rank p and the smallest p attainable with that
-    many pairs. All (activation, seed) jobs share one process pool.
+    mean difference with its t interval, paired t-test p and its Holm-adjusted value across the candidates
+    (see :mod:`actlab.train._stats`). All (activation, seed) jobs share one process pool.
     """
     _check_metric(metric)
     t = get_task(task)
@@ -293,14 +273,8 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
     order = [base_label] + [lab for lab in labels if lab != base_label]
     evs = {lab: Evaluation(lab, _name(t), metric, res[i * len(s):(i + 1) * len(s)]) for i, lab in enumerate(labels)}
     evs = {lab: evs[lab] for lab in order}
-    b = evs[base_label].values
-    paired = {}
-    for lab in order[1:]:
-        d = evs[lab].values - b
-        lo, hi = paired_bootstrap_ci(d)
-        paired[lab] = Paired(lab, base_label, len(d), float(np.mean(d)), float(np.median(d)), lo, hi,
-                             wilcoxon_p(d), wilcoxon_min_p(int(np.count_nonzero(d))),
-                             int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum()))
+    tests = paired_tests({lab: evs[lab].values for lab in order}, order[1:], [base_label])
+    paired = {lab: tests[(lab, base_label)] for lab in order[1:]}
     return Comparison(_name(t), metric, base_label, s, evs, paired)
 
 

@@ -134,6 +134,8 @@ def test_saves_at_most_one_activation_sized_tensor(name):
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         y = actlab.get(name)(x)
+    big = [t for t in saved if t.numel() == x.numel()]
+    assert len(big) == 1, f"{name}: saved {len(big)} activation-sized tensors (backward needs exactly one)"
     assert sum(t.numel() for t in saved) <= x.numel() + len(spec(name).defaults)
     y.sum().backward()
 

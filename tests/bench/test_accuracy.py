@@ -37,7 +37,8 @@ def test_cli_bench_accuracy_writes_table_csv_and_plot(tmp_path: Path) -> None:
     assert sorted(n for n, _, _ in done) == ["1", "2", "3", "4", "5", "6"], res.output
     assert len({(a, s) for _, a, s in done}) == 6
     text = md.read_text()
-    assert text.startswith("| activation | median") and "| tanh |" in text and "smallest attainable p" in text
+    assert text.startswith("| activation | mean") and "| tanh |" in text and "Holm" in text
+    assert "Smallest effect detected" in text and "paired t-test" in text
     assert png.stat().st_size > 10_000
     res = runner.invoke(app, [*args, "--out", str(csv_path), "--json", str(tmp_path / "runs.json")])
     assert res.exit_code == 0, res.output

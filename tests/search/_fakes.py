@@ -117,7 +117,7 @@ def fake_config(**kw: Any) -> Any:
     from actlab.search._config import SearchConfig
 
     base = dict(task="fake", strategy="random", budget=10, workers=2, evaluator="tests.search._fakes:fake_eval",
-                analyse=False, pruner="none", steps=None, baselines=())
+                analyse=False, pruner="none", steps=None, baselines=(), check_task=None, race_seeds=0)
     base.update(kw)
     return SearchConfig(**base)
 

@@ -82,7 +82,7 @@ def test_evaluate_and_compare_on_workers(spec: str) -> None:
     parallel = compare(["tanh"], spec, seeds=2, steps=steps, workers=2, baseline="relu", metric="val_acc")
     assert parallel.task == spec and get_task(parallel.task) is get_task(spec)
     assert list(parallel.evaluations["relu"].values) == list(serial.values)
-    assert parallel.paired["tanh"].n_pairs == 2
+    assert parallel.paired["tanh"].n == 2
 
 
 def test_task_objects_work_on_workers() -> None:
