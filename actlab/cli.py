@@ -329,6 +329,23 @@ def export(study: str = typer.Argument(..., help="study name"),
     typer.echo(f"wrote {path}")
 
 
+# ---------------------------------------------------------------- reports (issue 14)
+
+
+@app.command()
+def report(study: str = typer.Argument(..., help="study name (as printed by actlab search)"),
+           html_out: Path = typer.Option(..., "--html", help="the self-contained HTML file to write"),
+           storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)")) -> None:
+    """Write one self-contained HTML page of a study: protocol, leaderboard, Pareto front, progress, top functions."""
+    from actlab.report.html import write_html
+
+    try:
+        path = write_html(study, html_out, storage)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        _fail(str(e).strip('"'))
+    typer.echo(f"wrote {path}")
+
+
 def main() -> None:
     app()
 

@@ -14,6 +14,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from .._tabular import Tabular
 from ._final import final_name, top_trials
 from ._study import evaluated, open_study
 
@@ -57,7 +58,7 @@ class Row:
 
 
 @dataclass
-class Board:
+class Board(Tabular):
     """Everything ``actlab show`` prints: leaderboard rows, the Pareto front and the study's bookkeeping."""
 
     study: str
@@ -66,6 +67,9 @@ class Board:
     pareto: list[Row]
     counts: dict[str, int]          # trials by outcome
     baselines_done: bool
+
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.rows]  # for _repr_html_ and to_pandas()
 
 
 def mean_ci(xs: list[float], level: float = 0.95) -> tuple[float, float]:

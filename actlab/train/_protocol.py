@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .._tabular import Tabular
 from ..models import ActSpec, act_label, resolve_act
 from ._stats import bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
 from ._tasks import Task, get_task
@@ -27,7 +28,7 @@ METRICS = ("test_acc", "val_acc")
 
 
 @dataclass
-class Evaluation:
+class Evaluation(Tabular):
     """One activation over seeds: per-seed results and summary statistics of ``metric``.
 
     ``ci_low``/``ci_high`` is the 95 % percentile-bootstrap interval of the median over seeds (see
@@ -66,6 +67,9 @@ class Evaluation:
     def seeds(self) -> list[int]:
         return [r.seed for r in self.results]
 
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.results]  # one row per seed, for _repr_html_ and to_pandas()
+
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in asdict(self).items() if k != "results"}
         d["results"] = [r.to_dict() for r in self.results]
@@ -96,7 +100,7 @@ class Paired:
 
 
 @dataclass
-class Comparison:
+class Comparison(Tabular):
     """Several activations on one task and seed set, each paired against ``baseline``."""
 
     task: str
@@ -119,6 +123,9 @@ class Comparison:
                             losses=p.losses if p else None, diverged=ev.n_diverged,
                             time_per_run=ev.time_per_run))
         return out
+
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return self.rows()  # for _repr_html_ and to_pandas()
 
     def to_dict(self) -> dict[str, Any]:
         return dict(task=self.task, metric=self.metric, baseline=self.baseline, seeds=self.seeds,
