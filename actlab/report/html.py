@@ -37,7 +37,8 @@ _FIRST = ("rank", "name", "kind", "trial")  # leaderboard columns shown first; e
 def figure_svg(fig: "Figure") -> str:
     """The figure as an inline ``<svg>`` element (without the XML prolog)."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    # no metadata block: it names creators and licences by URL, and the page should hold no address at all
+    fig.savefig(buf, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
