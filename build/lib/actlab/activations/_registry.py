@@ -1,0 +1,182 @@
+"""The one registry of activations: every other part of actlab reads names, properties and kernels from here."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+import torch
+from torch import nn
+
+from .. import kernels
+
+__all__ = ["ActivationSpec", "Activation", "register", "get", "names", "spec", "check_input", "check_hparam", "run"]
+
+Smoothness = Literal["C0", "C1", "C2", "Cinf"]
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """Everything actlab knows about one activation.
+
+    ``reference(x, *hparams)`` is the composite PyTorch form: it runs on every device and dtype, is correct on the
+    whole float range and is differentiable to any order; the fused kernel (``kernel``) must agree with it.
+    Properties are declared for the default hyperparameters and checked numerically by the tests.
+    """
+
+    name: str
+    cls: type["Activation"]
+    reference: Callable[..., torch.Tensor]
+    latex: str
+    citation: str
+    monotonic: bool
+    bounded_below: bool
+    bounded_above: bool
+    smoothness: Smoothness
+    defaults: dict[str, float] = field(default_factory=dict)
+    trainable: tuple[str, ...] = ()
+    kernel: str | None = None
+    native: Callable[..., torch.Tensor] | None = None
+    aliases: tuple[str, ...] = ()
+    # Points where the function or a low derivative has a kink, for tests and plots (default hparams).
+    kinks: tuple[float, ...] = ()
+
+
+_SPECS: dict[str, ActivationSpec] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(*, latex: str, citation: str, monotonic: bool, bounded: tuple[bool, bool], smoothness: Smoothness,
+             kernel: str | None = None, native: Callable[..., torch.Tensor] | None = None,
+             aliases: tuple[str, ...] = (), kinks: tuple[float, ...] = ()) -> Callable[[type], type]:
+    """Class decorator that enters an :class:`Activation` subclass into the registry under ``cls.name``."""
+
+    def wrap(cls: type[Activation]) -> type[Activation]:
+        key = cls.name.lower()
+        if key in _SPECS or key in _ALIASES:
+            raise ValueError(f"activation {key!r} is registered twice")
+        s = ActivationSpec(name=key, cls=cls, reference=cls.reference, latex=latex, citation=citation,
+                           monotonic=monotonic, bounded_below=bounded[0], bounded_above=bounded[1],
+                           smoothness=smoothness, defaults=dict(cls.defaults), trainable=tuple(cls.trainable),
+                           kernel=kernel, native=native, aliases=aliases, kinks=kinks)
+        _SPECS[key] = s
+        for a in aliases:
+            _ALIASES[a.lower()] = key
+        cls.spec = s
+        return cls
+
+    return wrap
+
+
+def _resolve(name: str) -> str:
+    key = name.lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in _SPECS:
+        known = sorted([*_SPECS, *_ALIASES])
+        close = difflib.get_close_matches(key, known, n=4, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"unknown activation {name!r}{hint} (actlab.names() lists all {len(_SPECS)})")
+    return key
+
+
+def names() -> list[str]:
+    """Canonical names of every registered activation, in registration order."""
+    return list(_SPECS)
+
+
+def spec(name: str) -> ActivationSpec:
+    """The :class:`ActivationSpec` of ``name`` (case-insensitive; aliases allowed)."""
+    return _SPECS[_resolve(name)]
+
+
+def get(name: str, **hparams: Any) -> nn.Module:
+    """Build the activation module called ``name``, e.g. ``actlab.get("isrlu", alpha=3.0)``."""
+    return spec(name).cls(**hparams)
+
+
+def check_input(x: torch.Tensor, name: str) -> None:
+    """Reject tensors an activation cannot be applied to, naming the dtype."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}; "
+                        f"convert with x.float() first")
+
+
+def run(s: ActivationSpec, x: torch.Tensor, params: tuple[Any, ...], fused: bool = True,
+        static: dict[str, Any] | None = None) -> torch.Tensor:
+    """Apply activation ``s`` with hyperparameters ``params`` (registry order): the fused kernel when it can run
+    (CPU float32/float64, scalar hyperparameters), else the composite reference, which gives the same numbers."""
+    check_input(x, s.name)
+    if fused and s.kernel is not None and kernels.supports(x, *params):
+        k = kernels.get_kernel(s.kernel, **static) if static else kernels.KERNELS.get(s.kernel)
+        if k is not None:
+            return kernels.apply(k, x, *params, reference=s.reference)
+    return s.reference(x, *params)
+
+
+def check_hparam(name: str, key: str, value: Any, positive: bool = True) -> float:
+    """Validate a scalar hyperparameter: a finite number, and > 0 when ``positive``."""
+    v = float(value.detach()) if isinstance(value, torch.Tensor) else value
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"{name}: {key} must be a number, got {type(value).__name__}")
+    if not math.isfinite(v) or (positive and v <= 0):
+        raise ValueError(f"{name}: {key} must be a finite number{' > 0' if positive else ''}, got {v}")
+    return float(v)
+
+
+class Activation(nn.Module):
+    """Base of every zoo module: hyperparameters from ``defaults``, optionally trainable, and a fused forward.
+
+    Subclasses set ``name``, ``defaults`` (ordered: the order is the kernel's and the reference's parameter order),
+    ``trainable`` (which hyperparameters may be learned) and a static ``reference``.
+    """
+
+    name: str = ""
+    defaults: dict[str, float] = {}
+    trainable: tuple[str, ...] = ()
+    positive: tuple[str, ...] = ()  # hyperparameters that must be > 0
+    static_options: tuple[str, ...] = ()  # kernel options that are not hyperparameters (e.g. ``newton``)
+    spec: ActivationSpec
+
+    def __init__(self, trainable: bool = False, fused: bool = True, **hparams: Any) -> None:
+        super().__init__()
+        self.static = {k: hparams.pop(k) for k in self.static_options if hparams.get(k) is not None}
+        for k in self.static_options:
+            hparams.pop(k, None)
+        unknown = set(hparams) - set(self.defaults)
+        if unknown:
+            allowed = ", ".join(self.defaults) or "none"
+            raise TypeError(f"{self.name}: unknown hyperparameter(s) {sorted(unknown)}; allowed: {allowed}")
+        if trainable and not self.trainable:
+            raise ValueError(f"{self.name} has no trainable hyperparameter")
+        self.is_trainable = bool(trainable)
+        self.fused = fused
+        for key, default in self.defaults.items():
+            v = check_hparam(self.name, key, hparams.get(key, default), positive=key in self.positive)
+            if trainable and key in self.trainable:
+                setattr(self, key, nn.Parameter(torch.tensor(v)))
+            else:
+                setattr(self, key, v)
+
+    @staticmethod
+    def reference(x: torch.Tensor, *params: Any) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def params(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, k) for k in self.defaults)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return run(self.spec, x, self.params(), self.fused, self.static)
+
+    def extra_repr(self) -> str:
+        parts = []
+        for k in self.defaults:
+            v = getattr(self, k)
+            parts.append(f"{k}={float(v.detach()) if isinstance(v, torch.Tensor) else v:g}")
+        if self.trainable:
+            parts.append(f"trainable={self.is_trainable}")
+        parts += [f"{k}={v}" for k, v in self.static.items()]
+        return ", ".join(parts)

@@ -1,0 +1,276 @@
+"""The speed benchmark: fused kernels against a memory copy, PyTorch's native op and the composite reference.
+
+This is what ``actlab bench speed`` runs; from Python::
+
+    from actlab.bench import speed
+    records = speed.run(sizes=(65536, 16_777_216), repeats=20)
+    print(speed.to_markdown(records))
+
+For every registered activation with a fused kernel (and the approximate-ISRLU variants), at each size, float32:
+
+* **kernel time** (outputs preallocated, so page faults are not counted): the numba forward/backward called
+  directly on preallocated arrays; a copy into a preallocated tensor (the memory-bandwidth limit); PyTorch's native
+  op through its ``out=`` / ``grad_input=`` overloads;
+* **composite reference**: the torch-ops formula, forward and autograd backward (it allocates; it has no other way);
+* **user view**: forward + backward through autograd, out of place, as a model runs it: the actlab module against
+  the native functional (for ISRLU/ISRU against ``F.elu``, the function they replace).
+
+Each figure is the median of ``repeats`` runs after a warm-up; all variants of one row run round-robin in the same
+loop, so that the machine's load drifts equally over them.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["SpeedRecord", "run", "to_markdown", "rich_table", "write_json", "NATIVE_KERNELS", "DEFAULT_SIZES"]
+
+DEFAULT_SIZES = (1 << 16, 1 << 24)
+Thunk = Callable[[], Any]
+
+
+def _elu_like(alpha: float, scale: float, input_scale: float) -> tuple[Callable, Callable]:
+    def fwd(x, out, *_):
+        torch.ops.aten.elu.out(x, alpha, scale, input_scale, out=out)
+
+    def bwd(x, gy, gx, *_):
+        torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, False, x, grad_input=gx)
+    return fwd, bwd
+
+
+def _gelu(approximate: str) -> tuple[Callable, Callable]:
+    def fwd(x, out, *_):
+        torch.ops.aten.gelu.out(x, approximate=approximate, out=out)
+
+    def bwd(x, gy, gx, *_):
+        torch.ops.aten.gelu_backward.grad_input(gy, x, approximate=approximate, grad_input=gx)
+    return fwd, bwd
+
+
+def _from_output(op: Any, op_bwd: Any) -> tuple[Callable, Callable]:
+    # sigmoid/tanh backward read the forward output; it is computed once in setup (see _native_thunks).
+    def fwd(x, out, *_):
+        op.out(x, out=out)
+
+    def bwd(x, gy, gx, y):
+        op_bwd.grad_input(gy, y, grad_input=gx)
+    return fwd, bwd
+
+
+def _mish_bwd(x, gy, gx, *_):
+    # aten has no grad_input overload for mish; this is the one native variant that allocates its result.
+    gx.copy_(torch.ops.aten.mish_backward.default(gy, x))
+
+
+# PyTorch's native preallocated-output kernels, by kernel name, for the hyperparameters' defaults. An entry that
+# needs the forward output for backward is marked by _from_output.
+NATIVE_KERNELS: dict[str, tuple[Callable, Callable]] = {
+    "elu": _elu_like(1.0, 1.0, 1.0),
+    "celu": _elu_like(1.0, 1.0, 1.0),
+    "selu": _elu_like(1.6732632423543772, 1.0507009873554805, 1.0),
+    "swish": (lambda x, out, *_: torch.ops.aten.silu.out(x, out=out),
+              lambda x, gy, gx, *_: torch.ops.aten.silu_backward.grad_input(gy, x, grad_input=gx)),
+    "mish": (lambda x, out, *_: torch.ops.aten.mish.out(x, out=out), _mish_bwd),
+    "gelu": _gelu("none"),
+    "gelu_tanh": _gelu("tanh"),
+    "softplus": (lambda x, out, *_: torch.ops.aten.softplus.out(x, 1.0, 20.0, out=out),
+                 lambda x, gy, gx, *_: torch.ops.aten.softplus_backward.grad_input(gy, x, 1.0, 20.0, grad_input=gx)),
+    "sigmoid": _from_output(torch.ops.aten.sigmoid, torch.ops.aten.sigmoid_backward),
+    "tanh": _from_output(torch.ops.aten.tanh, torch.ops.aten.tanh_backward),
+}
+# Kernels without a native op are compared with the native op of the function they stand in for.
+STAND_IN = {"isrlu": "elu", "isru": "tanh", "isru_sigmoid": "sigmoid"}
+
+
+@dataclass
+class SpeedRecord:
+    """One activation at one size; times in milliseconds (None where a variant does not exist)."""
+
+    name: str
+    size: int
+    dtype: str
+    threads: int
+    native_op: str | None  # which native op the native columns measure (ISRLU: elu)
+    copy: float
+    fused_fwd: float
+    fused_bwd: float
+    fused_bwd_param: float | None  # backward including the parameter-gradient reduction (trainable α/β)
+    native_fwd: float | None
+    native_bwd: float | None
+    reference_fwd: float
+    reference_bwd: float
+    user_fused: float  # autograd forward + backward through the actlab module, out of place
+    user_native: float | None  # the same through the native functional
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fused_total(self) -> float:
+        return self.fused_fwd + self.fused_bwd
+
+    @property
+    def native_total(self) -> float | None:
+        return None if self.native_fwd is None or self.native_bwd is None else self.native_fwd + self.native_bwd
+
+
+def median_ms(thunks: dict[str, Thunk], repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median wall time in ms of each thunk, the thunks interleaved round by round so that load hits them alike."""
+    for _ in range(warmup):
+        for t in thunks.values():
+            t()
+    times: dict[str, list[float]] = {k: [] for k in thunks}
+    for _ in range(repeats):
+        for k, t in thunks.items():
+            t0 = time.perf_counter()
+            t()
+            times[k].append(time.perf_counter() - t0)
+    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
+
+
+def _rows(names: Sequence[str] | None, newton: Iterable[int]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(row label, registry name, static options) for every activation with a fused kernel."""
+    import actlab.activations as A
+
+    rows = []
+    for n in A.names() if names is None else [A.spec(m).name for m in names]:
+        s = A.spec(n)
+        if s.kernel is None:
+            continue
+        rows.append((n, n, {}))
+        if "newton" in s.cls.static_options:
+            rows += [(f"{n}[newton={k}]", n, {"newton": k}) for k in newton if n == "isrlu"]
+    return rows
+
+
+def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: int) -> SpeedRecord:
+    import actlab
+    import actlab.activations as A
+    from actlab import kernels as K
+
+    s = A.spec(name)
+    kernel = K.get_kernel(s.kernel, **static)
+    assert kernel is not None
+    params = [float(v) for v in s.defaults.values()]
+    K.sync_threads()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(size, generator=g)
+    gy = torch.randn(size, generator=g)
+    out, gx = torch.empty_like(x), torch.empty_like(x)
+    xn, gyn, outn, gxn = x.numpy(), gy.numpy(), out.numpy(), gx.numpy()
+    st = kernel.static
+    bwd_in = kernel.backward_input or kernel.backward
+    # What autograd hands the backward kernel: the saved output for output-saving kernels, else the input.
+    saved = torch.empty_like(x)
+    kernel.forward(xn, saved.numpy(), *params, *st)
+    sn = saved.numpy() if kernel.saves_output else xn
+    thunks: dict[str, Thunk] = {
+        "copy": lambda: out.copy_(x),
+        "fused_fwd": lambda: kernel.forward(xn, outn, *params, *st),
+        "fused_bwd": lambda: bwd_in(sn, gyn, gxn, *params, *st),
+    }
+    if params:
+        thunks["fused_bwd_param"] = lambda: kernel.backward(sn, gyn, gxn, *params, *st)
+    native_name = s.kernel if s.kernel in NATIVE_KERNELS else STAND_IN.get(s.kernel)
+    if native_name is not None:
+        nf, nb = NATIVE_KERNELS[native_name]
+        y_native = torch.empty_like(x)
+        nf(x, y_native)
+        thunks["native_fwd"] = lambda: nf(x, out)
+        thunks["native_bwd"] = lambda: nb(x, gy, gx, y_native)
+    ref = s.reference
+    xr = x.detach().requires_grad_(True)
+    yr = ref(xr, *params)
+    thunks["reference_fwd"] = lambda: ref(x, *params)
+    thunks["reference_bwd"] = lambda: torch.autograd.grad(yr, xr, gy, retain_graph=True)
+    module = actlab.get(name, **static)
+    xu = x.detach().requires_grad_(True)
+
+    def user(fn: Callable[[torch.Tensor], torch.Tensor]) -> Thunk:
+        def step() -> None:
+            xu.grad = None
+            fn(xu).backward(gy)
+        return step
+
+    thunks["user_fused"] = user(module)
+    native_fn = s.native if s.native is not None else {"elu": F.elu, "tanh": torch.tanh,
+                                                         "sigmoid": torch.sigmoid}.get(native_name or "")
+    if native_fn is not None:
+        thunks["user_native"] = user(native_fn)
+    ms = median_ms(thunks, repeats)
+    return SpeedRecord(name=label, size=size, dtype="float32", threads=torch.get_num_threads(),
+                       native_op=native_name, copy=ms["copy"], fused_fwd=ms["fused_fwd"],
+                       fused_bwd=ms["fused_bwd"], fused_bwd_param=ms.get("fused_bwd_param"),
+                       native_fwd=ms.get("native_fwd"), native_bwd=ms.get("native_bwd"),
+                       reference_fwd=ms["reference_fwd"], reference_bwd=ms["reference_bwd"],
+                       user_fused=ms["user_fused"], user_native=ms.get("user_native"))
+
+
+def run(names: Sequence[str] | None = None, sizes: Sequence[int] = DEFAULT_SIZES, repeats: int = 20,
+        newton: Iterable[int] = (1, 2), progress: Callable[[SpeedRecord], None] | None = None) -> list[SpeedRecord]:
+    """Measure every activation with a fused kernel (or only ``names``) at each size; see the module docstring."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be ≥ 1, got {repeats}")
+    if any(int(n) < 1 for n in sizes):
+        raise ValueError(f"sizes must be ≥ 1 element, got {list(sizes)}")
+    records = []
+    for size in sizes:
+        for label, name, static in _rows(names, tuple(newton)):
+            rec = _measure(label, name, static, int(size), repeats)
+            records.append(rec)
+            if progress is not None:
+                progress(rec)
+    return records
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{v:.2f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
+
+
+COLUMNS: list[tuple[str, str, Callable[[SpeedRecord], str]]] = [
+    ("name", "activation", lambda r: r.name),
+    ("size", "size", lambda r: f"{r.size:,}"),
+    ("copy", "copy", lambda r: _fmt(r.copy)),
+    ("fused_fwd", "fused fwd", lambda r: f"{_fmt(r.fused_fwd)} ({_ratio(r.fused_fwd, r.copy)})"),
+    ("fused_bwd", "fused bwd", lambda r: f"{_fmt(r.fused_bwd)} ({_ratio(r.fused_bwd, r.copy)})"),
+    ("native", "native fwd / bwd", lambda r: "—" if r.native_fwd is None else
+     f"{_fmt(r.native_fwd)} / {_fmt(r.native_bwd)} ({r.native_op})"),
+    ("speedup", "native÷fused (fwd+bwd)", lambda r: _ratio(r.native_total, r.fused_total)),
+    ("reference", "reference fwd / bwd", lambda r: f"{_fmt(r.reference_fwd)} / {_fmt(r.reference_bwd)}"),
+    ("user", "autograd: actlab / native", lambda r: f"{_fmt(r.user_fused)} / {_fmt(r.user_native)} "
+     f"({_ratio(r.user_native, r.user_fused)})"),
+]
+
+
+def to_markdown(records: Sequence[SpeedRecord]) -> str:
+    """The records as a Markdown table (ms; ratios in parentheses)."""
+    lines = ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(f(r) for _, _, f in COLUMNS) + " |" for r in records]
+    return "\n".join(lines)
+
+
+def rich_table(records: Sequence[SpeedRecord]) -> Any:
+    """The records as a ``rich.table.Table``."""
+    from rich.table import Table
+
+    t = Table(title="actlab bench speed (float32, ms, median)")
+    for _, h, _ in COLUMNS:
+        t.add_column(h, justify="left" if h == "activation" else "right")
+    for r in records:
+        t.add_row(*(f(r) for _, _, f in COLUMNS))
+    return t
+
+
+def write_json(records: Sequence[SpeedRecord], path: str | Path) -> None:
+    """One JSON object per (activation, size), times in ms."""
+    Path(path).write_text(json.dumps([asdict(r) for r in records], indent=1) + "\n")

@@ -1,0 +1,61 @@
+"""Scalar helpers for generated kernels that ``actlab.kernels._math`` does not provide.
+
+Each is inlined at numba-IR level and keeps the argument's float type (float32 stays float32). NaN in gives NaN out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+__all__ = ["like", "_max", "_min", "_sign", "_heaviside", "_sinc", "_sincd"]
+
+
+def like(value, z):  # type: ignore[no-untyped-def]
+    """``value`` converted to the float type of the scalar ``z`` (inside numba)."""
+    return type(z)(value)
+
+
+@overload(like, inline="always")
+def _like_ol(value, z):  # type: ignore[no-untyped-def]
+    if z == types.float32:
+        return lambda value, z: np.float32(value)
+    return lambda value, z: np.float64(value)
+
+
+@njit(inline="always")
+def _max(a, b):  # type: ignore[no-untyped-def]
+    # a + b only when a comparison failed, i.e. a NaN is involved (torch.maximum propagates NaN too).
+    return a if a > b else (b if b >= a else a + b)
+
+
+@njit(inline="always")
+def _min(a, b):  # type: ignore[no-untyped-def]
+    return a if a < b else (b if b <= a else a + b)
+
+
+@njit(inline="always")
+def _sign(z):  # type: ignore[no-untyped-def]
+    return like(1.0, z) if z > 0 else (like(-1.0, z) if z < 0 else z * like(0.0, z))
+
+
+@njit(inline="always")
+def _heaviside(z):  # type: ignore[no-untyped-def]
+    # H(0) = 1/2 as in sympy, which is also how torch.maximum/minimum split a tie's gradient.
+    return like(1.0, z) if z > 0 else (like(0.0, z) if z < 0 else (z if z != z else like(0.5, z)))
+
+
+@njit(inline="always")
+def _sinc(z):  # type: ignore[no-untyped-def]
+    return like(1.0, z) if z == 0 else np.sin(z) / z
+
+
+@njit(inline="always")
+def _sincd(z):  # type: ignore[no-untyped-def]
+    # (z cos z − sin z)/z² cancels near 0; the Taylor series is exact to float64 rounding for |z| < 0.1.
+    if abs(z) < 0.1:
+        z2 = z * z
+        return z * (like(-1.0 / 3.0, z) + z2 * (like(1.0 / 30.0, z) + z2 * (like(-1.0 / 840.0, z)
+                                                                           + z2 * like(1.0 / 45360.0, z))))
+    return (z * np.cos(z) - np.sin(z)) / (z * z)

@@ -1,0 +1,23 @@
+"""Fused numba CPU kernels and the memory-efficient autograd path.
+
+``KERNELS`` is the one table of hand-written kernels; ``get_kernel(name, newton=None)`` returns one (or ``None``);
+``apply(kernel, x, *params, reference=...)`` runs it under autograd, saving one tensor (the input, or
+the output where f′ is a function of it) plus the parameters. On small tensors it goes through a C++ autograd node
+(``_native``; ``build_native``, ``use_native``, ``native_status``) that calls the same numba loops. The vectorisable scalar
+building blocks for kernels (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``, ...) live in :mod:`actlab.kernels._math` and
+:mod:`actlab.kernels._special`.
+"""
+
+from . import _cachelock
+
+_cachelock.install()  # before anything compiles: see _cachelock for the race it closes
+
+from ._alloc import tune_allocator  # noqa: E402
+from ._native import build_native, native_enabled, native_status, use_native  # noqa: E402
+from ._fused import (  # noqa: E402
+    FusedKernel, apply, empty_output, supports, sync_threads, use_hugepage_outputs)
+from ._table import KERNELS, NEWTON_MAX, KernelRow, get_kernel  # noqa: E402
+
+__all__ = ["FusedKernel", "apply", "supports", "sync_threads", "get_kernel", "KERNELS", "KernelRow", "NEWTON_MAX",
+           "tune_allocator", "empty_output", "use_hugepage_outputs", "build_native", "use_native", "native_enabled",
+           "native_status"]

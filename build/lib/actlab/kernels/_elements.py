@@ -1,0 +1,296 @@
+"""Element functions of every hand-written kernel: ``prep``, ``f`` and ``grad`` (see :mod:`._drivers`).
+
+Each is correct on the whole float range. Recurring points:
+
+* constants come from ``prep`` already cast to the input dtype: a bare ``0.5`` would promote float32 to float64 and
+  halve the vector width;
+* x·g(x) forms give ∞·0 = NaN at ±∞; the limit is selected there (``copysign(0, x)`` keeps the sign of the zero);
+* the ISRU family never forms αx² unguarded: with u = √α·x it returns ±1/√α once |u| > 1e10, where that is exact to
+  rounding (1/(2u²) < 1e-20), so ±inf gives ±1/√α and huge |x| does not overflow;
+* ``k`` is the Newton step count of the approximate inverse square root (−1: exact); other kernels ignore it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+
+from ._math import cast_like, exp_expm1, fast_rsqrt, select, vexp, vexp_neg
+from ._special import ndtr_exp, vsoftplus, vtanh
+
+
+
+def _jit(fn):
+    # A fresh register_jitable per function: numba's wrapper pops `inline` from a shared kwargs dict, so reusing one
+    # decorator object silently inlines only the first function (and the loops then stop vectorising).
+    return register_jitable(inline="always")(fn)
+
+_BIG = 1e10
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_GELU_C = 2.0 * math.sqrt(2.0 / math.pi)  # 2·√(2/π): gelu_tanh(x) = x·σ(2√(2/π)(x + 0.044715x³))
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@_jit
+def none_prep(x, p, k):
+    return cast_like(0.0, x), cast_like(0.5, x), cast_like(1.0, x), cast_like(2.0, x)
+
+
+# ----------------------------------------------------------------------------------------- ISRU family
+@_jit
+def isru_prep(x, p, k):
+    sa = math.sqrt(p)
+    return (cast_like(sa, x), cast_like(1.0 / sa, x), cast_like(_BIG, x), cast_like(1.0, x), cast_like(0.5, x),
+            cast_like(0.0, x))
+
+
+@_jit
+def _isru(v, c, k):
+    """v/√(1 + αv²)."""
+    sa, ia, big, one, half, zero = c
+    u = sa * v
+    d = one + u * u
+    r = one / np.sqrt(d) if k < 0 else fast_rsqrt(d, k)  # k is a compile-time constant: no branch remains
+    return select(abs(u) > big, math.copysign(ia, v), v * r)
+
+
+@_jit
+def _isru_slope_y(y, c):
+    """ISRU's slope from its output: 1 − αy² = 1/(1 + αx²), so f′ = (1 − αy²)^{3/2} (no division, one sqrt).
+
+    Exact to a few eps absolute; relative accuracy fades where f′ < ~eps^{1/2}, far in the saturated tail, because
+    y has rounded to within an ulp of ±1/√α there. Clamping at 0 covers that rounding (and y = ±1/√α at ±inf).
+    """
+    sa, ia, big, one, half, zero = c
+    u = sa * y
+    t = one - u * u
+    t = select(t < zero, zero, t)
+    return t * np.sqrt(t)
+
+
+@_jit
+def isru_f(v, c, k):
+    return _isru(v, c, k)
+
+
+@_jit
+def isru_grad_y(y, c, k):
+    return _isru_slope_y(y, c), -c[4] * y * y * y  # ∂/∂α [x(1+αx²)^-½] = −x³(1+αx²)^-3/2 /2 = −y³/2
+
+
+@_jit
+def isrlu_f(v, c, k):
+    return select(v >= c[5], v, _isru(v, c, k))
+
+
+@_jit
+def isrlu_grad_y(y, c, k):
+    pos = y >= c[5]  # y has x's sign (and −0.0 maps to −0.0, slope 1)
+    return select(pos, c[3], _isru_slope_y(y, c)), select(pos, c[5], -c[4] * y * y * y)
+
+
+@_jit
+def isru_sigmoid_f(v, c, k):
+    half = c[4]
+    return half + half * _isru(half * v, c, k)
+
+
+@_jit
+def isru_sigmoid_grad_y(y, c, k):
+    half = c[4]
+    s = (y - half) + (y - half)  # the ISRU part, isru(x/2) = 2y − 1 (exact for y ≥ 1/4)
+    return half * half * _isru_slope_y(s, c), -half * half * s * s * s
+
+
+# ----------------------------------------------------------------------------------------- ELU family
+@_jit
+def elu_prep(x, p, k):
+    return cast_like(p, x), cast_like(1.0, x), cast_like(0.0, x), cast_like(1.0 / p, x)
+
+
+@_jit
+def elu_f(v, c, k):
+    return select(v > c[2], v, c[0] * exp_expm1(v)[1])
+
+
+@_jit
+def elu_grad_y(y, c, k):
+    pos = y > c[2]  # y = α(eˣ − 1) > 0 exactly when x > 0
+    return select(pos, c[1], y + c[0]), select(pos, c[2], y * c[3])  # αeˣ = y + α; ∂f/∂α = eˣ − 1 = y/α
+
+
+@_jit
+def celu_f(v, c, k):
+    return select(v > c[2], v, c[0] * exp_expm1(v * c[3])[1])
+
+
+@_jit
+def celu_grad(v, c, k):
+    z = v * c[3]
+    e, m = exp_expm1(z)
+    pos = v > c[2]
+    da = m - z * e
+    da = select(e == c[2], m, da)  # z = −inf: −inf·0
+    return select(pos, c[1], e), select(pos, c[2], da)
+
+
+@_jit
+def selu_prep(x, p, k):
+    return cast_like(SELU_SCALE, x), cast_like(SELU_SCALE * SELU_ALPHA, x), cast_like(0.0, x)
+
+
+@_jit
+def selu_f(v, c, k):
+    return select(v > c[2], c[0] * v, c[1] * exp_expm1(v)[1])
+
+
+@_jit
+def selu_grad_y(y, c, k):
+    return select(y > c[2], c[0], y + c[1]), c[2]  # λαeˣ = y + λα
+
+
+# ----------------------------------------------------------------------------------------- sigmoid family
+@_jit
+def swish_prep(x, p, k):
+    return cast_like(p, x), cast_like(1.0, x), cast_like(0.0, x)
+
+
+@_jit
+def _sigmoid_pair(u, one):
+    """(σ(u), 1 − σ(u)), each with relative accuracy: e^{−|u|} never overflows, and neither side cancels."""
+    t = vexp_neg(-abs(u))
+    r = one / (one + t)
+    p = t * r
+    pos = u >= 0
+    return select(pos, r, p), select(pos, p, r)
+
+
+@_jit
+def _swish_core(v, c):
+    return _sigmoid_pair(c[0] * v, c[1])
+
+
+@_jit
+def swish_f(v, c, k):
+    s, _ = _swish_core(v, c)
+    y = v * s
+    return select(s == c[2], math.copysign(c[2], v), y)
+
+
+@_jit
+def swish_grad(v, c, k):
+    b, one, zero = c
+    s, oms = _swish_core(v, c)
+    bv = b * v
+    g = s + s * (bv * oms)
+    g = select((oms == zero) | (s == zero), s, g)
+    db = (v * s) * (v * oms)
+    db = select((oms == zero) | (s == zero), zero, db)
+    return g, db
+
+
+@_jit
+def gelu_tanh_prep(x, p, k):
+    return (cast_like(_GELU_C, x), cast_like(0.044715, x), cast_like(3 * 0.044715, x), cast_like(1.0, x),
+            cast_like(0.0, x))
+
+
+@_jit
+def _gelu_tanh_core(v, c):
+    gc, a, a3, one, zero = c
+    v2 = v * v
+    s, oms = _sigmoid_pair(gc * v * (one + a * v2), one)
+    return s, oms, v2
+
+
+@_jit
+def gelu_tanh_f(v, c, k):
+    s, _, _ = _gelu_tanh_core(v, c)
+    return select(s == c[4], math.copysign(c[4], v), v * s)
+
+
+@_jit
+def gelu_tanh_grad(v, c, k):
+    gc, a, a3, one, zero = c
+    s, oms, v2 = _gelu_tanh_core(v, c)
+    g = s + (v * s) * oms * gc * (one + a3 * v2)
+    return select((oms == zero) | (s == zero), s, g), zero
+
+
+@_jit
+def sigmoid_f(v, c, k):
+    return _sigmoid_pair(v, c[2])[0]
+
+
+@_jit
+def sigmoid_grad_y(y, c, k):
+    return y * (c[2] - y), c[0]
+
+
+@_jit
+def softplus_f(v, c, k):
+    return vsoftplus(v)
+
+
+@_jit
+def softplus_grad(v, c, k):
+    return _sigmoid_pair(v, c[2])[0], c[0]
+
+
+@_jit
+def tanh_f(v, c, k):
+    return vtanh(v)
+
+
+@_jit
+def tanh_grad_y(y, c, k):
+    one = c[2]
+    return (one - y) * (one + y), c[0]  # 1 − y², without cancellation near |y| = 1
+
+
+@_jit
+def mish_f(v, c, k):
+    zero, half, one, two = c
+    e = vexp(v)
+    n = e * (e + two)
+    t = n / (n + two)  # tanh(softplus(v)) = ((1+e)² − 1)/((1+e)² + 1)
+    t = select(n == np.inf, one, t)
+    return select(t == zero, math.copysign(zero, v), v * t)
+
+
+@_jit
+def mish_grad(v, c, k):
+    zero, half, one, two = c
+    e = vexp(v)
+    n = e * (e + two)
+    t = n / (n + two)
+    t = select(n == np.inf, one, t)
+    # f′ = t + v·(1 − t²)·σ(v), with 1 − t = 2/(n + 2) and σ(v) = e/(1 + e).
+    g = t + v * (two / (n + two)) * (one + t) * (e / (one + e))
+    g = select((e == zero) | (n == np.inf), t, g)
+    return select(v != v, v, g), zero
+
+
+# ----------------------------------------------------------------------------------------- GELU (erf)
+@_jit
+def gelu_prep(x, p, k):
+    return cast_like(0.0, x), cast_like(1.0 / _SQRT_2PI, x), cast_like(-1e38, x)
+
+
+@_jit
+def gelu_f(v, c, k):
+    lim = c[2]  # Φ = 0 below it: −inf becomes finite, so −inf·0 gives −0.0, not NaN (NaN passes the select)
+    return select(v < lim, lim, v) * ndtr_exp(v)[0]
+
+
+@_jit
+def gelu_grad(v, c, k):
+    zero, rs2pi, _ = c
+    cdf, e = ndtr_exp(v)  # Φ and φ from one exp
+    dens = e * rs2pi
+    g = cdf + v * dens
+    g = select(dens == zero, cdf, g)  # ±inf: ±inf·0
+    return g, zero

@@ -1,0 +1,277 @@
+"""The memory-efficient autograd path shared by every fused kernel.
+
+A :class:`FusedKernel` is a pair of numba functions over flat arrays:
+
+* ``forward(x, out, *params)`` writes f(x) into ``out``;
+* ``backward(s, grad_out, grad_in, *params)`` writes f'·grad_out into ``grad_in`` and returns a tuple with one
+  float per parameter: Σ grad_out·∂f/∂param (the gradient of a scalar parameter).
+
+:func:`apply` wraps a kernel in an ``autograd.Function`` that saves one tensor of the input's size plus the
+parameters, and recomputes f' in backward (timm's memory-efficient pattern). Which tensor ``s`` is depends on the
+kernel: the input x in general, or the output y when f' is a cheap function of y (ISRLU, ISRU, ELU, tanh, σ, as
+PyTorch does for ReLU, tanh and σ). Saving y costs no memory in a network, because the next layer saves the same
+tensor as its input; saving x keeps a second tensor per activation alive until backward. Hand-written zoo kernels
+and kernels generated from expressions all go through :func:`apply`.
+
+The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 8 MB
+whose parameters need no gradient: there the Python Function's fixed cost per call is larger than the kernel. Both
+call the same numba loops and give bit-identical results.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
+
+import numba
+import torch
+
+from . import _native
+
+__all__ = ["FusedKernel", "apply", "supports", "sync_threads", "empty_output", "use_hugepage_outputs"]
+
+_FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+@dataclass(frozen=True)
+class FusedKernel:
+    """A fused forward/backward pair over flat contiguous arrays.
+
+    Args:
+        name: registry key, e.g. ``"isrlu"``.
+        forward: numba function ``(x, out, *params) -> None``.
+        backward: numba function ``(x, grad_out, grad_in, *params) -> tuple[float, ...]`` (one entry per param).
+        param_names: names of the scalar parameters, in call order (e.g. ``("alpha",)``).
+        static: extra compile-time-like arguments appended after the parameters (e.g. Newton steps); they get no
+            gradient.
+        reference: default composite torch form ``reference(x, *params)`` for double backward, used when
+            :func:`apply` gets none.
+        backward_input: optional ``(x, grad_out, grad_in, *params) -> ()`` that skips the parameter-gradient
+            reduction; :func:`apply` uses it when no parameter needs a gradient.
+        output_grad: set for kernels whose ``backward``/``backward_input`` read the saved *output* y instead of x:
+            the torch form ``output_grad(y, *params) -> (f′, ∂f/∂p₁, …)`` of the same derivatives, differentiated
+            for double backward (y's own graph then carries the chain to x). Such a kernel's output must not be
+            modified in place before backward, as with ``torch.tanh`` or ``nn.ReLU``; autograd reports it if it is.
+        loops: for kernels whose ``forward``/``backward_input`` are Python functions choosing between a serial and a
+            parallel numba loop (generated expression kernels compile the parallel one only when a large input
+            arrives): ``((forward, backward_input) serial, (forward, backward_input) parallel)``, the numba loops
+            themselves, so that the C++ node (:mod:`._native`) can call them too.
+    """
+
+    name: str
+    forward: Callable[..., Any]
+    backward: Callable[..., Any]
+    param_names: tuple[str, ...] = ()
+    static: tuple[Any, ...] = field(default=())
+    reference: Callable[..., torch.Tensor] | None = None
+    backward_input: Callable[..., Any] | None = None
+    output_grad: Callable[..., tuple[torch.Tensor, ...]] | None = None
+    loops: tuple[tuple[Callable[..., Any], Callable[..., Any]], tuple[Callable[..., Any], Callable[..., Any]]] | None \
+        = None
+
+    @property
+    def saves_output(self) -> bool:
+        return self.output_grad is not None
+
+    @cached_property
+    def native(self) -> bool:
+        """Whether the C++ autograd node can run this kernel (see :mod:`._native`)."""
+        return _native.supported(self)
+
+
+def supports(x: torch.Tensor, *params: torch.Tensor | float) -> bool:
+    """Whether the fused path can run: a CPU float32/float64 tensor and scalar parameters on the CPU."""
+    if not x.is_cpu or x.dtype not in _FLOAT_DTYPES:
+        return False
+    for p in params:
+        if isinstance(p, torch.Tensor) and (p.numel() != 1 or not p.is_cpu):
+            return False
+    return True
+
+
+_local = threading.local()
+
+
+def sync_threads() -> None:
+    """Make numba use as many threads as torch does, so worker processes pinned to one thread stay at one.
+
+    Both settings are per thread in numba and torch, so the last value is remembered per thread too.
+    """
+    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    if getattr(_local, "n", -1) != n:
+        numba.set_num_threads(n)
+        _local.n = n
+
+
+# Outputs at least this large get their own 2 MB-page mapping (see empty_output).
+HUGEPAGE_MIN_BYTES = 8 << 20
+# On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took ISRLU's module forward+backward
+# at 16M float32 from 72–76 ms to 32–33 ms (F.elu: 100–110 ms), see benchmarks/RESULTS.md. ACTLAB_HUGEPAGES=0 (or
+# use_hugepage_outputs(False)) turns it off, e.g. where THP defrag stalls on a fragmented machine.
+HUGEPAGES_DEFAULT = os.environ.get("ACTLAB_HUGEPAGES", "1") != "0"
+_hugepages = [False]
+
+
+def use_hugepage_outputs(enable: bool = True) -> None:
+    """Turn :func:`empty_output`'s huge-page mapping of large outputs on or off (Linux only; on by default).
+
+    It affects only the outputs and gradients actlab's kernels allocate (≥ :data:`HUGEPAGE_MIN_BYTES`), never
+    process-wide settings. Where the kernel's THP ``defrag`` policy compacts memory on fault for madvised regions, a
+    badly fragmented machine can stall on these allocations; turn it off there.
+    """
+    _hugepages[0] = bool(enable) and sys.platform.startswith("linux") and hasattr(mmap, "MADV_HUGEPAGE")
+
+
+use_hugepage_outputs(HUGEPAGES_DEFAULT)
+
+
+def empty_output(like: torch.Tensor) -> torch.Tensor:
+    """An uninitialised contiguous tensor shaped like ``like``, for a kernel's output.
+
+    A fresh large output costs more in page faults than the arithmetic (one fault per 4 KB page, every step,
+    because glibc maps and unmaps blocks above 32 MB). Outputs of at least :data:`HUGEPAGE_MIN_BYTES` therefore get
+    their own anonymous mapping with ``MADV_HUGEPAGE`` (unless :func:`use_hugepage_outputs` turned it off), which
+    faults 2 MB at a time where the kernel allows transparent huge pages. Only these outputs are affected; no process-wide
+    allocator setting changes. The mapping is released with the tensor. Otherwise this is ``torch.empty``.
+    """
+    if not _hugepages[0]:
+        return torch.empty_like(like, memory_format=torch.contiguous_format)
+    nbytes = like.numel() * like.element_size()
+    if nbytes < HUGEPAGE_MIN_BYTES:
+        return torch.empty_like(like, memory_format=torch.contiguous_format)
+    m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    m.madvise(mmap.MADV_HUGEPAGE)
+    return torch.frombuffer(m, dtype=like.dtype, count=like.numel()).view(like.shape)
+
+
+def _flat(t: torch.Tensor) -> Any:
+    # numpy's reshape of a contiguous array is a view and costs less than torch's view + numpy per call.
+    a = t.numpy()
+    return a if a.ndim == 1 else a.reshape(-1)
+
+
+def _contiguous(t: torch.Tensor) -> torch.Tensor:
+    t = t.detach()
+    return t if t.is_contiguous() else t.contiguous()
+
+
+class _FusedFunction(torch.autograd.Function):
+    # Kept lean: on the small activations of a child network the Python around the kernel costs more than the
+    # kernel itself (benchmarks/RESULTS.md, harness performance).
+    @staticmethod
+    def forward(ctx, kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor,
+                *params: torch.Tensor | float) -> torch.Tensor:  # type: ignore[override]
+        xc = _contiguous(x)
+        out = empty_output(xc)
+        values = tuple([float(p) for p in params])
+        sync_threads()
+        kernel.forward(_flat(xc), _flat(out), *values, *kernel.static)
+        ctx.kernel = kernel
+        ctx.reference = reference
+        ctx.values = values
+        ctx.param_kinds = tuple(isinstance(p, torch.Tensor) for p in params)
+        ctx.save_for_backward(out if kernel.output_grad is not None else x,
+                              *[p for p in params if isinstance(p, torch.Tensor)])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
+        s, *tensors = ctx.saved_tensors
+        kernel: FusedKernel = ctx.kernel
+        if torch.is_grad_enabled():
+            return _FusedFunction._double_backward(ctx, s, tensors, grad_out)
+        sc = _contiguous(s)
+        go = _contiguous(grad_out if grad_out.dtype == sc.dtype else grad_out.to(sc.dtype))
+        grad_in = empty_output(sc)
+        sync_threads()
+        kinds = ctx.param_kinds
+        want = [ctx.needs_input_grad[3 + i] for i, t in enumerate(kinds) if t]
+        bwd = kernel.backward if any(want) or kernel.backward_input is None else kernel.backward_input
+        sums = bwd(_flat(sc), _flat(go), _flat(grad_in), *ctx.values, *kernel.static)
+        grads: list[torch.Tensor | None] = []
+        it = iter(tensors)
+        for i, is_tensor in enumerate(kinds):
+            p = next(it) if is_tensor else None
+            grads.append(torch.full_like(p, float(sums[i])) if p is not None and ctx.needs_input_grad[3 + i]
+                         else None)
+        return (None, None, grad_in if ctx.needs_input_grad[2] else None, *grads)
+
+    @staticmethod
+    def _double_backward(ctx, s: torch.Tensor, tensors: list[torch.Tensor], grad_out: torch.Tensor):
+        it = iter(tensors)
+        params = [next(it) if is_t else v for v, is_t in zip(ctx.values, ctx.param_kinds)]
+        grad_x, *grads = _graph_grads(ctx.kernel, ctx.reference, s, grad_out, params)
+        return (None, None, grad_x, *grads)
+
+
+def _graph_grads(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None, s: torch.Tensor,
+                 grad_out: torch.Tensor, params: list[Any]) -> list[torch.Tensor | None]:
+    """[∂/∂x, ∂/∂p₁, …] built from differentiable torch ops, for create_graph=True (higher derivatives).
+
+    ``s`` is what the kernel saved (x, or y for output-saving kernels); ``params`` are floats or tensors.
+    """
+    if kernel.output_grad is not None:
+        # s is the saved output y; it keeps its graph back to x, so the chain rule through y is automatic.
+        fprime, *dps = kernel.output_grad(s, *params)
+        return [grad_out * fprime, *[(grad_out * d).sum().reshape(p.shape)
+                                     if isinstance(p, torch.Tensor) and p.requires_grad else None
+                                     for d, p in zip(dps, params)]]
+    reference = reference if reference is not None else kernel.reference
+    if reference is None:
+        raise RuntimeError(f"fused kernel {kernel.name!r} got no reference; double backward is unavailable")
+    with torch.enable_grad():
+        xg = s if s.requires_grad else s.detach().requires_grad_(True)
+        y = reference(xg, *params)
+        learn = [isinstance(p, torch.Tensor) and p.requires_grad for p in params]
+        wrt = [xg] + [p for p, w in zip(params, learn) if w]
+        g = torch.autograd.grad(y, wrt, grad_out, create_graph=True, allow_unused=True)
+    rest = iter(g[1:])
+    return [g[0], *[next(rest) if w else None for w in learn]]
+
+
+def native_double_backward(key: int, s: torch.Tensor, grad_out: torch.Tensor, values: list[float]) -> torch.Tensor:
+    """The C++ node's backward under create_graph=True (it calls back here): the input gradient as a graph."""
+    kernel, reference = _native.KEYS[key]
+    return _graph_grads(kernel, reference, s, grad_out, list(values))[0]
+
+
+def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
+          reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
+    """Run ``kernel`` on ``x`` with autograd support; saves ``x`` (or the output, see :class:`FusedKernel`) and the
+    tensor parameters.
+
+    ``reference(x, *params)`` is the composite torch form of the same function; it is differentiated only for double
+    backward (``create_graph=True``), which the flat kernels do not provide. The caller checks :func:`supports`
+    first and falls back to the reference otherwise. The autograd node is the C++ one (:mod:`._native`) when it is
+    built and can serve the call, else the Python ``autograd.Function``; the results are the same.
+    """
+    if len(params) != len(kernel.param_names):
+        raise TypeError(f"kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
+                        f"{kernel.param_names}, got {len(params)}")
+    # Small tensors go through the C++ node (no Python on the autograd path); large ones keep the Python Function,
+    # whose fixed cost is negligible there and whose outputs get huge pages (empty_output). The node computes no
+    # parameter gradients, so a learnable parameter also keeps the Python Function.
+    if kernel.native and _native.enabled() and (not _hugepages[0] or
+                                                x.numel() * x.element_size() < HUGEPAGE_MIN_BYTES):
+        values = _fixed_values(params)
+        if values is not None:
+            sync_threads()
+            y = _native.node(kernel, reference, x, values)
+            if y is not None:
+                return y
+    return _FusedFunction.apply(kernel, reference, x, *params)
+
+
+def _fixed_values(params: tuple[torch.Tensor | float, ...]) -> tuple[float, ...] | None:
+    # The parameters as floats, or None if one needs a gradient.
+    out = []
+    for p in params:
+        if isinstance(p, torch.Tensor) and p.requires_grad:
+            return None
+        out.append(float(p))
+    return tuple(out)

@@ -1,0 +1,74 @@
+// A C++ autograd node for actlab's fused kernels (see _native.py for why it exists and how it is built).
+//
+// The kernels themselves stay in numba: Python hands over the addresses of numba cfuncs that run the forward and
+// backward loops over flat contiguous arrays. This file only does what a Python autograd.Function would do, without
+// the Python interpreter on the forward and backward paths.
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/utils/pybind.h>
+
+#include <vector>
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// forward(x, out, n, params) and backward(saved, grad_out, grad_in, n, params), as compiled by numba.
+using ForwardFn = void (*)(const void*, void*, int64_t, const double*);
+using BackwardFn = void (*)(const void*, const void*, void*, int64_t, const double*);
+
+// Python's differentiable formula, for create_graph=True: (key, saved, grad_out, params) -> grad_in. The numba
+// loops have no graph, so higher derivatives must come from torch ops. Leaked on purpose: it must outlive every
+// graph, and destroying a Python object during interpreter shutdown is unsafe.
+py::object* double_backward = nullptr;
+
+struct FusedNode : public torch::autograd::Function<FusedNode> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, int64_t fwd, int64_t bwd,
+                            std::vector<double> params, bool save_output, int64_t key) {
+    at::Tensor xc = x.contiguous();
+    at::Tensor out = at::empty_like(xc, at::MemoryFormat::Contiguous);
+    {
+      // The loop may run on numba's thread pool for a while; other Python threads (data loaders) can go on.
+      py::gil_scoped_release no_gil;
+      reinterpret_cast<ForwardFn>(fwd)(xc.data_ptr(), out.data_ptr(), xc.numel(), params.data());
+    }
+    ctx->saved_data["bwd"] = bwd;
+    ctx->saved_data["key"] = key;
+    ctx->saved_data["params"] = params;
+    // The output when the derivative is a function of it (ISRLU, ELU, tanh, ...): the next layer saves that same
+    // tensor, so the activation keeps nothing extra alive, as with nn.ReLU.
+    ctx->save_for_backward({save_output ? out : x});
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    at::Tensor saved = ctx->get_saved_variables()[0];
+    std::vector<double> params = ctx->saved_data["params"].toDoubleVector();
+    at::Tensor grad_in;
+    if (at::GradMode::is_enabled()) {
+      py::gil_scoped_acquire gil;
+      grad_in = (*double_backward)(ctx->saved_data["key"].toInt(), saved, grads[0], params).cast<at::Tensor>();
+    } else {
+      at::Tensor sc = saved.contiguous();
+      at::Tensor go = grads[0].to(sc.scalar_type()).contiguous();
+      grad_in = at::empty_like(sc, at::MemoryFormat::Contiguous);
+      reinterpret_cast<BackwardFn>(ctx->saved_data["bwd"].toInt())(sc.data_ptr(), go.data_ptr(), grad_in.data_ptr(),
+                                                                   sc.numel(), params.data());
+    }
+    return {grad_in, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor fused(const at::Tensor& x, int64_t fwd, int64_t bwd, std::vector<double> params, bool save_output,
+                 int64_t key) {
+  return FusedNode::apply(x, fwd, bwd, std::move(params), save_output, key);
+}
+
+void set_double_backward(py::object fn) { double_backward = new py::object(std::move(fn)); }
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("fused", &fused, "Apply a fused kernel (numba cfunc addresses) with a C++ autograd node.");
+  m.def("set_double_backward", &set_double_backward, "Register the Python formula used under create_graph=True.");
+}

@@ -1,0 +1,244 @@
+"""The C++ autograd node that runs small fused activations without Python on the autograd path.
+
+A Python ``autograd.Function`` costs tens of microseconds per call in forward and again in backward. On a child
+network's small activations (10–50K elements) that fixed cost is larger than the kernel: it made a fused ISRLU step
+on the MNIST-1D CNN 1.11–1.18× slower than ReLU's, and ReLU itself costs the same when wrapped in a Python Function
+(benchmarks/step_floor.py). ``_native.cpp`` is that Function in C++. The loops stay in numba; the node calls them
+through numba ``cfunc`` addresses, so every kernel, hand-written or generated, keeps one implementation.
+
+The extension is compiled with torch's C++ toolchain (g++ and ninja, about 30 s) once per machine and torch
+version, into ``$ACTLAB_CACHE_DIR/native`` (default ``~/.cache/actlab/native``). ``make install`` builds it;
+otherwise the first fused call starts the build on a background thread and the Python Function serves until it is
+ready, so nothing stalls. Both paths run the same machine code and give bit-identical results. Set
+``ACTLAB_NATIVE=0`` (or call :func:`use_native` with ``False``) to never build or use it. If the build fails (no
+compiler), a warning names the cause and the Python Function serves.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import numba
+import torch
+from filelock import FileLock  # an flock on POSIX; also imports where fcntl does not exist
+from numba import carray, cfunc, types
+
+from ._drivers import SERIAL_MAX
+
+__all__ = ["use_native", "native_enabled", "build_native", "native_status", "node"]
+
+_SOURCE = Path(__file__).with_name("_native.cpp")
+_NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64}
+
+_state: dict[str, Any] = {"enabled": os.environ.get("ACTLAB_NATIVE", "1") != "0", "module": None, "error": None,
+                          "thread": None}
+_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _name() -> str:
+    # The source and the torch build it compiles against name the library, so a stale build never loads. Hashed
+    # once per process: the source does not change under a running process.
+    h = hashlib.sha256(_SOURCE.read_bytes() + torch.__version__.encode() + sys.version.encode())
+    return f"actlab_native_{h.hexdigest()[:12]}"
+
+
+def _build_dir() -> Path:
+    env = os.environ.get("ACTLAB_CACHE_DIR")
+    root = Path(env) if env else Path.home() / ".cache" / "actlab"
+    return root / "native" / _name()
+
+
+def _import(path: Path) -> ModuleType:
+    loader = importlib.machinery.ExtensionFileLoader(path.stem, str(path))
+    spec = importlib.util.spec_from_file_location(path.stem, path, loader=loader)
+    assert spec is not None
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def build_native(verbose: bool = False) -> ModuleType:
+    """Compile the extension if needed (about 30 s, once per machine and torch version) and load it.
+
+    Raises whatever the toolchain raises when it cannot build (e.g. no C++ compiler).
+    """
+    from torch.utils import cpp_extension
+
+    d = _build_dir()
+    so = d / f"{d.name}.so"
+    if not so.exists():
+        d.mkdir(parents=True, exist_ok=True)
+        # torch's own build lock is a file that a killed build leaves behind, after which every later build waits
+        # forever. An flock dies with its process; holding it, any leftover torch lock is stale and is removed.
+        with FileLock(str(d / "actlab.lock")):
+            if not so.exists():
+                (d / "lock").unlink(missing_ok=True)
+                # ninja from the venv (a dependency) when the venv is not activated.
+                bindir = str(Path(sys.executable).parent)
+                if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+                    os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+                cpp_extension.load(d.name, [str(_SOURCE)], extra_cflags=["-O2"], build_directory=str(d),
+                                   verbose=verbose)
+    return _activate(_import(so))
+
+
+def _activate(mod: ModuleType) -> ModuleType:
+    from ._fused import native_double_backward
+
+    with _lock:
+        if _state["module"] is None:
+            mod.set_double_backward(native_double_backward)
+            _state["module"] = mod
+    return _state["module"]
+
+
+def _background_build() -> None:
+    try:
+        build_native()
+    except Exception as e:  # noqa: BLE001 - any toolchain failure means: stay on the Python Function
+        _state["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+        warnings.warn(f"actlab: the native autograd node could not be built ({_state['error']}); fused kernels "
+                      "keep using the Python autograd.Function (slower on small tensors). Set ACTLAB_NATIVE=0 to "
+                      "silence this.", RuntimeWarning, stacklevel=1)
+
+
+def _extension() -> ModuleType | None:
+    """The loaded extension, or None while it is unavailable (starting a background build the first time)."""
+    mod = _state["module"]
+    if mod is not None or not _state["enabled"] or _state["error"] is not None:
+        return mod
+    with _lock:
+        if _state["thread"] is not None:
+            return None
+        d = _build_dir()
+        so = d / f"{d.name}.so"
+        if not so.exists():
+            t = threading.Thread(target=_background_build, name="actlab-native-build", daemon=True)
+            _state["thread"] = t
+            t.start()
+            return None
+    try:
+        return _activate(_import(so))
+    except Exception as e:  # noqa: BLE001 - a corrupt library: report once, stay on the Python Function
+        _state["error"] = f"{type(e).__name__}: {e}"
+        warnings.warn(f"actlab: could not load {so} ({e}); delete it to rebuild", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def _after_fork() -> None:
+    # A forked child has no build thread; let it check (or start) the build itself.
+    _state["thread"] = None
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def use_native(enable: bool = True) -> None:
+    """Turn the C++ autograd node on or off for this process (on by default; ``ACTLAB_NATIVE=0`` starts off)."""
+    _state["enabled"] = bool(enable)
+
+
+def enabled() -> bool:
+    """Whether fused calls should try the node: on, and no failed build or load."""
+    return _state["enabled"] and _state["error"] is None
+
+
+def native_enabled() -> bool:
+    """Whether fused calls currently go through the C++ node (built, loaded and enabled)."""
+    return _state["enabled"] and _state["module"] is not None
+
+
+def native_status() -> str:
+    """One line for diagnostics: on, off, building, or the reason it failed."""
+    if not _state["enabled"]:
+        return "off (ACTLAB_NATIVE=0 or use_native(False))"
+    if _state["module"] is not None:
+        return f"on ({_build_dir()})"
+    if _state["error"] is not None:
+        return f"unavailable: {_state['error']}"
+    return "building" if _state["thread"] is not None else "not built yet"
+
+
+# Kernels known to the C++ node, by key: (kernel, reference) for the double-backward formula in Python. The
+# tables hold the objects as well as their ids, so an id is never reused while its entry exists.
+KEYS: dict[int, tuple[Any, Any]] = {}
+_keys_by_id: dict[tuple[int, int], int] = {}
+# Per (kernel, dtype, loop): the cfunc addresses and the objects that own them; per (kernel, reference, dtype,
+# loop): what a call needs, found with one lookup. ``loop`` is 1 for a kernel's parallel loop (kernels with
+# ``loops``), else 0.
+_wrappers: dict[tuple[int, torch.dtype, int], tuple[int, int, Any]] = {}
+_entries: dict[tuple[int, int, torch.dtype, int], tuple[int, int, int]] = {}
+
+
+def _loops(kernel: Any, loop: int) -> tuple[Any, Any]:
+    if kernel.loops is not None:
+        return kernel.loops[loop]
+    return kernel.forward, kernel.backward_input or kernel.backward
+
+
+def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, Any]:
+    """Addresses of C-callable wrappers of ``kernel``'s forward and input-only backward for ``dtype`` (and the
+    objects that own them)."""
+    nparams = len(kernel.param_names)
+    args = "".join(f", pp[{i}]" for i in range(nparams)) + "".join(f", S{j}" for j in range(len(kernel.static)))
+    src = ("def fwd(xp, op, n, pp):\n"
+           f"    F(carray(xp, (n,)), carray(op, (n,)){args})\n"
+           "def bwd(sp, gp, ip, n, pp):\n"
+           f"    B(carray(sp, (n,)), carray(gp, (n,)), carray(ip, (n,)){args})\n")
+    fwd, bwd = _loops(kernel, loop)
+    ns: dict[str, Any] = {"F": fwd, "B": bwd, "carray": carray, **{f"S{j}": v for j, v in enumerate(kernel.static)}}
+    exec(compile(src, f"<actlab native wrappers of {kernel.name}>", "exec"), ns)  # noqa: S102 - our own template
+    t, p = types.CPointer(_NUMBA_DTYPES[dtype]), types.CPointer(types.float64)
+    # Not cached on disk: the wrappers close over dispatchers, which numba cannot key stably across processes.
+    # Each takes ~0.1 s the first time a kernel meets a dtype; the loops inside come from numba's disk cache.
+    f = cfunc(types.void(t, t, types.int64, p), nopython=True)(ns["fwd"])
+    b = cfunc(types.void(t, t, t, types.int64, p), nopython=True)(ns["bwd"])
+    return f.address, b.address, (kernel, f, b)  # the owners: a cfunc's code lives as long as its object
+
+
+def supported(kernel: Any) -> bool:
+    """Whether ``kernel`` can run on the node: its loops are numba dispatchers (given directly or as ``loops``)."""
+    return all(isinstance(f, numba.core.dispatcher.Dispatcher) for pair in
+               (kernel.loops or (_loops(kernel, 0),)) for f in pair)
+
+
+def _entry(kernel: Any, reference: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, int]:
+    w = _wrappers.get((id(kernel), dtype, loop))
+    if w is None:
+        w = _wrappers[(id(kernel), dtype, loop)] = _make_cfuncs(kernel, dtype, loop)
+    fwd, bwd, _ = w
+    key = _keys_by_id.get((id(kernel), id(reference)))
+    if key is None:
+        key = _keys_by_id[(id(kernel), id(reference))] = len(KEYS)
+        KEYS[key] = (kernel, reference)
+    return fwd, bwd, key
+
+
+def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor,
+         values: tuple[float, ...]) -> torch.Tensor | None:
+    """``kernel`` on ``x`` through the C++ node, or None when the node is not available (yet).
+
+    The caller guarantees a CPU float32/float64 tensor, a kernel that :func:`supported` accepts, and that no
+    parameter needs a gradient (the node computes the input gradient only).
+    """
+    mod = _state["module"] or _extension()
+    if mod is None:
+        return None
+    loop = int(kernel.loops is not None and x.numel() > SERIAL_MAX)
+    ck = (id(kernel), id(reference), x.dtype, loop)
+    entry = _entries.get(ck)
+    if entry is None:
+        with _lock:
+            entry = _entries[ck] = _entry(kernel, reference, x.dtype, loop)
+    return mod.fused(x, entry[0], entry[1], values, kernel.output_grad is not None, entry[2])

@@ -1,0 +1,216 @@
+"""Search reports: the hall-of-fame table, the Pareto front, and the search plots (`actlab show STUDY`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .plots import new_figure, plot_functions, save
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["board_table", "pareto_table", "board_markdown", "print_board", "plot_search", "plot_progress",
+           "plot_cost", "plot_top_functions", "load_board", "show"]
+
+
+def _f(v: float | None, fmt: str = ".4f") -> str:
+    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
+
+
+def _acc(row: Any) -> str:
+    m, ci = row.test_ci
+    if not math.isfinite(m):
+        return "—"
+    return f"{m:.4f} ± {ci:.4f}" if math.isfinite(ci) else f"{m:.4f}"
+
+
+def _columns(board: Any) -> list[str]:
+    cols = ["rank", "activation", "kind", "test acc ± 95% CI", "seeds", "val (median)", "cost ns/el",
+            "smoothness", "beats baselines"]
+    if board.config.get("check_task"):
+        cols.append(f"{board.config['check_task']} val")
+    return cols
+
+
+def _cells(board: Any, r: Any) -> list[str]:
+    nb = len(board.config.get("baselines", []))
+    cells = [str(r.rank), r.name, r.kind if r.trial is None else f"found #{r.trial}", _acc(r), str(len(r.test)),
+             _f(r.val_median), _f(r.cost, ".2f"), r.smoothness or "—",
+             f"{r.beats}/{nb}" if r.kind == "found" else "—"]
+    if board.config.get("check_task"):
+        cells.append(_f(r.check_mean))
+    return cells
+
+
+def board_table(board: Any) -> Any:
+    """The leaderboard as a rich Table (found functions and baselines, ranked by mean test accuracy)."""
+    from rich.table import Table
+
+    cfg = board.config
+    t = Table(title=f"Hall of fame — {board.study} ({cfg.get('task')}, {cfg.get('steps') or 'preset'} steps, "
+                    f"{cfg.get('reeval_seeds')} seeds)")
+    for c in _columns(board):
+        t.add_column(c, overflow="fold")
+    for r in board.rows:
+        t.add_row(*_cells(board, r), style="dim" if r.kind == "baseline" else None)
+    return t
+
+
+def pareto_table(board: Any) -> Any:
+    """The accuracy-vs-cost Pareto front as a rich Table (multi-objective studies)."""
+    from rich.table import Table
+
+    t = Table(title=f"Pareto front — accuracy vs fused-kernel cost ({len(board.pareto)} functions)")
+    for c in ("trial", "activation", "val acc", "cost ns/el", "smoothness"):
+        t.add_column(c, overflow="fold")
+    for r in board.pareto:
+        t.add_row(str(r.trial), r.name, _f(r.val_median), _f(r.cost, ".2f"), r.smoothness or "—")
+    return t
+
+
+def board_markdown(board: Any) -> str:
+    """The leaderboard as a Markdown table (for RESULTS.md)."""
+    cols = _columns(board)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in board.rows:
+        cells = [c.replace("|", "\\|") for c in _cells(board, r)]
+        cells[1] = f"`{cells[1]}`"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_board(board: Any, console: Any = None) -> None:
+    """Print the trial counts, the leaderboard and (if any) the Pareto front."""
+    from rich.console import Console
+
+    console = console or Console()
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(board.counts.items()))
+    console.print(f"study {board.study}: {counts}")
+    console.print(board_table(board))
+    if board.pareto:
+        console.print(pareto_table(board))
+    if not board.baselines_done:
+        console.print("[yellow]baselines are incomplete: re-run the same `actlab search` command to finish "
+                      "the leaderboard[/]")
+
+
+def plot_progress(study: Any, board: Any, out: str | Path | None = None) -> "Figure":
+    """Validation accuracy of every evaluated candidate in order, the best so far, and the baselines' levels."""
+    from actlab.search import evaluated
+
+    trials = sorted(evaluated(study), key=lambda t: t.number)
+    done = [(i, t) for i, t in enumerate(trials) if t.values]
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
+    if done:
+        xs = [i for i, _ in done]
+        ys = [t.values[0] for _, t in done]
+        ax.scatter(xs, ys, s=10, alpha=0.5, label="candidate (val acc)")
+        best, run = -math.inf, []
+        for y in ys:
+            best = max(best, y)
+            run.append(best)
+        ax.step(xs, run, where="post", color="C3", label="best so far")
+    fails = [i for i, t in enumerate(trials) if not t.values]
+    if fails:
+        lo = min((t.values[0] for _, t in done), default=0.0)
+        ax.scatter(fails, [lo] * len(fails), marker="x", color="0.5", s=12, label="pruned / failed")
+    for r in board.rows:
+        if r.kind == "baseline" and math.isfinite(r.val_median):
+            ax.axhline(r.val_median, linestyle=":", linewidth=0.8, color="0.4")
+            ax.annotate(r.name, (0, r.val_median), fontsize=7, color="0.3")
+    ax.set_xlabel("evaluated candidate #")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"search progress — {study.study_name}")
+    if done or fails:
+        ax.legend(fontsize=8)
+    return save(fig, out, dpi=110)
+
+
+def plot_cost(study: Any, board: Any, out: str | Path | None = None) -> "Figure":
+    """Validation accuracy against fused-kernel cost for every candidate, the Pareto front and the baselines."""
+    from actlab.search import evaluated
+
+    done = [t for t in evaluated(study) if t.values]
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
+    pts = [(t.user_attrs["cost"], t.values[0]) for t in done if t.user_attrs.get("cost") is not None]
+    if pts:
+        ax.scatter(*zip(*pts), s=12, alpha=0.5, label="candidates")
+        best, pf = -math.inf, []
+        for c, a in sorted(pts):
+            if a > best:
+                pf.append((c, a))
+                best = a
+        ax.step(*zip(*pf), where="post", color="C3", label="Pareto front")
+    for r in board.rows:
+        if r.kind == "baseline" and r.cost is not None and math.isfinite(r.val_median):
+            ax.scatter([r.cost], [r.val_median], marker="*", s=80, color="k")
+            ax.annotate(r.name, (r.cost, r.val_median), fontsize=8)
+    if pts or any(r.cost for r in board.rows):
+        ax.set_xscale("log")
+    ax.set_xlabel("fused forward+backward cost (ns/element, log)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("accuracy vs cost")
+    if pts:
+        ax.legend(fontsize=8)
+    return save(fig, out, dpi=110)
+
+
+def plot_top_functions(board: Any, k: int = 5, out: str | Path | None = None) -> "Figure | None":
+    """f, f′ and f″ of the top-``k`` found functions and the best baseline (None if the board has neither)."""
+    fns = _top_functions(board, k)
+    return plot_functions(fns, out) if fns else None
+
+
+def plot_search(study: Any, board: Any, out_dir: str | Path | None = None) -> dict[str, "Figure"]:
+    """The search figures by name (progress, accuracy_vs_cost, top_functions); ``out_dir`` also writes NAME.png."""
+    figs: dict[str, Any] = {"progress": plot_progress(study, board), "accuracy_vs_cost": plot_cost(study, board)}
+    top = plot_top_functions(board)
+    if top is not None:
+        figs["top_functions"] = top
+    if out_dir is not None:
+        for name, fig in figs.items():
+            save(fig, Path(out_dir) / f"{name}.png", dpi=110)
+    return figs
+
+
+def _top_functions(board: Any, k: int = 5) -> dict[str, Any]:
+    from actlab.activations import get
+    from actlab.expr import parse
+
+    fns: dict[str, Any] = {}
+    for r in [r for r in board.rows if r.kind == "found"][:k]:
+        try:
+            fns[f"#{r.rank} {r.name}"] = parse(r.name)
+        except Exception:  # noqa: BLE001 - a plot must not fail on one odd row
+            continue
+    best_base = next((r for r in board.rows if r.kind == "baseline"), None)
+    if best_base is not None:
+        try:
+            fns[f"#{best_base.rank} {best_base.name} (best baseline)"] = get(best_base.name)
+        except Exception:  # noqa: BLE001
+            pass
+    return fns
+
+
+def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> tuple[Any, Any]:
+    """``(optuna study, leaderboard)`` of a stored study; a clear error if its database does not exist."""
+    from actlab.search import leaderboard, open_study, storage_url
+
+    if storage is None and not Path(runs_dir, study + ".db").exists():
+        raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
+    url = storage_url(study, storage, runs_dir)
+    st = open_study(study, url, [], create=False)
+    return st, leaderboard(st)
+
+
+def show(study: str, storage: str | None = None, out_dir: str | Path | None = None, runs_dir: str = "runs",
+         console: Any = None) -> list[Path]:
+    """``actlab show STUDY``: print the leaderboard and Pareto front, write the plots; returns their paths."""
+    st, board = load_board(study, storage, runs_dir)
+    print_board(board, console)
+    out = Path(out_dir or Path(runs_dir) / f"{study}-plots")
+    return [out / f"{name}.png" for name in plot_search(st, board, out)]

@@ -1,0 +1,100 @@
+"""``run_search``: the search phase, then the fidelity stage, then the leaderboard; and the live progress bar."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+from ._config import SearchConfig
+from ._engine import Driver, SearchResult
+from ._executors import make_executor
+from ._final import run_final
+from ._leaderboard import leaderboard
+from ._space import SearchSpace
+
+__all__ = ["run_search", "make_space", "RichProgress"]
+
+
+def make_space(cfg: SearchConfig) -> SearchSpace:
+    """The real expression space of ``cfg.space`` units (imports actlab.expr)."""
+    from ._exprspace import ExprSpace
+
+    return ExprSpace(cfg.units, cache_dir=cfg.runs_dir)
+
+
+def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None, final: bool = True,
+               on_event: Callable[[str, dict[str, Any]], None] | None = None) -> SearchResult:
+    """Run (or resume) a search and its final leaderboard; returns a :class:`SearchResult` with ``board`` set.
+
+    Example:
+        >>> from actlab.search import SearchConfig, run_search
+        >>> res = run_search(SearchConfig(task="mnist1d-cnn", strategy="evolution", budget="5m"))
+        >>> res.board.rows[0].name
+    """
+    cfg = cfg or SearchConfig()
+    space = space or make_space(cfg)
+    driver = Driver(cfg, space, on_event)
+    with make_executor(cfg.workers, cfg.ray_address) as executor:
+        result = driver.run(executor)
+        if final:
+            run_final(cfg, driver.study, driver.url, executor, on_event)
+    result.board = leaderboard(driver.study)
+    return result
+
+
+class RichProgress:
+    """The search's progress, fed by the driver's events: a live bar with the best accuracy so far on a terminal,
+    one line per finished trial elsewhere (see :class:`actlab._progress.UnitProgress`)."""
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
+        from actlab._progress import UnitProgress
+
+        self.progress = UnitProgress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                     TextColumn("{task.completed:.0f}/{task.total:.0f}"), TimeElapsedColumn(),
+                                     TextColumn("{task.fields[best]}"), console=console)
+        self.console = self.progress.console
+        self.task: Any = None
+        self.best = -math.inf
+        self.best_expr = ""
+        self.t0 = time.monotonic()
+        self.by_time: float | None = None
+
+    def __call__(self, kind: str, info: dict[str, Any]) -> None:
+        p = self.progress
+        if kind == "start":
+            p.start()
+            self.console.print(f"study [bold]{info['study']}[/] in {info['storage']} — {info['done']} trials done"
+                               f"{', re-queued ' + str(info['requeued']) if info['requeued'] else ''};"
+                               f" {info['slots']} workers")
+            self.by_time = info["max_seconds"]
+            total = info["max_trials"] if info["max_trials"] is not None else info["max_seconds"]
+            self.task = p.add_task("search", total=total, completed=0 if self.by_time else info["done"],
+                                   unit=" s" if self.by_time else "", best="")
+        elif kind == "trial":
+            v = info.get("value")
+            if v is not None and v > self.best:
+                self.best, self.best_expr = v, info["expression"]
+            best = f"best {self.best:.4f}  {self.best_expr}" if self.best > -math.inf else ""
+            done = info["elapsed"] if self.by_time else info["done"]
+            state = info.get("state", "COMPLETE")
+            outcome = (f"val {v:.4f}" if v is not None else "no value") if state == "COMPLETE" else state.lower()
+            reason = f" ({info['reason']})" if info.get("reason") else ""
+            p.update(self.task, completed=min(done, p.task(self.task).total or done), best=best,
+                     line=f"trial {info['number']} {info['expression']}: {outcome}{reason}; {best or 'no best yet'}")
+        elif kind == "stop":
+            if self.task is not None:
+                p.update(self.task, completed=p.task(self.task).total)
+            self.console.print(f"search stopped: {info['reason']} ({info['done']} evaluated)")
+        elif kind == "final":
+            if info["total"]:
+                self.task = p.add_task("leaderboard", total=info["total"], best="re-evaluating top-k, baselines")
+        elif kind == "final-trial":
+            v = info.get("value")
+            p.update(self.task, advance=1, line=f"leaderboard {info['act']} on {info['task']}: "
+                                                 f"{'failed' if v is None else f'{v:.4f}'}")
+
+    def close(self) -> None:
+        self.progress.stop()

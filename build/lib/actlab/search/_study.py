@@ -1,0 +1,197 @@
+"""Studies: storage, the attributes each trial carries, and recovery after a driver died.
+
+Every trial stores (user attrs) its ``expression``, ``identity`` (the dedupe key: a numeric fingerprint of the
+function), ``canonical`` (sympy) form, ``per_seed`` results, ``cost``, ``properties`` and ``failure`` reason.
+Trials that were never trained carry ``skipped`` (prefilter reason) or ``duplicate_of`` (the trial number whose
+result they copy), so that "evaluated" has one definition (:func:`evaluated`) that the strategies, the dedupe
+check and the leaderboard all share.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import optuna
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+__all__ = ["storage_url", "open_study", "driver_id", "recover_stale", "evaluated", "is_evaluated", "scalar",
+           "seen_identities", "heartbeat", "RUNS_DIR"]
+
+RUNS_DIR = Path("runs")
+# A driver on another host counts as dead when its heartbeat is older than this.
+GRACE_SECONDS = 600.0
+
+
+def storage_url(study: str, storage: str | None = None, runs_dir: Path | str | None = None) -> str:
+    """``storage`` as given, or the default SQLite file ``runs/<study>.db``."""
+    if storage:
+        if "://" not in storage:
+            path = Path(storage)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return f"sqlite:///{path}"
+        return storage
+    d = Path(runs_dir) if runs_dir is not None else RUNS_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{d / (study + '.db')}"
+
+
+def open_study(name: str, url: str, directions: list[str], sampler: optuna.samplers.BaseSampler | None = None,
+               pruner: optuna.pruners.BasePruner | None = None, config: dict[str, Any] | None = None,
+               create: bool = True) -> optuna.Study:
+    """Create or resume a study; refuse to resume one created with a different protocol."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = _storage(url)
+    if not create:
+        try:
+            return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        except KeyError:
+            names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+            import difflib
+
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.3)
+            raise KeyError(f"no study {name!r} in {url}; closest: {close or names[:5]}") from None
+    study = optuna.create_study(study_name=name, storage=storage, directions=directions, sampler=sampler,
+                                pruner=pruner, load_if_exists=True)
+    if [d.name.lower() for d in study.directions] != [d.lower() for d in directions]:
+        raise ValueError(f"study {name!r} exists with objectives {[d.name for d in study.directions]}; "
+                         f"use another --study name for {directions}")
+    if config is not None:
+        old = study.user_attrs.get("config")
+        if old is None:
+            study.set_user_attr("config", config)
+        else:
+            diff = {k: (old.get(k), v) for k, v in config.items() if k in _PROTOCOL_KEYS and old.get(k) != v}
+            if diff:
+                raise ValueError(f"study {name!r} was run with a different protocol {diff} (old, new); "
+                                 f"resume with the same options or choose another --study")
+    return study
+
+
+_PROTOCOL_KEYS = ("task", "space", "seeds", "steps", "objective")
+
+
+def _rdb(url: str, **kwargs: Any) -> optuna.storages.RDBStorage:
+    # Two processes opening a new database at once (a driver starting while `actlab show` or a second driver opens
+    # it) both run optuna's CREATE TABLEs; the loser fails with "table ... already exists" although the schema is
+    # then complete. Opening again succeeds.
+    import sqlalchemy.exc
+
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except sqlalchemy.exc.OperationalError as e:
+            if "already exists" not in str(e) or attempt == 4:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _storage(url: str) -> optuna.storages.RDBStorage:
+    if not url.startswith("sqlite"):
+        return _rdb(url)
+    # SQLite: write-ahead log with synchronous=NORMAL. A commit then costs no fsync (the driver commits a dozen
+    # times per trial; at ~15 ms per fsync that was most of its time), and it still survives a killed process,
+    # which is the failure the resume guarantee covers (an OS crash may lose the last commits).
+    # The timeout makes `actlab show` wait for the lock instead of failing while a search writes.
+    from sqlalchemy import event
+
+    storage = _rdb(url, engine_kwargs={"connect_args": {"timeout": 60}})
+
+    def pragmas(conn: Any, _record: Any) -> None:
+        cur = conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    event.listen(storage.engine, "connect", pragmas)
+    storage.engine.dispose()  # connections opened during setup lack the pragmas
+    return storage
+
+
+def driver_id() -> str:
+    """host:pid:start-time; the start time tells a reused pid from the driver that died."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def _alive(driver: str, heartbeats: dict[str, Any], now: float) -> bool:
+    host, _, rest = driver.partition(":")
+    pid_s, _, started = rest.partition(":")
+    if host == socket.gethostname():
+        try:
+            pid = int(pid_s)
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError):
+            return False
+        except PermissionError:
+            return True
+        return _start_time(pid) == started
+    beat = heartbeats.get(f"heartbeat:{driver}")
+    return beat is not None and now - float(beat) < GRACE_SECONDS
+
+
+def heartbeat(study: optuna.Study, driver: str) -> None:
+    study.set_user_attr(f"heartbeat:{driver}", time.time())
+
+
+def recover_stale(study: optuna.Study, me: str) -> list[int]:
+    """Fail the RUNNING trials of dead drivers and enqueue their candidates again; returns their numbers."""
+    now = time.time()
+    attrs = study.user_attrs
+    requeued = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = t.user_attrs.get("driver")
+        if owner == me or (owner is not None and _alive(owner, attrs, now)):
+            continue
+        live = Trial(study, t._trial_id)
+        live.set_user_attr("failure", f"driver {owner} died while this trial ran; requeued")
+        live.set_user_attr("requeued", True)
+        study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+        # A trial killed between ask() and its first suggestion has no params yet, only the enqueued ones.
+        params = t.params or t.system_attrs.get("fixed_params")
+        if params:
+            study.enqueue_trial(params, user_attrs={"requeued_from": t.number})
+        requeued.append(t.number)
+    return requeued
+
+
+def is_evaluated(t: FrozenTrial) -> bool:
+    """Whether a trial's candidate was actually trained (to its end, pruned or failing)."""
+    a = t.user_attrs
+    if "duplicate_of" in a or "skipped" in a or a.get("requeued"):
+        return False
+    return t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and "expression" in a
+
+
+def evaluated(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) -> list[FrozenTrial]:
+    ts = trials if trials is not None else study.get_trials(deepcopy=False)
+    return [t for t in ts if is_evaluated(t)]
+
+
+def seen_identities(trials: Iterable[FrozenTrial]) -> dict[str, int]:
+    """identity -> trial number, for candidates evaluated or being evaluated (the dedupe set)."""
+    seen: dict[str, int] = {}
+    for t in trials:
+        c = t.user_attrs.get("identity")
+        if c is None or c in seen:
+            continue
+        if is_evaluated(t) or (t.state == TrialState.RUNNING and "driver" in t.user_attrs):
+            seen[c] = t.number
+    return seen
+
+
+def scalar(t: FrozenTrial) -> float | None:
+    """The accuracy a strategy ranks by: the first objective if complete, else None (failed/pruned)."""
+    if t.state != TrialState.COMPLETE or not t.values:
+        return None
+    return float(t.values[0])

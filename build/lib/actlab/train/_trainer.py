@@ -1,0 +1,234 @@
+"""Train one child network: deterministic, with common random numbers across activations and a divergence guard."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import Dataset, load
+from ..models import ActSpec, act_label, build_model, init_weights
+from ._schedules import Schedule, make_schedule
+from ._tasks import Task, get_task
+
+__all__ = ["RunResult", "train_one", "CURVE_POINTS"]
+
+CURVE_POINTS = 100  # the training-loss curve keeps about this many points whatever the budget
+
+
+@dataclass
+class RunResult:
+    """Everything one training run produced; JSON-serialisable through :meth:`to_dict` / :meth:`from_dict`.
+
+    A diverged run (non-finite loss) has ``val_acc == test_acc ==`` chance level (1 / classes); a pruned run has
+    ``test_acc = None``. ``curve`` holds ``step`` and the mean training ``loss`` over each window of steps;
+    ``val_curve`` holds ``step`` and ``acc`` at each evaluation.
+    """
+
+    act: str
+    task: str
+    seed: int
+    steps: int                      # budget
+    steps_done: int
+    val_acc: float
+    test_acc: float | None
+    val_loss: float | None
+    train_loss: float | None        # mean over the last curve window
+    diverged: bool = False
+    pruned: bool = False
+    wall_time: float = 0.0          # seconds, model build to final evaluation
+    steps_per_s: float = 0.0        # optimizer steps per second of training (evaluations excluded)
+    n_params: int = 0
+    curve: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "loss": []})
+    val_curve: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "acc": []})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types; non-finite floats become ``None`` so strict JSON parsers accept it."""
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            return v
+
+        return clean(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunResult":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _seeds(seed: int) -> tuple[int, int, int]:
+    # Independent streams for weights, data order and everything else (e.g. random activation parameters), so that
+    # changing the activation cannot shift the weights or the batches drawn under one seed.
+    a, b, c = np.random.SeedSequence([int(seed), 0x5eed]).generate_state(3)
+    return int(a), int(b), int(c)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 1000) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy; non-finite logits count as wrong and make the loss non-finite."""
+    model.eval()
+    correct, loss = 0, 0.0
+    for i in range(0, len(y), chunk):
+        logits = model(x[i:i + chunk])
+        yb = y[i:i + chunk]
+        finite = torch.isfinite(logits).all(dim=1)
+        correct += int(((logits.argmax(dim=1) == yb) & finite).sum())
+        loss += float(F.cross_entropy(logits.float(), yb, reduction="sum"))
+    model.train()
+    return correct / len(y), loss / len(y)
+
+
+def _augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop after zero padding and random horizontal flip (the standard CIFAR augmentation)."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    off = torch.randint(0, 2 * pad + 1, (n, 2), generator=g).tolist()
+    out = torch.stack([padded[i, :, a:a + h, b:b + w] for i, (a, b) in enumerate(off)])
+    flip = torch.rand(n, generator=g) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+
+def _optimizer(task: Task, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    # fused=True: one C++ kernel per step instead of ~8 Python-dispatched ops per parameter. On the MNIST-1D CNN it
+    # took a step from 3.95 to 3.15 ms (benchmarks/RESULTS.md, harness performance); same update up to an ulp, and
+    # as deterministic.
+    if task.optimizer == "adam":
+        return torch.optim.Adam(params, lr=task.lr, betas=(task.momentum, 0.999), weight_decay=task.weight_decay,
+                                fused=True)
+    return torch.optim.SGD(params, lr=task.lr, momentum=task.momentum, weight_decay=task.weight_decay, fused=True)
+
+
+def _set_hparams(opt: torch.optim.Optimizer, sched: Schedule, t: int) -> None:
+    lr, mom = sched.lr(t), sched.momentum(t)
+    for group in opt.param_groups:
+        group["lr"] = lr
+        if mom is not None:
+            if "betas" in group:
+                group["betas"] = (mom, group["betas"][1])
+            else:
+                group["momentum"] = mom
+
+
+def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, steps: int | None = None,
+              report: Callable[[int, float], bool] | None = None, threads: int = 1,
+              data_dir: str | Path | None = None) -> RunResult:
+    """Train one child network with activation ``act`` on ``task`` and return its :class:`RunResult`.
+
+    Args:
+        act: anything :func:`actlab.models.resolve_act` accepts (``"relu"``, ``"isrlu:alpha=3"``, an expression…).
+        task: a :data:`TASKS` name or a :class:`Task`.
+        seed: fixes the weight initialisation and the data order (independently of the activation).
+        steps: overrides the task's budget; the schedule is stretched to it.
+        report: called as ``report(step, val_acc)`` at each evaluation before the last; returning True stops the
+            run early with ``pruned=True`` (the search's pruner hooks in here).
+        threads: torch threads for this run (restored afterwards). Results depend on it only through float
+            summation order; the protocol always uses 1.
+        data_dir: passed to :func:`actlab.data.load`.
+
+    Never raises on a diverging network: a non-finite loss ends the run with ``diverged=True`` and chance accuracy.
+    """
+    task = get_task(task)
+    total = int(steps) if steps is not None else task.steps
+    if total < 1:
+        raise ValueError(f"steps must be >= 1, got {total}")
+    ds = load(task.dataset, data_dir)
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(threads)))
+    try:
+        return _train(act, task, ds, int(seed), total, report)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
+def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
+           report: Callable[[int, float], bool] | None) -> RunResult:
+    t_start = time.perf_counter()
+    init_seed, data_seed, other_seed = _seeds(seed)
+    torch.manual_seed(other_seed)
+    model = build_model(task.model, act, ds.shape, ds.n_classes, **task.model_kwargs)
+    init_weights(model, torch.Generator().manual_seed(init_seed))
+    model.train()
+    g_data = torch.Generator().manual_seed(data_seed)
+
+    n = len(ds.y_train)
+    batch = min(task.batch_size, n)
+    per_epoch = n // batch
+    sched = make_schedule(task.schedule, task.lr, total, batch_size=batch, steps_per_epoch=per_epoch,
+                          **task.schedule_kwargs)
+    opt = _optimizer(task, [p for p in model.parameters() if p.requires_grad])
+    chance = 1.0 / ds.n_classes
+    every = max(1, total // CURVE_POINTS)
+
+    res = RunResult(act=act_label(act), task=task.name, seed=seed, steps=total, steps_done=0, val_acc=chance,
+                    test_acc=None, val_loss=None, train_loss=None,
+                    n_params=sum(p.numel() for p in model.parameters()))
+    perm = torch.randperm(n, generator=g_data)
+    pos, window, window_n, train_time = 0, 0.0, 0, 0.0
+    t_train = time.perf_counter()
+    for t in range(total):
+        if pos + batch > n:  # new epoch; the last partial batch is dropped so every step has the same size
+            perm, pos = torch.randperm(n, generator=g_data), 0
+        idx = perm[pos:pos + batch]
+        pos += batch
+        xb, yb = ds.x_train[idx], ds.y_train[idx]
+        if task.augment:
+            xb = _augment(xb, g_data)
+        _set_hparams(opt, sched, t)
+        loss = F.cross_entropy(model(xb), yb)
+        lv = float(loss.detach())
+        if not math.isfinite(lv):
+            res.diverged = True
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        res.steps_done = t + 1
+        window += lv
+        window_n += 1
+        if window_n == every or t + 1 == total:
+            res.curve["step"].append(t + 1)
+            res.curve["loss"].append(window / window_n)
+            res.train_loss = window / window_n
+            window, window_n = 0.0, 0
+        if (t + 1) % task.eval_every == 0 and t + 1 < total:
+            train_time += time.perf_counter() - t_train
+            acc, vloss = _evaluate(model, ds.x_val, ds.y_val)
+            t_train = time.perf_counter()
+            if not math.isfinite(vloss):
+                res.diverged = True
+                break
+            res.val_curve["step"].append(t + 1)
+            res.val_curve["acc"].append(acc)
+            if report is not None and report(t + 1, acc):
+                res.pruned = True
+                res.val_acc, res.val_loss = acc, vloss
+                break
+    train_time += time.perf_counter() - t_train
+    res.steps_per_s = res.steps_done / train_time if train_time > 0 else 0.0
+
+    if not res.diverged and not res.pruned:
+        acc, vloss = _evaluate(model, ds.x_val, ds.y_val)
+        if math.isfinite(vloss):
+            res.val_acc, res.val_loss = acc, vloss
+            res.val_curve["step"].append(res.steps_done)
+            res.val_curve["acc"].append(acc)
+            res.test_acc = _evaluate(model, ds.x_test, ds.y_test)[0]
+        else:
+            res.diverged = True
+    if res.diverged:
+        res.val_acc, res.test_acc, res.val_loss = chance, chance, None
+    res.wall_time = time.perf_counter() - t_start
+    return res
