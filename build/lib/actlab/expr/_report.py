@@ -18,8 +18,8 @@ def describe(expr: Expr | str, measure: bool = True) -> str:
 
     e = parse(expr) if isinstance(expr, str) else expr
     a = analyse(e, measure=measure)
-    return "\n".join([str(a), f"{'LaTeX':<26}  {e.latex()}",
-                      f"{'operators':<26}  {', '.join(e.operators()) or '(none: the identity)'}; {e.betas} trainable β"])
+    ops = ", ".join(e.operators()) or "(none: the identity)"
+    return "\n".join([str(a), f"{'LaTeX':<26}  {e.latex()}", f"{'operators':<26}  {ops}; {e.betas} trainable β"])
 
 
 def describe_dict(expr: Expr | str, measure: bool = True) -> dict[str, Any]:

@@ -85,9 +85,9 @@ def plot_functions(fns: Functions, out: str | Path | None = None, lo: float = -5
     axes = fig.subplots(1, 3)
     curves = {label: derivatives(fn, x) for label, fn in labelled.items()}
     for label, values in curves.items():
-        for ax, v in zip(axes, values):
+        for ax, v in zip(axes, values, strict=True):
             ax.plot(x.numpy(), v.numpy(force=True), label=label, linewidth=1.6)
-    for ax, title in zip(axes, ("f(x)", "f′(x)", "f″(x)")):
+    for ax, title in zip(axes, ("f(x)", "f′(x)", "f″(x)"), strict=True):
         ax.set_title(title)
         ax.axhline(0, color="0.7", linewidth=0.6)
         ax.axvline(0, color="0.7", linewidth=0.6)

@@ -138,13 +138,15 @@ def plot_cost(study: Any, board: Any, out: str | Path | None = None) -> "Figure"
     ax = fig.subplots()
     pts = [(t.user_attrs["cost"], t.values[0]) for t in done if t.user_attrs.get("cost") is not None]
     if pts:
-        ax.scatter(*zip(*pts), s=12, alpha=0.5, label="candidates")
+        costs, accs = zip(*pts, strict=True)
+        ax.scatter(costs, accs, s=12, alpha=0.5, label="candidates")
         best, pf = -math.inf, []
         for c, a in sorted(pts):
             if a > best:
                 pf.append((c, a))
                 best = a
-        ax.step(*zip(*pf), where="post", color="C3", label="Pareto front")
+        front_costs, front_accs = zip(*pf, strict=True)
+        ax.step(front_costs, front_accs, where="post", color="C3", label="Pareto front")
     for r in board.rows:
         if r.kind == "baseline" and r.cost is not None and math.isfinite(r.val_median):
             ax.scatter([r.cost], [r.val_median], marker="*", s=80, color="k")

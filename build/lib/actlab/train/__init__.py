@@ -5,11 +5,14 @@
 >>> c.paired["isrlu"].p_value                                                        # Wilcoxon over seeds
 """
 
+from .._extras import require as _require
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule
 from ._stats import CONFIDENCE, N_BOOT, bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
 from ._tasks import TASKS, Task, get_task
 from ._trainer import CURVE_POINTS, RunResult, train_one
+
+_require("scipy", "actlab.train")  # the paired statistics; a one-line `pip install 'actlab[train]'` if missing
 
 __all__ = ["TASKS", "Task", "get_task", "train_one", "RunResult", "CURVE_POINTS", "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
