@@ -52,6 +52,10 @@ def test_the_page_has_every_section_and_every_board_field(page: Path, study) -> 
         for key in row.to_dict():  # rendered from the dict form: a new row field shows up as a column
             assert f"<th>{key}</th>" in text, key
     assert text.count("<svg") == 3
+    # the same rows in a notebook
+    assert all(f"<th>{key}</th>" in board._repr_html_() for key in board.rows[0].to_dict())
+    if __import__("importlib.util").util.find_spec("pandas"):
+        assert list(board.to_pandas().columns) == list(board.rows[0].to_dict())
 
 
 @pytest.mark.slow
