@@ -16,6 +16,36 @@ bench_app = typer.Typer(no_args_is_help=True, help="Speed and accuracy benchmark
 app.add_typer(bench_app, name="bench")
 
 
+def _version(value: bool) -> None:
+    if value:
+        import actlab
+
+        typer.echo(f"actlab {actlab.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Use, compare and discover activation functions."""
+
+
+def _console() -> Any:
+    """A rich Console; off a terminal (a pipe, a file) as wide as the content, so that nothing is truncated."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=100_000)
+
+
+def _print_json(data: Any) -> None:
+    """JSON on stdout, nothing else (for scripts: ``actlab list --json | jq``)."""
+    import json
+
+    typer.echo(json.dumps(data, indent=1, default=str))
+
+
 def _fail(message: str) -> None:
     """Print a one-line error and exit 2, instead of a traceback, for input the user can fix."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
@@ -53,13 +83,19 @@ _DEVICE_HELP = "where children train: cpu, cuda, cuda:N, mps or auto (default: t
 
 
 @app.command("list")
-def list_cmd() -> None:
+def list_cmd(as_json: bool = typer.Option(False, "--json", help="print the zoo as JSON (every spec field)")) -> None:
     """List the activation zoo with each entry's properties."""
-    from rich.console import Console
+    from dataclasses import fields
+
     from rich.table import Table
 
     import actlab
 
+    if as_json:  # every plain-data field of the spec, so that a new field shows up without a change here
+        plain = (str, int, float, bool, type(None), dict, list, tuple)
+        _print_json([{f.name: v for f in fields(s) if isinstance(v := getattr(s, f.name), plain)}
+                     for s in map(actlab.spec, actlab.names())])
+        return
     table = Table(title="actlab activation zoo")
     for col in ("name", "hyperparameters", "monotonic", "bounded", "smoothness", "fused kernel", "reference"):
         table.add_column(col)
@@ -70,7 +106,7 @@ def list_cmd() -> None:
         hp = ", ".join(f"{k}={v:g}" for k, v in s.defaults.items())
         table.add_row(name, hp, "yes" if s.monotonic else "no", bounds, s.smoothness, s.kernel or "-",
                       s.citation.split(",")[0])
-    Console().print(table)
+    _console().print(table)
 
 
 @app.command()
@@ -79,13 +115,15 @@ def plot(names: list[str] = typer.Argument(..., help="activation names, e.g. isr
          lo: float = typer.Option(-5.0, help="left end of the x range"),
          hi: float = typer.Option(5.0, help="right end of the x range")) -> None:
     """Plot f, f' and f'' of zoo activations, one panel each."""
-    from actlab.report.plots import plot_activations
+    from actlab.report import plot_functions
 
     try:
-        path = plot_activations(names, out, lo=lo, hi=hi)
+        plot_functions(names, out, lo=lo, hi=hi)
     except KeyError as e:
         _fail(str(e.args[0]))
-    typer.echo(f"wrote {path}")
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(f"wrote {out}")
 
 
 @bench_app.command("speed")
@@ -121,12 +159,23 @@ def bench_speed(
 def expr_cmd(text: str = typer.Argument(..., help='an expression, e.g. "x * sigmoid(beta * x)"'),
              plot: Optional[Path] = typer.Option(None, "--plot", help="PNG file for f, f' and f''"),
              measure: bool = typer.Option(True, "--measure/--no-measure",
-                                          help="time the generated fused kernel (compiles it)")) -> None:
+                                          help="time the generated fused kernel (compiles it)"),
+             as_json: bool = typer.Option(False, "--json", help="print the analysis as JSON")) -> None:
     """Canonical form, LaTeX, properties and cost of an expression of the search space."""
-    from actlab.expr import describe
+    from actlab.expr import describe, describe_dict, parse
 
     try:
-        typer.echo(describe(text, measure=measure, plot=plot))
+        e = parse(text)
+        if as_json:
+            _print_json(describe_dict(e, measure=measure))
+        else:
+            typer.echo(describe(e, measure=measure))
+        if plot is not None:
+            from actlab.report import plot_functions
+
+            plot_functions({str(e): e}, plot)
+            if not as_json:
+                typer.echo(f"{'plot (f, f′, f″)':<26}  {plot}")
     except ValueError as e:  # ExprSyntaxError (with a caret under the problem) or a kernel that cannot be generated
         _fail(str(e))
 
@@ -135,11 +184,18 @@ def expr_cmd(text: str = typer.Argument(..., help='an expression, e.g. "x * sigm
 def space_cmd(units: int = typer.Option(1, "--units", min=1, help="core units per candidate"),
               sample: int = typer.Option(2000, "--sample", min=1,
                                          help="candidates to examine when the space is too big to enumerate"),
-              seed: int = typer.Option(0, "--seed", help="seed of that sample")) -> None:
+              seed: int = typer.Option(0, "--seed", help="seed of that sample"),
+              as_json: bool = typer.Option(False, "--json", help="print the counts as JSON")) -> None:
     """Raw size, distinct functions and prefilter rejections (by reason) of the paper's search space."""
+    from dataclasses import asdict
+
     from actlab.expr import space_summary
 
-    typer.echo(str(space_summary(units, sample=sample, seed=seed)))
+    summary = space_summary(units, sample=sample, seed=seed)
+    if as_json:
+        _print_json(asdict(summary))
+    else:
+        typer.echo(str(summary))
 
 # ---------------------------------------------------------------- harness (issue 4)
 
@@ -263,8 +319,7 @@ def search(task: str = _search_option("task", _TASK_HELP),
            seed: int = _search_option("seed", "seed of the strategy")) -> None:
     """Search for activation functions; re-running the same command resumes the study."""
     from actlab.report.search import print_board
-    from actlab.search import SearchConfig, run_search
-    from actlab.search._run import RichProgress
+    from actlab.search import RichProgress, SearchConfig, run_search
 
     task = _task_option(task, train_fn)
     try:
@@ -317,6 +372,23 @@ def export(study: str = typer.Argument(..., help="study name"),
 
     try:
         path = export_study(study, storage, top, out)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        _fail(str(e).strip('"'))
+    typer.echo(f"wrote {path}")
+
+
+# ---------------------------------------------------------------- reports (issue 14)
+
+
+@app.command()
+def report(study: str = typer.Argument(..., help="study name (as printed by actlab search)"),
+           html_out: Path = typer.Option(..., "--html", help="the self-contained HTML file to write"),
+           storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)")) -> None:
+    """Write one self-contained HTML page of a study: protocol, leaderboard, Pareto front, progress, top functions."""
+    from actlab.report.html import write_html
+
+    try:
+        path = write_html(study, html_out, storage)
     except (FileNotFoundError, KeyError, ValueError) as e:
         _fail(str(e).strip('"'))
     typer.echo(f"wrote {path}")

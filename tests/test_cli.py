@@ -54,3 +54,41 @@ def test_progress_is_a_live_bar_on_a_terminal_and_plain_lines_elsewhere():
         lines = [ln for ln in buf.getvalue().splitlines() if ln.startswith("[3/40] relu seed 2: val 0.912 (4.1 s) x")]
         assert len(lines) == (0 if terminal else 1), buf.getvalue()  # one unwrapped log line, or only the bar
         assert ("━" in buf.getvalue()) is terminal
+
+
+# ---------------------------------------------------------------- --version, --json, pipes (issue 14)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "actlab", *args], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "COLUMNS": "60"})
+
+
+def test_version():
+    import actlab
+
+    proc = _run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"actlab {actlab.__version__}"
+
+
+def test_list_in_a_pipe_truncates_nothing_and_json_lists_every_spec():
+    import json
+
+    import actlab
+
+    table = _run("list").stdout  # a pipe, and a narrow COLUMNS: still every name in full
+    assert "…" not in table and all(name in table for name in actlab.names())
+    data = json.loads(_run("list", "--json").stdout)
+    assert [d["name"] for d in data] == actlab.names()
+    assert all(d["citation"] == actlab.spec(d["name"]).citation for d in data)
+
+
+def test_expr_and_space_json():
+    import json
+
+    d = json.loads(_run("expr", "x * sigmoid(beta * x)", "--json", "--no-measure").stdout)
+    assert d["expr"] == "x * sigmoid(beta * x)" and d["betas"] == 1 and d["monotonic"] is False
+    s = json.loads(_run("space", "--units", "2", "--sample", "50", "--json").stdout)
+    assert s["units"] == 2 and s["examined"] == 50 and s["sampled"] is True
+    bad = _run("expr", "x +* 2", "--json")
+    assert bad.returncode == 2 and bad.stdout == "" and "error" in bad.stderr

@@ -5,27 +5,30 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 from ._expr import Expr, parse
 
-__all__ = ["describe", "SpaceSummary", "space_summary"]
+__all__ = ["describe", "describe_dict", "SpaceSummary", "space_summary"]
 
 
-def describe(expr: Expr | str, measure: bool = True, plot: str | Path | None = None) -> str:
-    """Canonical form, LaTeX, operators, properties and cost of ``expr``; optionally plot f, f′, f″ to ``plot``."""
+def describe(expr: Expr | str, measure: bool = True) -> str:
+    """Canonical form, LaTeX, operators, properties and cost of ``expr``, as text (f, f′, f″ plots: actlab.report)."""
     from ._analyse import analyse
 
     e = parse(expr) if isinstance(expr, str) else expr
     a = analyse(e, measure=measure)
-    lines = [str(a), f"{'LaTeX':<26}  {e.latex()}",
-             f"{'operators':<26}  {', '.join(e.operators()) or '(none: the identity)'}; {e.betas} trainable β"]
-    if plot is not None:
-        from actlab.report.plots import plot_functions
+    ops = ", ".join(e.operators()) or "(none: the identity)"
+    return "\n".join([str(a), f"{'LaTeX':<26}  {e.latex()}", f"{'operators':<26}  {ops}; {e.betas} trainable β"])
 
-        path = plot_functions({str(e): e}, plot)
-        lines.append(f"{'plot (f, f′, f″)':<26}  {path}")
-    return "\n".join(lines)
+
+def describe_dict(expr: Expr | str, measure: bool = True) -> dict[str, Any]:
+    """What :func:`describe` prints, as JSON-ready data: every analysis field plus LaTeX, operators and β count."""
+    from ._analyse import analyse
+
+    e = parse(expr) if isinstance(expr, str) else expr
+    return {**analyse(e, measure=measure).as_dict(), "latex": e.latex(), "operators": list(e.operators()),
+            "betas": e.betas}
 
 
 @dataclass

@@ -11,19 +11,19 @@ index file. xdist workers on a cold cache, search workers or `bench accuracy` wo
 machine code under ISRLU's key. A later process then silently ran the wrong activation. This was seen once in a
 fresh-clone test run: ISRLU's forward had ELU's slope.
 
-:func:`install` wraps ``save`` and ``flush`` in an exclusive ``flock`` on ``<index>.lock``, taken per save, so
-that choosing the number, writing the index and writing the data file happen as one step. Readers need no lock:
-numba writes each file through a temporary file and a rename, and a reader that finds an index entry whose data
-file is not written yet treats it as a cache miss.
+:func:`install` wraps ``save`` and ``flush`` in an exclusive lock (``filelock``, an ``flock`` on POSIX) on
+``<index>.lock``, taken per save, so that choosing the number, writing the index and writing the data file happen
+as one step. Readers need no lock: numba writes each file through a temporary file and a rename, and a reader that
+finds an index entry whose data file is not written yet treats it as a cache miss.
 """
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import os
 from typing import Any, Callable
 
+from filelock import FileLock  # flock on POSIX, msvcrt elsewhere: the import works where fcntl does not exist
 from numba.core import caching
 
 __all__ = ["install"]
@@ -32,16 +32,16 @@ __all__ = ["install"]
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any) -> Any:
+        lock = FileLock(self._index_path + ".lock")
         try:
             os.makedirs(self._cache_path, exist_ok=True)
-            fd = os.open(self._index_path + ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+            lock.acquire()
         except OSError:  # a read-only cache directory: numba's own error handling applies as before
             return method(self, *args)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             return method(self, *args)
         finally:
-            os.close(fd)  # releases the flock
+            lock.release()
 
     wrapper.actlab_locked = True  # type: ignore[attr-defined]
     return wrapper

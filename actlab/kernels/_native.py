@@ -16,7 +16,6 @@ compiler), a warning names the cause and the Python Function serves.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import importlib.machinery
@@ -31,6 +30,7 @@ from typing import Any, Callable
 
 import numba
 import torch
+from filelock import FileLock  # an flock on POSIX; also imports where fcntl does not exist
 from numba import carray, cfunc, types
 
 from ._drivers import SERIAL_MAX
@@ -81,8 +81,7 @@ def build_native(verbose: bool = False) -> ModuleType:
         d.mkdir(parents=True, exist_ok=True)
         # torch's own build lock is a file that a killed build leaves behind, after which every later build waits
         # forever. An flock dies with its process; holding it, any leftover torch lock is stale and is removed.
-        with open(d / "actlab.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with FileLock(str(d / "actlab.lock")):
             if not so.exists():
                 (d / "lock").unlink(missing_ok=True)
                 # ninja from the venv (a dependency) when the venv is not activated.

@@ -1,15 +1,43 @@
-"""Plots of activation functions and their derivatives: f, f′ and f″ side by side."""
+"""Plots of activation functions and their derivatives: f, f′ and f″ side by side.
+
+Every plot is a :class:`matplotlib.figure.Figure` built without pyplot: nothing changes the user's backend or
+keeps figures alive in a global registry, a notebook shows the returned figure, and ``out=`` also saves it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
 
 import torch
 
-__all__ = ["derivatives", "plot_functions", "plot_activations"]
+from .._extras import require
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["derivatives", "plot_functions", "plot_activations", "new_figure", "save"]
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
+# a zoo name ("isrlu", "isrlu:alpha=3"), an expression ("x * sigmoid(beta*x)"), an Expr, a module or a function
+Functions = Union[str, Any, Iterable[Any], Mapping[str, Any]]
+
+
+def new_figure(**kwargs: Any) -> "Figure":
+    """A figure detached from pyplot (no backend switch, nothing to close), constrained layout."""
+    require("matplotlib", "plotting")
+    from matplotlib.figure import Figure
+
+    return Figure(layout="constrained", **kwargs)
+
+
+def save(fig: "Figure", out: str | Path | None, dpi: int = 120) -> "Figure":
+    """Write ``fig`` to ``out`` (format from the suffix; parent folders created) when ``out`` is given."""
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=dpi)
+    return fig
 
 
 def derivatives(fn: Fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -23,20 +51,43 @@ def derivatives(fn: Fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
     return y.detach(), d1.detach(), d2.detach() + 0
 
 
-def plot_functions(fns: Mapping[str, Fn], out: str | Path, lo: float = -5.0, hi: float = 5.0,
-                   points: int = 1001) -> Path:
-    """Draw f, f′ and f″ of each labelled function on [lo, hi], one panel each, with a legend; write ``out``."""
-    import matplotlib
+def _labelled(fns: Functions) -> dict[str, Fn]:
+    """``{label: callable}`` from a mapping, one item or a list of names, expressions, Exprs and callables."""
+    from ..models import act_label, resolve_act
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    if isinstance(fns, Mapping):
+        items = list(fns.items())
+    else:
+        seq = [fns] if isinstance(fns, str) or callable(fns) else list(fns)
+        items = [(act_label(f), f) for f in seq]
+    out: dict[str, Fn] = {}
+    for label, f in items:
+        # an Expr, a module or a function is evaluated as it is; names and expression strings go through the one
+        # resolver of the models layer (zoo names first, then the expression language)
+        out[label] = resolve_act(f)() if isinstance(f, (str, type)) else f
+    if not out:
+        raise ValueError("nothing to plot: pass at least one activation name, expression or function")
+    return out
 
+
+def plot_functions(fns: Functions, out: str | Path | None = None, lo: float = -5.0, hi: float = 5.0,
+                   points: int = 1001) -> "Figure":
+    """f, f′ and f″ of each function on [lo, hi], one panel each, with a legend; returns the Figure.
+
+    ``fns`` is a zoo name or expression, a list of them (Exprs, modules and functions too), or ``{label: fn}``.
+    ``out`` also writes the figure (PNG, SVG, PDF by suffix).
+    """
+    labelled = _labelled(fns)
+    if not hi > lo:
+        raise ValueError(f"the x range must have lo < hi, got [{lo}, {hi}]")
     x = torch.linspace(lo, hi, points, dtype=torch.float64)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
-    for label, fn in fns.items():
-        for ax, values in zip(axes, derivatives(fn, x)):
-            ax.plot(x.numpy(), values.numpy(force=True), label=label, linewidth=1.6)
-    for ax, title in zip(axes, ("f(x)", "f′(x)", "f″(x)")):
+    fig = new_figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
+    curves = {label: derivatives(fn, x) for label, fn in labelled.items()}
+    for label, values in curves.items():
+        for ax, v in zip(axes, values, strict=True):
+            ax.plot(x.numpy(), v.numpy(force=True), label=label, linewidth=1.6)
+    for ax, title in zip(axes, ("f(x)", "f′(x)", "f″(x)"), strict=True):
         ax.set_title(title)
         ax.axhline(0, color="0.7", linewidth=0.6)
         ax.axvline(0, color="0.7", linewidth=0.6)
@@ -44,12 +95,8 @@ def plot_functions(fns: Mapping[str, Fn], out: str | Path, lo: float = -5.0, hi:
         ax.grid(alpha=0.3)
     axes[0].legend(loc="upper left", fontsize=9)
     # f″ of kinked functions has spikes; clip the view to the bulk of the curves.
-    axes[2].set_ylim(*_robust_limits([derivatives(fn, x)[2] for fn in fns.values()]))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    axes[2].set_ylim(*_robust_limits([c[2] for c in curves.values()]))
+    return save(fig, out)
 
 
 def _robust_limits(curves: list[torch.Tensor]) -> tuple[float, float]:
@@ -61,8 +108,6 @@ def _robust_limits(curves: list[torch.Tensor]) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def plot_activations(names: list[str], out: str | Path, **kwargs) -> Path:
-    """Plot zoo activations by name (``actlab plot isrlu elu swish --out fig.png``)."""
-    import actlab
-
-    return plot_functions({n: actlab.get(n) for n in names}, out, **kwargs)
+def plot_activations(names: list[str], out: str | Path | None = None, **kwargs: Any) -> "Figure":
+    """Plot zoo activations by name (``actlab plot isrlu elu swish --out fig.png``); see :func:`plot_functions`."""
+    return plot_functions(list(names), out, **kwargs)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .plots import new_figure, plot_functions, save
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["board_table", "board_caption", "pareto_table", "board_markdown", "print_board", "final_stage_notice",
-           "plot_search", "show"]
+           "plot_search", "plot_progress", "plot_cost", "plot_top_functions", "load_board", "show"]
 
 
 def _f(v: float | None, fmt: str = ".4f") -> str:
@@ -132,21 +137,14 @@ def final_stage_notice(board: Any) -> list[str]:
     return [f"{what}; finish it with:", board.finish_command()]
 
 
-def plot_search(study: Any, board: Any, out_dir: str | Path) -> list[Path]:
-    """Write progress.png, accuracy_vs_cost.png and top_functions.png (f, f', f'' of the top-5) to ``out_dir``."""
-    import matplotlib
+def plot_progress(study: Any, board: Any, out: str | Path | None = None) -> "Figure":
+    """Validation accuracy of every evaluated candidate in order, the best so far, and the baselines' levels."""
+    from actlab.search import evaluated
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from actlab.search._study import evaluated
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
     trials = sorted(evaluated(study), key=lambda t: t.number)
     done = [(i, t) for i, t in enumerate(trials) if t.values]
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
     if done:
         xs = [i for i, _ in done]
         ys = [t.values[0] for _, t in done]
@@ -167,49 +165,63 @@ def plot_search(study: Any, board: Any, out_dir: str | Path) -> list[Path]:
     ax.set_xlabel("evaluated candidate #")
     ax.set_ylabel("validation accuracy")
     ax.set_title(f"search progress — {study.study_name}")
-    ax.legend(fontsize=8)
-    paths.append(out / "progress.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    if done or fails:
+        ax.legend(fontsize=8)
+    return save(fig, out, dpi=110)
 
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    pts = [(t.user_attrs["cost"], t.values[0]) for _, t in done if t.user_attrs.get("cost") is not None]
+
+def plot_cost(study: Any, board: Any, out: str | Path | None = None) -> "Figure":
+    """Validation accuracy against fused-kernel cost for every candidate, the Pareto front and the baselines."""
+    from actlab.search import evaluated
+
+    done = [t for t in evaluated(study) if t.values]
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
+    pts = [(t.user_attrs["cost"], t.values[0]) for t in done if t.user_attrs.get("cost") is not None]
     if pts:
-        ax.scatter(*zip(*pts), s=12, alpha=0.5, label="candidates")
-        front = sorted(pts)
+        costs, accs = zip(*pts, strict=True)
+        ax.scatter(costs, accs, s=12, alpha=0.5, label="candidates")
         best, pf = -math.inf, []
-        for c, a in front:
+        for c, a in sorted(pts):
             if a > best:
                 pf.append((c, a))
                 best = a
-        ax.step(*zip(*pf), where="post", color="C3", label="Pareto front")
+        front_costs, front_accs = zip(*pf, strict=True)
+        ax.step(front_costs, front_accs, where="post", color="C3", label="Pareto front")
     for r in board.rows:
         if r.kind == "baseline" and r.cost is not None and math.isfinite(r.val_median):
             ax.scatter([r.cost], [r.val_median], marker="*", s=80, color="k")
             ax.annotate(r.name, (r.cost, r.val_median), fontsize=8)
-    ax.set_xscale("log")
+    if pts or any(r.cost for r in board.rows):
+        ax.set_xscale("log")
     ax.set_xlabel("fused forward+backward cost (ns/element, log)")
     ax.set_ylabel("validation accuracy")
     ax.set_title("accuracy vs cost")
     if pts:
         ax.legend(fontsize=8)
-    paths.append(out / "accuracy_vs_cost.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-
-    fns = _top_functions(board)
-    if fns:
-        paths.append(_plot_shapes(fns, out / "top_functions.png"))
-    return paths
+    return save(fig, out, dpi=110)
 
 
-def _plot_shapes(fns: dict[str, Any], out: Path) -> Path:
-    from .plots import plot_functions
+def plot_top_functions(board: Any, k: int = 5, out: str | Path | None = None) -> "Figure | None":
+    """f, f′ and f″ of the top-``k`` found functions and the best baseline (None if the board has neither)."""
+    fns = _top_functions(board, k)
+    return plot_functions(fns, out) if fns else None
 
-    return plot_functions(fns, out)
+
+def plot_search(study: Any, board: Any, out_dir: str | Path | None = None) -> dict[str, "Figure"]:
+    """The search figures by name (progress, accuracy_vs_cost, top_functions); ``out_dir`` also writes NAME.png."""
+    figs: dict[str, Any] = {"progress": plot_progress(study, board), "accuracy_vs_cost": plot_cost(study, board)}
+    top = plot_top_functions(board)
+    if top is not None:
+        figs["top_functions"] = top
+    if out_dir is not None:
+        for name, fig in figs.items():
+            save(fig, Path(out_dir) / f"{name}.png", dpi=110)
+    return figs
 
 
 def _top_functions(board: Any, k: int = 5) -> dict[str, Any]:
+    from actlab.activations import get
     from actlab.expr import parse
 
     fns: dict[str, Any] = {}
@@ -220,25 +232,28 @@ def _top_functions(board: Any, k: int = 5) -> dict[str, Any]:
             continue
     best_base = next((r for r in board.rows if r.kind == "baseline"), None)
     if best_base is not None:
-        import actlab
-
         try:
-            fns[f"#{best_base.rank} {best_base.name} (best baseline)"] = actlab.get(best_base.name)
+            fns[f"#{best_base.rank} {best_base.name} (best baseline)"] = get(best_base.name)
         except Exception:  # noqa: BLE001
             pass
     return fns
 
 
-def show(study: str, storage: str | None = None, out_dir: str | Path | None = None, runs_dir: str = "runs",
-         console: Any = None) -> list[Path]:
-    """``actlab show STUDY``: print the leaderboard and Pareto front, write the plots; returns their paths."""
-    from actlab.search._leaderboard import leaderboard
-    from actlab.search._study import open_study, storage_url
+def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> tuple[Any, Any]:
+    """``(optuna study, leaderboard)`` of a stored study; a clear error if its database does not exist."""
+    from actlab.search import leaderboard, open_study, storage_url
 
     if storage is None and not Path(runs_dir, study + ".db").exists():
         raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
     url = storage_url(study, storage, runs_dir)
     st = open_study(study, url, [], create=False)
-    board = leaderboard(st)
+    return st, leaderboard(st)
+
+
+def show(study: str, storage: str | None = None, out_dir: str | Path | None = None, runs_dir: str = "runs",
+         console: Any = None) -> list[Path]:
+    """``actlab show STUDY``: print the leaderboard and Pareto front, write the plots; returns their paths."""
+    st, board = load_board(study, storage, runs_dir)
     print_board(board, console)
-    return plot_search(st, board, out_dir or Path(runs_dir) / f"{study}-plots")
+    out = Path(out_dir or Path(runs_dir) / f"{study}-plots")
+    return [out / f"{name}.png" for name in plot_search(st, board, out)]

@@ -17,6 +17,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from .._tabular import Tabular
 from ..train import ALPHA, CORRECTION, TEST, PairedTest, mean_ci, paired_tests
 from ._final import final_name, fresh_seeds, has_final, top_trials
 from ._records import Attr, Outcomes, SeedResult
@@ -106,7 +107,7 @@ class Row:
 
 
 @dataclass
-class Board:
+class Board(Tabular):
     """Everything ``actlab show`` prints: leaderboard rows, the Pareto front and the study's bookkeeping."""
 
     study: str
@@ -140,6 +141,9 @@ class Board:
         """The machine-readable board (``actlab show STUDY --json FILE``)."""
         return {"study": self.study, "task": self.config.get("task"), "protocol": self.protocol,
                 "rows": [r.to_json() for r in self.rows]}
+
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.rows]  # for _repr_html_ and to_pandas()
 
 
 def _quote(v: Any) -> str:

@@ -5,13 +5,17 @@
 >>> c.paired["isrlu"].p_adjusted                                                     # paired t, Holm
 """
 
-from ._device import DEVICES, on_device, place_worker, resolve_device, worker_device
-from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs
-from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule
-from ._stats import (ALPHA, CONFIDENCE, CORRECTION, TEST, PairedTest, holm, mean_ci, min_detectable_effect,
-                     paired_test, paired_tests)
-from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec
-from ._trainer import CURVE_POINTS, RunResult, task_data, train_one
+from .._extras import require as _require
+
+_require("scipy", "actlab.train")  # the paired statistics; a one-line `pip install 'actlab[train]'` if missing
+
+from ._device import DEVICES, on_device, place_worker, resolve_device, worker_device  # noqa: E402
+from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs  # noqa: E402
+from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule  # noqa: E402
+from ._stats import (  # noqa: E402
+    ALPHA, CONFIDENCE, CORRECTION, TEST, PairedTest, holm, mean_ci, min_detectable_effect, paired_test, paired_tests)
+from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec  # noqa: E402
+from ._trainer import CURVE_POINTS, RunResult, task_data, train_one  # noqa: E402
 
 __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "task_data", "resolve_device",
            "place_worker", "worker_device", "on_device", "DEVICES", "train_one", "RunResult", "CURVE_POINTS",

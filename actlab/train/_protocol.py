@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .._tabular import Tabular
 from ..models import ActSpec, act_label, resolve_act
 from ._device import place_worker, resolve_device
 from ._stats import PairedTest, mean_ci, paired_tests
@@ -28,7 +29,7 @@ METRICS = ("test_acc", "val_acc")
 
 
 @dataclass
-class Evaluation:
+class Evaluation(Tabular):
     """One activation over seeds: per-seed results and summary statistics of ``metric``.
 
     ``ci_low``/``ci_high`` is the 95 % Student-t interval of the mean over seeds (:func:`actlab.train.mean_ci`,
@@ -65,6 +66,9 @@ class Evaluation:
     def seeds(self) -> list[int]:
         return [r.seed for r in self.results]
 
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.results]  # one row per seed, for _repr_html_ and to_pandas()
+
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in asdict(self).items() if k != "results"}
         d["results"] = [r.to_dict() for r in self.results]
@@ -77,7 +81,7 @@ Paired = PairedTest
 
 
 @dataclass
-class Comparison:
+class Comparison(Tabular):
     """Several activations on one task and seed set, each paired against ``baseline``."""
 
     task: str
@@ -100,6 +104,9 @@ class Comparison:
                             losses=p.losses if p else None, diverged=ev.n_diverged,
                             time_per_run=ev.time_per_run))
         return out
+
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return self.rows()  # for _repr_html_ and to_pandas()
 
     def to_dict(self) -> dict[str, Any]:
         return dict(task=self.task, metric=self.metric, baseline=self.baseline, seeds=self.seeds,

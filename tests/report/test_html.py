@@ -1,0 +1,107 @@
+"""The HTML report of a real (tiny) study: every section, nothing fetched, and a real browser renders it cleanly."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("optuna")
+pytest.importorskip("matplotlib")
+
+CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
+                 if p and Path(p).exists()), None)
+SECTIONS = ("Protocol", "Leaderboard", "Generalization", "Pareto front", "Search progress", "Top functions")
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory):
+    """A real search, as small as it gets: 3 candidates, 60 steps, 2 seeds for the board, a check task."""
+    from actlab.search import SearchConfig, run_search
+
+    tmp = tmp_path_factory.mktemp("report")
+    cfg = SearchConfig(task="digits-mlp", steps=60, strategy="exhaustive", budget=3, workers=1, runs_dir=str(tmp),
+                       top_k=1, reeval_seeds=2, baselines=("tanh",), check_task="digits-mlp", pruner="none")
+    return tmp, run_search(cfg)
+
+
+@pytest.fixture(scope="module")
+def page(study) -> Path:
+    from typer.testing import CliRunner
+
+    from actlab.cli import app
+
+    tmp, res = study
+    out = tmp / "report.html"
+    r = CliRunner().invoke(app, ["report", res.study, "--storage", res.storage, "--html", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.mark.slow
+def test_the_page_has_every_section_and_every_board_field(page: Path, study) -> None:
+    text = page.read_text()
+    for title in SECTIONS:
+        assert f"<h2>{title}" in text, title
+    board = study[1].board
+    for row in board.rows:
+        assert row.name.replace("<", "&lt;") in text
+        for key in row.to_dict():  # rendered from the dict form: a new row field shows up as a column
+            assert f"<th>{key}</th>" in text, key
+    assert text.count("<svg") == 3
+    # the same rows in a notebook
+    assert all(f"<th>{key}</th>" in board._repr_html_() for key in board.rows[0].to_dict())
+    if __import__("importlib.util").util.find_spec("pandas"):
+        assert list(board.to_pandas().columns) == list(board.rows[0].to_dict())
+
+
+@pytest.mark.slow
+def test_the_page_is_self_contained(page: Path) -> None:
+    text = page.read_text()
+    assert "<script" not in text and "<link" not in text and "<img" not in text
+    # the only addresses are SVG namespace names (never fetched); every href points inside the page
+    assert set(re.findall(r"https?://[^\"' <>]+", text)) <= {"http://www.w3.org/2000/svg",
+                                                             "http://www.w3.org/1999/xlink"}
+    assert all(h.startswith("#") for h in re.findall(r'href="([^"]*)"', text))
+
+
+def _render(url: str, tmp: Path, name: str) -> tuple[Path, str]:
+    """Screenshot ``url`` with headless chromium (fresh profile, no network services); returns (png, log)."""
+    shot = tmp / f"{name}.png"
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp / (name + '-prof')}",
+         "--enable-logging=stderr", "--v=0", "--window-size=1280,2400", f"--screenshot={shot}", url],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    return shot, proc.stderr
+
+
+def _console_messages(log: str) -> list[str]:
+    return [ln for ln in log.splitlines() if ":CONSOLE" in ln]
+
+
+def _ink(png: Path) -> float:
+    """Fraction of pixels that are not (near) white."""
+    import matplotlib.image
+
+    img = matplotlib.image.imread(png)[..., :3]
+    return float((img.min(axis=-1) < 0.9).mean())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_chromium_renders_the_page_without_console_errors(page: Path, tmp_path: Path) -> None:
+    # the checks themselves first, on a page that logs an error and shows nothing: they must catch it
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><script>console.error("broken")</script></body></html>')
+    shot, log = _render(bad.as_uri(), tmp_path, "bad")
+    assert _console_messages(log) and _ink(shot) < 0.001
+
+    shot, log = _render(page.as_uri(), tmp_path, "report")
+    assert not _console_messages(log), _console_messages(log)
+    assert _ink(shot) > 0.02, "the screenshot is (nearly) blank"
+    shutil.copy(shot, page.with_suffix(".png"))  # kept beside the page for a look
