@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._tabular import cell_text, html_table
-from .search import load_board, plot_cost, plot_progress, plot_top_functions
+from .search import study_and_board, plot_cost, plot_progress, plot_top_functions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -98,7 +98,7 @@ def render_html(study: Any, board: Any) -> str:
 
 def write_html(study: str, out: str | Path, storage: str | None = None, runs_dir: str = "runs") -> Path:
     """Write the report of the stored study ``study`` to ``out``; returns the path."""
-    st, board = load_board(study, storage, runs_dir)
+    st, board = study_and_board(study, storage, runs_dir)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(st, board), encoding="utf-8")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["board_table", "board_caption", "pareto_table", "board_markdown", "print_board", "final_stage_notice",
-           "plot_search", "plot_progress", "plot_cost", "plot_top_functions", "load_board", "show"]
+           "plot_search", "plot_progress", "plot_cost", "plot_top_functions", "study_and_board", "show"]
 
 
 def _f(v: float | None, fmt: str = ".4f") -> str:
@@ -239,21 +239,18 @@ def _top_functions(board: Any, k: int = 5) -> dict[str, Any]:
     return fns
 
 
-def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> tuple[Any, Any]:
+def study_and_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> tuple[Any, Any]:
     """``(optuna study, leaderboard)`` of a stored study; a clear error if its database does not exist."""
-    from actlab.search import leaderboard, open_study, storage_url
+    from actlab.search import leaderboard, open_stored
 
-    if storage is None and not Path(runs_dir, study + ".db").exists():
-        raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
-    url = storage_url(study, storage, runs_dir)
-    st = open_study(study, url, [], create=False)
+    st = open_stored(study, storage, runs_dir)
     return st, leaderboard(st)
 
 
 def show(study: str, storage: str | None = None, out_dir: str | Path | None = None, runs_dir: str = "runs",
          console: Any = None) -> list[Path]:
     """``actlab show STUDY``: print the leaderboard and Pareto front, write the plots; returns their paths."""
-    st, board = load_board(study, storage, runs_dir)
+    st, board = study_and_board(study, storage, runs_dir)
     print_board(board, console)
     out = Path(out_dir or Path(runs_dir) / f"{study}-plots")
     return [out / f"{name}.png" for name in plot_search(st, board, out)]

@@ -12,15 +12,15 @@ from ._controller import Controller
 from ._engine import Driver, SearchResult
 from ._executors import Executor, LocalExecutor, RayExecutor, make_executor
 from ._export import export_expression, export_study, torch_source
-from ._leaderboard import Board, Check, Row, leaderboard, load_board
+from ._leaderboard import Board, Check, Row, leaderboard, load_board, open_stored
 from ._records import Attr, JobResult, Outcomes, SeedResult
 from ._run import RichProgress, make_space, run_search
 from ._space import Candidate, SearchSpace, Slot
 from ._strategies import STRATEGIES, Strategy, get_strategy, register
 from ._study import evaluated, open_study, storage_url
 
-__all__ = ["run_search", "make_space", "leaderboard", "load_board", "Board", "Row", "Check", "Attr", "JobResult",
-           "Outcomes", "SeedResult", "export_expression", "export_study", "torch_source", "BASELINES", "OBJECTIVES",
+__all__ = ["run_search", "make_space", "leaderboard", "load_board", "open_stored", "Board", "Row", "Check", "Attr",
+           "JobResult", "Outcomes", "SeedResult", "export_expression", "export_study", "torch_source", "BASELINES", "OBJECTIVES",
            "SearchConfig", "parse_budget", "Controller", "Driver", "SearchResult", "Executor", "LocalExecutor",
            "RayExecutor", "make_executor", "Candidate", "SearchSpace", "Slot", "STRATEGIES", "Strategy",
            "get_strategy", "register", "RichProgress", "evaluated", "open_study", "storage_url"]

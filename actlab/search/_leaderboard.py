@@ -23,7 +23,7 @@ from ._final import final_name, fresh_seeds, has_final, top_trials
 from ._records import Attr, Outcomes, SeedResult
 from ._study import evaluated, open_study
 
-__all__ = ["Row", "Check", "Board", "leaderboard", "load_board", "mean_ci"]
+__all__ = ["Row", "Check", "Board", "leaderboard", "load_board", "open_stored", "mean_ci"]
 
 
 @dataclass
@@ -256,15 +256,20 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
     return Board(study.study_name, cfg, all_rows, pareto, counts, done, has_final(study), alpha)
 
 
-def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> Board:
-    """The board of study ``study`` in ``storage`` (default ``runs_dir/<study>.db``), as ``actlab show`` reads it."""
+def open_stored(study: str, storage: str | None = None, runs_dir: str = "runs") -> optuna.Study:
+    """The existing study ``study`` in ``storage`` (default ``runs_dir/<study>.db``); a clear error if it is not there."""
     from pathlib import Path
 
     from ._study import storage_url
 
     if storage is None and not Path(runs_dir, study + ".db").exists():
         raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
-    return leaderboard(open_study(study, storage_url(study, storage, runs_dir), [], create=False))
+    return open_study(study, storage_url(study, storage, runs_dir), [], create=False)
+
+
+def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> Board:
+    """The board of study ``study`` in ``storage`` (default ``runs_dir/<study>.db``), as ``actlab show`` reads it."""
+    return leaderboard(open_stored(study, storage, runs_dir))
 
 
 def _test_family(found: dict[str, dict[int, float]], base: dict[str, dict[int, float]], rows: list[Row],
