@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..models import ActSpec, act_label, resolve_act
+from ..models import ActSpec, act_label, candidate_act, resolve_act
 from ._stats import bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
 from ._tasks import Task, get_task
 from ._trainer import RunResult, train_one
@@ -153,7 +153,9 @@ def _context() -> mp.context.BaseContext:
 
 def _job(args: tuple[Any, str | Task, int, int | None, str | None]) -> dict[str, Any]:
     act, task, seed, steps, data_dir = args
-    return train_one(act, task, seed, steps=steps, threads=1, data_dir=data_dir).to_dict()
+    # Text (a name or an expression) trains the protocol's one way, as in the search and the tabular benchmarks.
+    a = candidate_act(act) if isinstance(act, str) else act
+    return train_one(a, task, seed, steps=steps, threads=1, data_dir=data_dir).to_dict()
 
 
 def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int | None = None, workers: int = 1,
