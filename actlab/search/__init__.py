@@ -6,14 +6,19 @@
 from ._config import BASELINES, OBJECTIVES, SearchConfig, parse_budget
 from ._controller import Controller
 from ._engine import Driver, SearchResult
-from ._executors import Executor, LocalExecutor, RayExecutor, make_executor
+from ._executors import Executor, LocalExecutor, Outcome, RayExecutor, make_executor
+from ._final import final_name
+from ._objective import Job, run_job
 from ._export import export_expression, export_study, torch_source
 from ._leaderboard import Board, Row, leaderboard
 from ._run import make_space, run_search
 from ._space import Candidate, SearchSpace, Slot
 from ._strategies import STRATEGIES, Strategy, get_strategy, register
+from ._study import evaluated, scalar
 
 __all__ = ["run_search", "make_space", "leaderboard", "Board", "Row", "export_expression", "export_study",
            "torch_source", "BASELINES", "OBJECTIVES", "SearchConfig", "parse_budget", "Controller", "Driver", "SearchResult",
            "Executor", "LocalExecutor", "RayExecutor", "make_executor", "Candidate", "SearchSpace", "Slot",
-           "STRATEGIES", "Strategy", "get_strategy", "register"]
+           "STRATEGIES", "Strategy", "get_strategy", "register",
+           # for tables and replays built on studies (actlab.bench.table, actlab.bench.replay)
+           "Job", "run_job", "Outcome", "final_name", "evaluated", "scalar"]
