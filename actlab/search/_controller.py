@@ -9,9 +9,10 @@ that a resumed (or another) driver would lack; the in-memory model is only a cac
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import optuna
 import torch
@@ -69,6 +70,17 @@ class ControllerNet(nn.Module):
         """Log-probability and entropy of given token indices (batch × slots)."""
         _, logp, ent = self._run(picks.shape[0], lambda i, d: picks[:, i])
         return logp, ent
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    # The policy is tiny: on cores shared with the workers, torch's thread pool makes each op ~100x slower.
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
 
 
 @register
@@ -163,6 +175,10 @@ class Controller(Strategy):
         return len(fresh)
 
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
+        with _one_thread():
+            return self._propose(study, n)
+
+    def _propose(self, study: optuna.Study, n: int) -> list[Candidate]:
         self.learn(study)
         net, _ = self._load(study)
         gen = torch.Generator().manual_seed(self.rng(study).randrange(2**31))

@@ -19,15 +19,19 @@ import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 __all__ = ["storage_url", "open_study", "driver_id", "recover_stale", "evaluated", "is_evaluated", "scalar",
-           "seen_identities", "heartbeat", "RUNS_DIR"]
+           "seen_identities", "heartbeat", "RUNS_DIR", "MEMORY"]
 
 RUNS_DIR = Path("runs")
+#: ``storage=MEMORY`` keeps a study in this process (optuna's InMemoryStorage): no file, no resume.
+MEMORY = ":memory:"
 # A driver on another host counts as dead when its heartbeat is older than this.
 GRACE_SECONDS = 600.0
 
 
 def storage_url(study: str, storage: str | None = None, runs_dir: Path | str | None = None) -> str:
-    """``storage`` as given, or the default SQLite file ``runs/<study>.db``."""
+    """``storage`` as given, or the default SQLite file ``runs/<study>.db``; ``":memory:"``: this process only."""
+    if storage == MEMORY:
+        return MEMORY
     if storage:
         if "://" not in storage:
             path = Path(storage)
@@ -90,7 +94,9 @@ def _rdb(url: str, **kwargs: Any) -> optuna.storages.RDBStorage:
     raise AssertionError("unreachable")
 
 
-def _storage(url: str) -> optuna.storages.RDBStorage:
+def _storage(url: str) -> optuna.storages.BaseStorage:
+    if url == MEMORY:  # replays against a table and tests: nothing to resume, so nothing written
+        return optuna.storages.InMemoryStorage()
     if not url.startswith("sqlite"):
         return _rdb(url)
     # SQLite: write-ahead log with synchronous=NORMAL. A commit then costs no fsync (the driver commits a dozen
