@@ -14,7 +14,6 @@ A repeat that never finds one within the budget counts as ``budget + 1``.
 from __future__ import annotations
 
 import math
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from actlab.search import (STRATEGIES, Driver, Executor, Job, Outcome, SearchConfig, SearchSpace, evaluated,
-                           make_space, run_job)
+from actlab.search import (MEMORY, STRATEGIES, Driver, Executor, Job, Outcome, SearchConfig, SearchSpace,
+                           evaluated, make_space, run_job)
 
 from . import table as tables
 
 __all__ = ["TableSpace", "InlineExecutor", "table_eval", "replay", "replay_all", "StrategyReplay", "Replay",
-           "plot_replay", "write_json", "TARGETS"]
+           "plot_replay", "write_json", "markdown", "parse_label", "TARGETS", "VARIANTS"]
 
 _TASK_PREFIX = "table:"
 #: Target name -> the fraction of the table's functions (by mean validation accuracy) that counts as found.
@@ -164,28 +163,52 @@ def _thresholds(scores: list[float]) -> dict[str, float]:
     return {t: ranked[max(1, math.ceil(frac * len(ranked))) - 1] for t, frac in TARGETS.items()}
 
 
-def replay(path: str, strategy: str, repeat: int, budget: int, space: Any, batch: int = 1,
-           options: dict[str, Any] | None = None, workdir: str | None = None) -> list[str]:
-    """One replayed search; returns the fingerprints of the functions it evaluated, in order."""
-    if True:
-        cfg = SearchConfig(task=_TASK_PREFIX + str(path), strategy=strategy, budget=budget, seed=repeat,
-                           pruner="none", analyse=False, baselines=(), steps=None, workers=batch,
-                           evaluator="actlab.bench.replay:table_eval", storage=":memory:",
-                           study=f"replay-{strategy}-{repeat}", extra=dict(options or {}))
-        driver = Driver(cfg, space)
-        driver.run(InlineExecutor(batch))
-        done = sorted(evaluated(driver.study), key=lambda t: t.number)
-        return [t.user_attrs["identity"] for t in done]
+def replay(path: str, strategy: str, repeat: int, budget: int, space: SearchSpace, batch: int = 1,
+           options: dict[str, Any] | None = None) -> list[str]:
+    """One replayed search (an in-memory study); returns the fingerprints it evaluated, in order."""
+    cfg = SearchConfig(task=_TASK_PREFIX + str(path), strategy=strategy, budget=budget, seed=repeat,
+                       pruner="none", analyse=False, baselines=(), steps=None, workers=batch,
+                       evaluator="actlab.bench.replay:table_eval", storage=MEMORY,
+                       study=f"replay-{strategy}-{repeat}", extra=dict(options or {}))
+    driver = Driver(cfg, space)
+    driver.run(InlineExecutor(batch))
+    done = sorted(evaluated(driver.study), key=lambda t: t.number)
+    return [t.user_attrs["identity"] for t in done]
+
+
+#: Variants replayed by default besides every strategy with its defaults.
+VARIANTS = ("evolution:init=random",)
+
+
+def parse_label(label: str) -> tuple[str, dict[str, Any]]:
+    """``"evolution:init=random,population=8"`` -> ``("evolution", {"init": "random", "population": 8})``."""
+    name, _, rest = label.partition(":")
+    opts: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        if "=" not in part:
+            raise ValueError(f"strategy {label!r}: options are key=value, got {part!r}")
+        k, v = (x.strip() for x in part.split("=", 1))
+        for conv in (int, float):
+            try:
+                opts[k] = conv(v)
+                break
+            except ValueError:
+                continue
+        else:
+            opts[k] = v
+    if name.strip().lower() not in STRATEGIES:
+        raise KeyError(f"unknown strategy {name!r}; known: {sorted(STRATEGIES)}")
+    return name.strip().lower(), opts
 
 
 def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategies: list[str] | None = None,
-               batch: int = 1, options: dict[str, dict[str, Any]] | None = None, runs_dir: str = "runs",
+               batch: int = 1, runs_dir: str = "runs",
                progress: Callable[[str, int, list[int]], None] | None = None) -> Replay:
-    """Replay ``strategies`` (default: every one in ``STRATEGIES``) ``repeats`` times each against a table.
+    """Replay ``strategies`` ``repeats`` times each against a table.
 
     Args:
-        options: strategy name -> options (``{"evolution": {"init": "random"}}``); a name ``"evolution:random"``
-            in ``strategies`` is the strategy ``evolution`` reported under that label with ``options[label]``.
+        strategies: labels ``NAME`` or ``NAME:key=value,...`` (strategy options, e.g. ``evolution:init=random``);
+            default: every strategy in ``STRATEGIES`` and the :data:`VARIANTS`.
         batch: proposals per round (the number of workers a live search would have).
     """
     if repeats < 1 or budget < 1:
@@ -199,16 +222,14 @@ def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategie
     best = max(scores.values())
     units = int(tab.protocol.get("space", 1))
     space = TableSpace(make_space(SearchConfig(space=str(units), runs_dir=runs_dir)), set(fns))
-    names = strategies or sorted(STRATEGIES)
+    names = strategies or [*sorted(STRATEGIES), *VARIANTS]
+    parsed = {label: parse_label(label) for label in names}  # every label checked before the first replay
     out = Replay(str(path), repeats, budget, len(fns), thresholds)
-    for label in names:
-        base = label.split(":", 1)[0]
-        if base not in STRATEGIES:
-            raise KeyError(f"unknown strategy {base!r}; known: {sorted(STRATEGIES)}")
+    for label, (base, opts) in parsed.items():
         evals: dict[str, list[int]] = {t: [] for t in TARGETS}
         curves, t0, trials = [], time.monotonic(), 0
         for r in range(repeats):
-            order = replay(str(path), base, r, budget, space, batch, (options or {}).get(label))
+            order = replay(str(path), base, r, budget, space, batch, opts)
             vals = [scores[fp] for fp in order]
             trials += len(vals)
             for t, thr in thresholds.items():
@@ -241,7 +262,7 @@ def plot_replay(rep: Replay, path: str | Path) -> Path:
             title=f"{Path(rep.table).name}: {rep.repeats} repeats")
     ax1.legend(fontsize=8)
     names = list(rep.strategies)
-    ax2.boxplot([rep.strategies[n].evals["top1pct"] for n in names], labels=names)
+    ax2.boxplot([rep.strategies[n].evals["top1pct"] for n in names], tick_labels=names)
     ax2.axhline(rep.budget + 1, ls="--", c="grey", lw=0.8)
     ax2.set(ylabel=f"evaluations to a top-1 % function (budget+1 = {rep.budget + 1}: not reached)",
             title="evaluations to top-1 %")
@@ -262,3 +283,17 @@ def write_json(rep: Replay, path: str | Path) -> Path:
     p.write_text(json.dumps(rep.to_dict(), indent=1) + "\n")
     return p
 
+
+
+def markdown(rep: Replay) -> str:
+    """The replay as a Markdown table (RESULTS.md)."""
+    head = ("| strategy | median evals to top-1 % | IQR | reached | median evals to top-5 % | IQR | reached "
+            "| median regret at budget | ms/trial |\n|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for name, s in rep.strategies.items():
+        d = s.summary(rep.budget)
+        lines.append(f"| {name} | {d['median_evals_to_top1pct']:g} | {d['iqr_evals_to_top1pct']:g} | "
+                     f"{d['reached_top1pct']}/{rep.repeats} | {d['median_evals_to_top5pct']:g} | "
+                     f"{d['iqr_evals_to_top5pct']:g} | {d['reached_top5pct']}/{rep.repeats} | "
+                     f"{d['regret_curve_median'][-1]:.4f} | {d['ms_per_trial']:g} |")
+    return "\n".join(lines)
