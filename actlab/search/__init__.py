@@ -15,9 +15,11 @@ from ._run import make_space, run_search
 from ._space import Candidate, SearchSpace, Slot
 from ._strategies import STRATEGIES, Strategy, get_strategy, register
 from ._study import MEMORY, evaluated, scalar
+from ._surrogate import Surrogate
 
 __all__ = ["run_search", "make_space", "leaderboard", "Board", "Row", "export_expression", "export_study",
-           "torch_source", "BASELINES", "OBJECTIVES", "SearchConfig", "parse_budget", "Controller", "Driver", "SearchResult",
+           "torch_source", "BASELINES", "OBJECTIVES", "SearchConfig", "parse_budget", "Controller", "Surrogate",
+           "Driver", "SearchResult",
            "Executor", "LocalExecutor", "RayExecutor", "make_executor", "Candidate", "SearchSpace", "Slot",
            "STRATEGIES", "Strategy", "get_strategy", "register",
            # for tables and replays built on studies (actlab.bench.table, actlab.bench.replay)
