@@ -202,7 +202,7 @@ def parse_label(label: str) -> tuple[str, dict[str, Any]]:
 
 
 def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategies: list[str] | None = None,
-               batch: int = 1, runs_dir: str = "runs",
+               batch: int = 1, runs_dir: str = "runs", space: SearchSpace | None = None,
                progress: Callable[[str, int, list[int]], None] | None = None) -> Replay:
     """Replay ``strategies`` ``repeats`` times each against a table.
 
@@ -210,6 +210,8 @@ def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategie
         strategies: labels ``NAME`` or ``NAME:key=value,...`` (strategy options, e.g. ``evolution:init=random``);
             default: every strategy in ``STRATEGIES`` and the :data:`VARIANTS`.
         batch: proposals per round (the number of workers a live search would have).
+        space: the table's space (default: the real space of the sidecar's ``space`` units, restricted to the
+            table); passing one reuses its caches across calls.
     """
     if repeats < 1 or budget < 1:
         raise ValueError(f"repeats and budget must be >= 1, got repeats={repeats}, budget={budget}")
@@ -221,7 +223,7 @@ def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategie
     thresholds = _thresholds(list(scores.values()))
     best = max(scores.values())
     units = int(tab.protocol.get("space", 1))
-    space = TableSpace(make_space(SearchConfig(space=str(units), runs_dir=runs_dir)), set(fns))
+    space = space or TableSpace(make_space(SearchConfig(space=str(units), runs_dir=runs_dir)), set(fns))
     names = strategies or [*sorted(STRATEGIES), *VARIANTS]
     parsed = {label: parse_label(label) for label in names}  # every label checked before the first replay
     out = Replay(str(path), repeats, budget, len(fns), thresholds)
