@@ -313,14 +313,15 @@ def bench_strategies(
     repeats: int = typer.Option(10, "--repeats", min=1, help="independent searches per strategy (seeds 0..N-1)"),
     budget: int = typer.Option(300, "--budget", min=1, help="evaluations per search"),
     json_out: Path = typer.Option(..., "--json", help="write the summary here (and the plot beside it, .png)"),
-    strategies: Optional[str] = typer.Option(None, "--strategies", help="comma-separated (default: all)"),
+    strategies: Optional[list[str]] = typer.Option(None, "--strategy", "-s",
+                                                   help="NAME or NAME:key=value,... (repeatable; default: all)"),
     batch: int = typer.Option(1, "--batch", min=1, help="proposals per round (a live search's workers)"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="cache of the space's exhaustive order"),
 ) -> None:
     """Replay every search strategy against a table (no training: milliseconds per trial)."""
     from actlab.bench import replay
 
-    names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else None
+    names = [s.strip() for s in strategies if s.strip()] if strategies else None
 
     def tick(name: str, r: int, evals: list[int]) -> None:
         typer.echo(f"{name} repeat {r}: evaluations to top-1% {evals[0]}, top-5% {evals[1]}")

@@ -49,7 +49,7 @@ class ExprSpace(SearchSpace):
         return self._render(tuple(tokens[s.name] for s in self.slots))
 
     def _render_uncached(self, values: tuple[str, ...]) -> str:
-        return str(self.space.build(dict(zip((s.name for s in self.slots), values))))
+        return str(self.space.build(dict(zip((s.name for s in self.slots), values, strict=True))))
 
     def _identity_uncached(self, text: str) -> str:
         return self._expr.fingerprint(text)

@@ -101,7 +101,7 @@ def test_cli_writes_json_and_plot(synthetic, tmp_path: Path) -> None:
     path, runs = synthetic.path, synthetic.runs
     out = tmp_path / "replay.json"
     res = CliRunner().invoke(app, ["bench", "strategies", "--table", str(path), "--repeats", "1", "--budget", "5",
-                                   "--strategies", "random,evolution:init=random", "--json", str(out),
+                                   "-s", "random", "-s", "evolution:init=random", "--json", str(out),
                                    "--runs-dir", str(runs)])
     assert res.exit_code == 0, res.output
     d = json.loads(out.read_text())
