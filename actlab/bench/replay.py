@@ -13,9 +13,10 @@ A repeat that never finds one within the budget counts as ``budget + 1``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,6 +216,29 @@ def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategie
     """
     if repeats < 1 or budget < 1:
         raise ValueError(f"repeats and budget must be >= 1, got repeats={repeats}, budget={budget}")
+    # One thread for torch and BLAS: the models in this process (controller, GPs) are tiny, and a thread pool on
+    # shared cores makes each of their ops orders of magnitude slower.
+    with _one_thread():
+        return _replay_all(path, repeats, budget, strategies, batch, runs_dir, space, progress)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+def _replay_all(path: str | Path, repeats: int, budget: int, strategies: list[str] | None, batch: int,
+                runs_dir: str, space: SearchSpace | None,
+                progress: Callable[[str, int, list[int]], None] | None) -> Replay:
     tab = tables.load(path)
     fns = tab.functions()
     if not fns:
