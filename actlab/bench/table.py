@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ORDERS", "STATUSES", "Function", "Table", "TableRow", "build", "export", "load", "sidecar_path",
+__all__ = ["ORDERS", "STATUSES", "Function", "Landscape", "Table", "TableRow", "build", "export", "landscape", "load",
+           "plot_landscape", "sidecar_path",
            "write_rows"]
 
 #: Row statuses: trained to the end, non-finite loss (chance accuracy), or the job failed (timeout, exception).
@@ -272,3 +273,46 @@ def write_rows(path: str | Path, rows: list[TableRow], protocol: dict[str, Any])
         f.write(buf.getvalue().encode())
     sidecar_path(p).write_text(json.dumps(protocol, indent=1) + "\n")
     return Table(str(p), protocol, rows)
+
+
+@dataclass
+class Landscape:
+    """The space as a table sees it: accuracy quantiles, the top functions, and how many beat each baseline."""
+
+    functions: int
+    quantiles: dict[str, float]                 # of mean val acc: "min", "p5", "p25", "median", "p75", "p95", "max"
+    top: list[tuple[str, float, float]]         # (expression, mean val acc, mean test acc), best first
+    beat: dict[str, tuple[float, int]]          # baseline -> (its mean val acc, functions with a higher one)
+
+
+def landscape(tab: Table, top: int = 20) -> Landscape:
+    """Summarise ``tab`` (ranked by mean validation accuracy over its seeds)."""
+    import numpy as np
+
+    fns = sorted(tab.functions().values(), key=lambda f: -f.mean_val)
+    v = np.array([f.mean_val for f in fns])
+    qs = dict(zip(("min", "p5", "p25", "median", "p75", "p95", "max"),
+                  (float(q) for q in np.percentile(v, [0, 5, 25, 50, 75, 95, 100])), strict=True))
+    beat = {name: (b.mean_val, int((v > b.mean_val).sum())) for name, b in tab.functions("baseline").items()}
+    return Landscape(len(fns), qs, [(f.expression, f.mean_val, f.mean_test) for f in fns[:top]], beat)
+
+
+def plot_landscape(tab: Table, path: str | Path) -> Path:
+    """Histogram of the functions' mean validation accuracy, baselines marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist([f.mean_val for f in tab.functions().values()], bins=50, color="#4477aa")
+    for name, b in tab.functions("baseline").items():
+        ax.axvline(b.mean_val, ls="--", lw=0.8, c="#cc6677")
+        ax.text(b.mean_val, ax.get_ylim()[1] * 0.9, name, rotation=90, fontsize=7, ha="right")
+    ax.set(xlabel="mean validation accuracy over seeds", ylabel="functions", yscale="log",
+           title=f"{Path(tab.path).name}: {len(tab.functions())} functions")
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return p

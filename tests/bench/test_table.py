@@ -89,3 +89,14 @@ def test_failed_seeds_rank_at_zero_and_diverged_at_their_chance_accuracy() -> No
         TableRow("candidate", "e", "fp", 1, math.nan, math.nan, math.nan, "failed", 1.0),
         TableRow("candidate", "e", "fp", 2, 0.1, 0.1, math.nan, "diverged", 1.0)])
     assert f.val == [0.8, 0.0, 0.1] and f.mean_val == pytest.approx(0.3)
+
+
+def test_landscape_ranks_functions_and_counts_who_beats_each_baseline(synthetic, tmp_path: Path) -> None:
+    tab = table.load(synthetic.path)
+    land = table.landscape(tab, top=5)
+    means = sorted((f.mean_val for f in tab.functions().values()), reverse=True)
+    assert land.functions == len(means) and [t[1] for t in land.top] == means[:5]
+    relu_val, n = land.beat["relu"]
+    assert n == sum(v > relu_val for v in means)
+    assert land.quantiles["max"] == means[0] and land.quantiles["min"] == means[-1]
+    assert table.plot_landscape(tab, tmp_path / "h.png").stat().st_size > 1000
