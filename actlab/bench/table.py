@@ -130,6 +130,9 @@ def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: 
         raise ValueError(f"order must be one of {sorted(ORDERS)}, got {order!r}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 function, got {limit}")
+    from actlab.train import get_task
+
+    get_task(task)  # an unknown task fails here, in one line, before any worker starts
     # reeval_seeds == seeds and top_k = 0: the fidelity stage only trains the baselines, on the same seeds.
     return SearchConfig(task=task, space="1", seeds=seeds, steps=steps, strategy=ORDERS[order],
                         budget=limit if limit is not None else 10**9, pruner="none", top_k=0, reeval_seeds=seeds,
