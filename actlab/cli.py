@@ -394,6 +394,69 @@ def report(study: str = typer.Argument(..., help="study name (as printed by actl
     typer.echo(f"wrote {path}")
 
 
+# ---------------------------------------------------------------- tabular benchmark and strategy replay (issue 13)
+
+
+@bench_app.command("table")
+def bench_table(
+    out: Path = typer.Option(..., "--out", help="the table to write: benchmarks/tables/NAME.csv.gz (+ NAME.json)"),
+    task: str = typer.Option("mnist1d-cnn", "--task", help="task preset the functions train on"),
+    steps: Optional[int] = typer.Option(1000, "--steps", min=1, help="training steps (the search's default)"),
+    seeds: int = typer.Option(2, "--seeds", min=1, help="seeds 0..N-1 per function"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="train at most this many functions"),
+    order: str = typer.Option("simplest", "--order", help="simplest (exhaustive order) or random (a sample)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes (default: one per core)"),
+    baselines: Optional[str] = typer.Option(None, "--baselines", help="comma-separated zoo baselines"),
+    runs_dir: str = typer.Option("runs", "--runs-dir", help="where the resumable study lives"),
+) -> None:
+    """Train every distinct prefiltered 1-unit function and the zoo baselines once per seed; re-run to resume."""
+    from actlab.bench import table
+    from actlab.search import RichProgress
+
+    base = tuple(b.strip() for b in baselines.split(",") if b.strip()) if baselines is not None else None
+    progress = RichProgress()
+    try:
+        try:
+            tab = table.build(out, task=task, steps=steps, seeds=seeds, limit=limit, order=order, workers=workers,
+                              baselines=base, runs_dir=runs_dir, on_event=progress)
+        finally:
+            progress.close()
+    except (ValueError, KeyError) as e:
+        _fail(str(e).strip('"'))
+    typer.echo(f"wrote {out} ({tab.protocol['functions']} functions, {len(tab.rows)} rows) and "
+               f"{table.sidecar_path(out)}")
+
+
+@bench_app.command("strategies")
+def bench_strategies(
+    table_path: Path = typer.Option(..., "--table", help="a table written by actlab bench table"),
+    repeats: int = typer.Option(10, "--repeats", min=1, help="independent searches per strategy (seeds 0..N-1)"),
+    budget: int = typer.Option(300, "--budget", min=1, help="evaluations per search"),
+    json_out: Path = typer.Option(..., "--json", help="write the summary here (and the plot beside it, .png)"),
+    strategies: Optional[list[str]] = typer.Option(None, "--strategy", "-s",
+                                                   help="NAME or NAME:key=value,... (repeatable; default: all)"),
+    batch: int = typer.Option(1, "--batch", min=1, help="proposals per round (a live search's workers)"),
+    runs_dir: str = typer.Option("runs", "--runs-dir", help="cache of the space's exhaustive order"),
+) -> None:
+    """Replay every search strategy against a table (no training: milliseconds per trial)."""
+    from actlab.bench import replay
+
+    names = [s.strip() for s in strategies if s.strip()] if strategies else None
+
+    def tick(name: str, r: int, evals: list[int]) -> None:
+        typer.echo(f"{name} repeat {r}: evaluations to top-1% {evals[0]}, top-5% {evals[1]}")
+
+    try:
+        rep = replay.replay_all(table_path, repeats=repeats, budget=budget, strategies=names, batch=batch,
+                                runs_dir=runs_dir, progress=tick)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        _fail(str(e).strip('"'))
+    replay.write_json(rep, json_out)
+    png = replay.plot_replay(rep, json_out.with_suffix(".png"))
+    typer.echo(replay.markdown(rep))
+    typer.echo(f"wrote {json_out} and {png}")
+
+
 def main() -> None:
     app()
 

@@ -13,7 +13,7 @@ import torch
 
 from ._expr import Expr, parse
 
-__all__ = ["fingerprint", "dedupe", "Group", "prefilter", "PrefilterResult", "REASONS", "PROBE_BETAS"]
+__all__ = ["fingerprint", "probe_features", "dedupe", "Group", "prefilter", "PrefilterResult", "REASONS", "PROBE_BETAS"]
 
 # A fixed, asymmetric grid (no exact symmetry or integers, which would hide e.g. even/odd differences) and two β
 # probes: β is set to the same value everywhere, so equal functions written with their βs in a different order
@@ -61,6 +61,28 @@ def fingerprint(expr: Expr | str) -> str:
         h.update(_quantise(v))
     h.update(str(_effective_betas(e, base)).encode())  # type: ignore[arg-type]
     return h.hexdigest()
+
+
+_PROBES = torch.linspace(-4.0, 4.0, 17, dtype=torch.float64) + 1 / math.sqrt(1013)
+
+
+def probe_features(expr: Expr | str) -> np.ndarray:
+    """A fixed-length numeric description of the function, for models over the space (the surrogate strategy).
+
+    f and f' at 17 fixed probe points on [−4, 4] (the fingerprint's kind of grid, every β = 1), squashed with asinh
+    so that exploding candidates stay comparable, non-finite values as 0; then the fraction of non-finite probes.
+    """
+    e = parse(expr) if isinstance(expr, str) else expr
+    x = _PROBES.clone().requires_grad_(True)
+    y = e.torch_fn()(x, *(torch.tensor(1.0, dtype=x.dtype) for _ in range(e.betas)))
+    if y.shape != x.shape:  # a constant broadcast to a scalar
+        y = y.expand_as(x)
+    g = torch.autograd.grad(y.sum(), x, allow_unused=True)[0] if y.requires_grad else None
+    g = torch.zeros_like(x) if g is None else g
+    v = torch.cat([y.detach(), g.detach()])
+    bad = ~torch.isfinite(v)
+    v = torch.asinh(torch.where(bad, torch.zeros_like(v), v))
+    return np.concatenate([v.numpy(), [float(bad.double().mean())]])
 
 
 def _simplicity(e: Expr) -> tuple[float, ...]:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Union
 
 from torch import nn
 
-__all__ = ["ActSpec", "resolve_act", "act_label", "parse_act_string", "is_act_module"]
+__all__ = ["ActSpec", "resolve_act", "candidate_act", "act_label", "parse_act_string", "is_act_module"]
 
 ActSpec = Union[str, nn.Module, type, Callable[[], nn.Module], Any]
 
@@ -77,7 +77,7 @@ def is_act_module(m: nn.Module) -> bool:
     return bool(getattr(m, _ACT_TAG, False))
 
 
-def _from_string(text: str) -> Callable[[], nn.Module]:
+def _from_string(text: str, fused: bool = True) -> Callable[[], nn.Module]:
     from .. import activations
 
     parsed = parse_act_string(text)
@@ -88,6 +88,8 @@ def _from_string(text: str) -> Callable[[], nn.Module]:
         except KeyError:
             pass
         else:
+            if not fused:
+                kwargs = dict(kwargs, fused=False)
             activations.get(name, **kwargs)  # fail now, in the caller, on bad hyperparameters
             return lambda: activations.get(name, **kwargs)
         if kwargs:
@@ -106,8 +108,8 @@ def _from_string(text: str) -> Callable[[], nn.Module]:
         if parsed is None:  # it looked like an expression, so registry names would be a poor suggestion
             raise KeyError(f"invalid activation expression {text!r}: {msg}") from None
         raise KeyError(_unknown(text, activations.names(), f"not an expression either: {msg}")) from None
-    e.to_module()
-    return e.to_module
+    e.to_module(fused=fused)
+    return lambda: e.to_module(fused=fused)
 
 
 def _unknown(text: str, known: list[str], why: str | None) -> str:
@@ -137,6 +139,22 @@ def resolve_act(act: ActSpec) -> Callable[[], nn.Module]:
         return _tagged(act, label)
     raise TypeError(f"cannot use a {type(act).__name__} as an activation: give a registry name, an expression, an "
                     f"nn.Module class or a zero-argument factory")
+
+
+def candidate_act(text: str) -> Callable[[], nn.Module]:
+    """The factory the training protocol builds an activation given as text with, the one path shared by the search,
+    the tabular benchmarks (``actlab bench table``) and :func:`actlab.evaluate`/``compare``.
+
+    A registry name (``"isrlu:alpha=3"``) and an expression (``"x * sigmoid(x)"``) both train through their
+    composite torch form (``fused=False``): it computes the same function as the fused kernel but not the same
+    float rounding, so results are only comparable (and a table row only reproduces) when every caller trains one
+    way; and it skips the kernel's compilation, seconds per new candidate.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"candidate_act takes the activation's text, got a {type(text).__name__}")
+    make = _tagged(_from_string(text, fused=False), act_label(text))
+    make.__name__ = act_label(text)  # results are labelled with the text itself, as with resolve_act(text)
+    return make
 
 
 def act_label(act: ActSpec) -> str:

@@ -9,9 +9,10 @@ that a resumed (or another) driver would lack; the in-memory model is only a cac
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import optuna
 import torch
@@ -71,6 +72,17 @@ class ControllerNet(nn.Module):
         return logp, ent
 
 
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    # The policy is tiny: on cores shared with the workers, torch's thread pool makes each op ~100x slower.
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
 @register
 class Controller(Strategy):
     """RNN controller trained with PPO (default) or REINFORCE and an EMA baseline.
@@ -81,20 +93,28 @@ class Controller(Strategy):
         lr: Adam learning rate. Default: 5e-3.
         ema: baseline decay. Default: 0.9.
         entropy: entropy bonus weight. Default: 1e-2.
+        normalize: divide each batch's advantages by their standard deviation (standard PPO practice), so that the
+            step size does not depend on how spread the accuracies of a task are. Default: True.
+        skip_reward: reward of a proposal the prefilter rejected: ``"min"`` (the worst accuracy of the batch,
+            so rejects rank last without dragging the baseline to 0) or ``"zero"``. Default: ``"min"``.
     """
 
     name = "controller"
     summary = "LSTM controller emitting the tree token by token, trained with PPO or REINFORCE"
 
     def __init__(self, space: SearchSpace, seed: int = 0, algo: str = "ppo", batch: int = 8, lr: float = 5e-3,
-                 ema: float = 0.9, entropy: float = 1e-2, ppo_epochs: int = 4, clip: float = 0.2) -> None:
+                 ema: float = 0.9, entropy: float = 1e-2, ppo_epochs: int = 4, clip: float = 0.2,
+                 normalize: bool = True, skip_reward: str = "min") -> None:
         super().__init__(space, seed)
         if algo not in ("ppo", "reinforce"):
             raise ValueError(f"controller algo must be 'ppo' or 'reinforce', got {algo!r}")
         if batch < 1:
             raise ValueError(f"controller batch must be >= 1, got {batch}")
         self.algo, self.batch, self.lr, self.ema = algo, batch, lr, ema
+        if skip_reward not in ("min", "zero"):
+            raise ValueError(f"controller skip_reward must be 'min' or 'zero', got {skip_reward!r}")
         self.entropy, self.ppo_epochs, self.clip = entropy, ppo_epochs, clip
+        self.normalize, self.skip_reward = bool(normalize), skip_reward
         self._cache: tuple[int, ControllerNet] | None = None
 
     # ---- checkpoint in the study
@@ -134,13 +154,21 @@ class Controller(Strategy):
         if len(fresh) < self.batch:
             return 0
         fresh.sort(key=lambda t: t.number)
-        rewards = torch.tensor([max(0.0, f) if math.isfinite(f := _fitness(t)) else 0.0 for t in fresh])
+        raw = [_fitness(t) if "skipped" not in t.user_attrs else None for t in fresh]
+        acc = [max(0.0, f) if f is not None and math.isfinite(f) else 0.0 for f in raw]
+        floor = min((a for a, f in zip(acc, raw, strict=True) if f is not None), default=0.0)
+        if self.skip_reward == "zero":
+            floor = 0.0
+        rewards = torch.tensor([a if f is not None else floor for a, f in zip(acc, raw, strict=True)])
         b = state["baseline"]
         base = []
-        for r in rewards.tolist():  # EMA baseline, updated reward by reward in trial order
-            b = r if b is None else self.ema * b + (1 - self.ema) * r
-            base.append(b)
+        for r, f in zip(rewards.tolist(), raw, strict=True):  # EMA baseline over trained candidates, in trial order
+            if f is not None or self.skip_reward == "zero":
+                b = r if b is None else self.ema * b + (1 - self.ema) * r
+            base.append(r if b is None else b)
         adv = rewards - torch.tensor(base)
+        if self.normalize and len(adv) > 1:
+            adv = adv / (adv.std() + 1e-8)
         picks = torch.tensor([self._indices({k: str(v) for k, v in t.params.items()}) for t in fresh])
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         with torch.no_grad():
@@ -163,6 +191,10 @@ class Controller(Strategy):
         return len(fresh)
 
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
+        with _one_thread():
+            return self._propose(study, n)
+
+    def _propose(self, study: optuna.Study, n: int) -> list[Candidate]:
         self.learn(study)
         net, _ = self._load(study)
         gen = torch.Generator().manual_seed(self.rng(study).randrange(2**31))
@@ -170,8 +202,8 @@ class Controller(Strategy):
         out: list[Candidate] = []
         for _ in range(20):  # resample duplicates a bounded number of times
             picks, logp = net.sample(4 * n, gen)
-            for row, lp in zip(picks.tolist(), logp.tolist()):
-                tokens = {s.name: s.choices[j] for s, j in zip(self.space.slots, row)}
+            for row, lp in zip(picks.tolist(), logp.tolist(), strict=True):
+                tokens = {s.name: s.choices[j] for s, j in zip(self.space.slots, row, strict=True)}
                 c = self.space.identity(self.space.render(tokens))
                 if c in taken:
                     continue

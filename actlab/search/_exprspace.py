@@ -41,10 +41,15 @@ class ExprSpace(SearchSpace):
         self.cache_dir = Path(cache_dir) / ".cache" if cache_dir is not None else None
         self._identity = lru_cache(maxsize=100_000)(self._identity_uncached)
         self._check = lru_cache(maxsize=100_000)(self._check_uncached)
+        self._render = lru_cache(maxsize=100_000)(self._render_uncached)
         self._enum: tuple[list[dict[str, str]], dict[str, int]] | None = None
 
     def render(self, tokens: Mapping[str, str]) -> str:
-        return str(self.space.build(dict(tokens)))
+        # Cached: the random and surrogate strategies render the whole exhaustive pool at every proposal.
+        return self._render(tuple(tokens[s.name] for s in self.slots))
+
+    def _render_uncached(self, values: tuple[str, ...]) -> str:
+        return str(self.space.build(dict(zip((s.name for s in self.slots), values, strict=True))))
 
     def _identity_uncached(self, text: str) -> str:
         return self._expr.fingerprint(text)

@@ -168,24 +168,15 @@ def train_candidate(expression: str, task: str, seed: int, steps: int | None,
                     report: Callable[[int, float], bool] | None) -> dict[str, Any]:
     """Train one child network with ``expression`` (or a registry name) as its activation; the default evaluator.
 
-    Expressions train through their composite torch form: it computes the same function as the fused kernel, and
-    skipping the kernel's compilation (seconds per new candidate) is what makes hundreds of candidates per hour
-    possible. The fused kernel is compiled only where its speed is the point (the speed objective, the cost
-    column).
+    Candidates train through :func:`actlab.models.candidate_act`, the one path shared with the tabular benchmarks
+    and :func:`actlab.evaluate` (composite torch ops: no kernel compilation per candidate, and a result reproduces
+    only when every caller trains the same way). The fused kernel is compiled only where its speed is the point
+    (the speed objective, the cost column).
     """
-    from actlab import expr as ex
+    from actlab.models import candidate_act
     from actlab.train import train_one
 
-    named = _registry_name(expression)
-    if named is not None:  # a zoo baseline: its composite form too, so that every row trains the same way
-        from actlab.activations import get
-
-        name, kwargs = named
-        kwargs.setdefault("fused", False)
-        act: Any = lambda: get(name, **kwargs)  # noqa: E731 - a zero-argument factory, built here
-    else:
-        e = ex.parse(expression)
-        act = lambda: e.to_module(fused=False)  # noqa: E731
+    act = candidate_act(expression)
     d = train_one(act, task, seed, steps=steps, report=report, threads=1).to_dict()
     keep = ("val_acc", "test_acc", "val_loss", "train_loss", "wall_time", "steps_done", "diverged", "pruned")
     return {k: d.get(k) for k in keep}

@@ -20,9 +20,11 @@ import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 __all__ = ["storage_url", "mask_url", "normalise_url", "StorageError", "open_study", "driver_id", "claim",
-           "recover_stale", "evaluated", "is_evaluated", "scalar", "seen_identities", "heartbeat", "RUNS_DIR"]
+           "recover_stale", "evaluated", "is_evaluated", "scalar", "seen_identities", "heartbeat", "RUNS_DIR", "MEMORY"]
 
 RUNS_DIR = Path("runs")
+#: ``storage=MEMORY`` keeps a study in this process (optuna's InMemoryStorage): no file, no resume.
+MEMORY = ":memory:"
 # A driver on another host counts as dead when its heartbeat is older than this.
 GRACE_SECONDS = 600.0
 
@@ -59,7 +61,10 @@ def normalise_url(url: str) -> str:
 
 
 def storage_url(study: str, storage: str | None = None, runs_dir: Path | str | None = None) -> str:
-    """``storage`` as given (PostgreSQL URLs normalised), or the default SQLite file ``runs/<study>.db``."""
+    """``storage`` as given (PostgreSQL URLs normalised), or the default SQLite file ``runs/<study>.db``;
+    ``":memory:"``: this process only."""
+    if storage == MEMORY:
+        return MEMORY
     if storage:
         if "://" not in storage:
             path = Path(storage)
@@ -141,7 +146,9 @@ def _first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {lines[0] if lines else ''}"[:300]
 
 
-def _storage(url: str) -> optuna.storages.RDBStorage:
+def _storage(url: str) -> optuna.storages.BaseStorage:
+    if url == MEMORY:  # replays against a table and tests: nothing to resume, so nothing written
+        return optuna.storages.InMemoryStorage()
     if not url.startswith("sqlite"):
         return _rdb(url)
     # SQLite: write-ahead log with synchronous=NORMAL. A commit then costs no fsync (the driver commits a dozen

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .._tabular import Tabular
-from ..models import ActSpec, act_label, resolve_act
+from ..models import ActSpec, act_label, candidate_act, resolve_act
 from ._device import place_worker, resolve_device
 from ._stats import PairedTest, mean_ci, paired_tests
 from ._tasks import Task, get_task, task_spec
@@ -148,7 +148,9 @@ def _context(main: bool = False) -> mp.context.BaseContext:
 
 def _job(args: tuple[Any, str | Task, int, int | None, str | None, str | None]) -> dict[str, Any]:
     act, task, seed, steps, data_dir, device = args
-    return train_one(act, task, seed, steps=steps, threads=1, data_dir=data_dir, device=device).to_dict()
+    # Text (a name or an expression) trains the protocol's one way, as in the search and the tabular benchmarks.
+    a = candidate_act(act) if isinstance(act, str) else act
+    return train_one(a, task, seed, steps=steps, threads=1, data_dir=data_dir, device=device).to_dict()
 
 
 def _for_workers(task: Task) -> str | Task:

@@ -1,0 +1,325 @@
+"""Strategy replay: run every search strategy against a tabular benchmark instead of training.
+
+A replay is a real search (the engine's :class:`~actlab.search.Driver`, its study, dedupe and prefilter) whose
+evaluator looks the candidate up in the table (:func:`table_eval`), in this process (:class:`InlineExecutor`), so a
+trial costs milliseconds. The space is the table's own space restricted to the functions in the table
+(:class:`TableSpace`): on a partial table (``--limit``) a proposal outside it is rejected before "training", like a
+prefilter rejection, and does not count as an evaluation.
+
+For each strategy and repeat (strategy seed = repeat index) we record the functions in evaluation order; a function
+counts as found when it is among the table's top 1 % (top 5 %) by mean validation accuracy over the table's seeds.
+A repeat that never finds one within the budget counts as ``budget + 1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from actlab.search import (MEMORY, STRATEGIES, Driver, Executor, Job, Outcome, SearchConfig, SearchSpace,
+                           evaluated, make_space, run_job)
+
+from . import table as tables
+
+__all__ = ["TableSpace", "InlineExecutor", "table_eval", "replay", "replay_all", "StrategyReplay", "Replay",
+           "plot_replay", "write_json", "markdown", "parse_label", "TARGETS", "VARIANTS"]
+
+_TASK_PREFIX = "table:"
+#: Target name -> the fraction of the table's functions (by mean validation accuracy) that counts as found.
+TARGETS = {"top1pct": 0.01, "top5pct": 0.05}
+_CACHE: dict[str, dict[str, tuple[float, float]]] = {}
+
+
+def _scores(path: str) -> dict[str, tuple[float, float]]:
+    """fingerprint -> (mean val acc, mean test acc) of a table, loaded once per process."""
+    if path not in _CACHE:
+        fns = tables.load(path).functions()
+        _CACHE[path] = {fp: (f.mean_val, f.mean_test) for fp, f in fns.items()}
+    return _CACHE[path]
+
+
+def table_eval(expression: str, task: str, seed: int, steps: int | None,
+               report: Callable[[int, float], bool] | None) -> dict[str, Any]:
+    """An evaluator (``"actlab.bench.replay:table_eval"``) answering from the table named by ``task`` ("table:PATH").
+
+    The value is the function's mean validation accuracy over the table's seeds, whatever ``seed``: the replay ranks
+    and rewards by the same number.
+    """
+    from actlab import expr
+
+    if not task.startswith(_TASK_PREFIX):
+        raise ValueError(f"table_eval needs task 'table:PATH', got {task!r}")
+    scores = _scores(task[len(_TASK_PREFIX):])
+    fp = expr.fingerprint(expression)
+    if fp not in scores:
+        raise KeyError(f"{expression!r} is not in the table")
+    val, test = scores[fp]
+    return {"val_acc": val, "test_acc": test, "diverged": False, "steps_done": steps}
+
+
+class TableSpace(SearchSpace):
+    """``inner`` (the table's space) restricted to the functions whose fingerprints are in the table."""
+
+    def __init__(self, inner: SearchSpace, fingerprints: set[str]) -> None:
+        self.inner, self.fps = inner, fingerprints
+        self.name, self.slots = f"{inner.name}-table", inner.slots
+        self._enum: tuple[list[dict[str, str]], dict[str, int]] | None = None
+
+    def render(self, tokens: Mapping[str, str]) -> str:
+        return self.inner.render(tokens)
+
+    def identity(self, text: str) -> str:
+        return self.inner.identity(text)
+
+    def complexity(self, tokens: Mapping[str, str]) -> float:
+        return self.inner.complexity(tokens)
+
+    def check(self, text: str) -> str | None:
+        return self.inner.check(text) or (None if self.identity(text) in self.fps else "not in the table")
+
+    def enumerate(self) -> tuple[list[dict[str, str]], dict[str, int]]:
+        if self._enum is None:
+            pool, counts = self.inner.enumerate()
+            kept = [t for t in pool if self.identity(self.render(t)) in self.fps]
+            self._enum = (kept, dict(counts, in_table=len(kept)))
+        return self._enum
+
+
+class InlineExecutor(Executor):
+    """Runs each job at submit time, in this process (a table lookup needs no worker process).
+
+    ``slots`` is the number of proposals per round, i.e. the workers a live search would have.
+    """
+
+    def __init__(self, slots: int = 1) -> None:
+        self.slots = slots
+        self._done: list[Outcome] = []
+
+    def submit(self, job: Job) -> None:
+        self._done.append(Outcome(job, run_job(job)))
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        out, self._done = self._done, []
+        return out
+
+    def busy(self) -> int:
+        return len(self._done)
+
+
+@dataclass
+class StrategyReplay:
+    """One strategy's repeats: evaluations to each target (``budget + 1`` when not reached) and regret curves."""
+
+    name: str
+    evals: dict[str, list[int]]                   # target -> per repeat
+    regret: list[list[float]]                     # per repeat, best-so-far regret after each evaluation
+    seconds: float
+    trials: int                                   # evaluations over all repeats
+
+    def summary(self, budget: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for target, ev in self.evals.items():
+            q25, med, q75 = (float(v) for v in np.percentile(ev, [25, 50, 75]))
+            out[f"median_evals_to_{target}"] = med
+            out[f"iqr_evals_to_{target}"] = q75 - q25
+            out[f"q25_q75_evals_to_{target}"] = [q25, q75]
+            out[f"reached_{target}"] = sum(e <= budget for e in ev)
+            out[f"evals_to_{target}"] = ev
+        curves = np.array(self.regret)
+        out["regret_curve_median"] = [round(float(v), 6) for v in np.median(curves, axis=0)]
+        out["regret_curve_q25"] = [round(float(v), 6) for v in np.percentile(curves, 25, axis=0)]
+        out["regret_curve_q75"] = [round(float(v), 6) for v in np.percentile(curves, 75, axis=0)]
+        out["seconds"] = round(self.seconds, 2)
+        out["ms_per_trial"] = round(1000 * self.seconds / max(1, self.trials), 2)
+        return out
+
+
+@dataclass
+class Replay:
+    """Every strategy replayed against one table; :meth:`to_dict` is the ``--json`` shape."""
+
+    table: str
+    repeats: int
+    budget: int
+    functions: int
+    thresholds: dict[str, float]
+    strategies: dict[str, StrategyReplay] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "repeats": self.repeats, "budget": self.budget, "functions": self.functions,
+                "never_reached": f"counted as budget + 1 = {self.budget + 1}",
+                "thresholds_mean_val_acc": self.thresholds,
+                "strategies": {k: v.summary(self.budget) for k, v in self.strategies.items()}}
+
+
+def _thresholds(scores: list[float]) -> dict[str, float]:
+    ranked = sorted(scores, reverse=True)
+    return {t: ranked[max(1, math.ceil(frac * len(ranked))) - 1] for t, frac in TARGETS.items()}
+
+
+def replay(path: str, strategy: str, repeat: int, budget: int, space: SearchSpace, batch: int = 1,
+           options: dict[str, Any] | None = None) -> list[str]:
+    """One replayed search (an in-memory study); returns the fingerprints it evaluated, in order."""
+    cfg = SearchConfig(task=_TASK_PREFIX + str(path), strategy=strategy, budget=budget, seed=repeat,
+                       pruner="none", analyse=False, baselines=(), steps=None, workers=batch,
+                       evaluator="actlab.bench.replay:table_eval", storage=MEMORY,
+                       study=f"replay-{strategy}-{repeat}", extra=dict(options or {}))
+    driver = Driver(cfg, space)
+    driver.run(InlineExecutor(batch))
+    done = sorted(evaluated(driver.study), key=lambda t: t.number)
+    return [t.user_attrs["identity"] for t in done]
+
+
+#: Variants replayed by default besides every strategy with its defaults.
+VARIANTS = ("evolution:init=random",)
+
+
+def parse_label(label: str) -> tuple[str, dict[str, Any]]:
+    """``"evolution:init=random,population=8"`` -> ``("evolution", {"init": "random", "population": 8})``."""
+    name, _, rest = label.partition(":")
+    opts: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        if "=" not in part:
+            raise ValueError(f"strategy {label!r}: options are key=value, got {part!r}")
+        k, v = (x.strip() for x in part.split("=", 1))
+        for conv in (int, float):
+            try:
+                opts[k] = conv(v)
+                break
+            except ValueError:
+                continue
+        else:
+            opts[k] = v
+    if name.strip().lower() not in STRATEGIES:
+        raise KeyError(f"unknown strategy {name!r}; known: {sorted(STRATEGIES)}")
+    return name.strip().lower(), opts
+
+
+def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategies: list[str] | None = None,
+               batch: int = 1, runs_dir: str = "runs", space: SearchSpace | None = None,
+               progress: Callable[[str, int, list[int]], None] | None = None) -> Replay:
+    """Replay ``strategies`` ``repeats`` times each against a table.
+
+    Args:
+        strategies: labels ``NAME`` or ``NAME:key=value,...`` (strategy options, e.g. ``evolution:init=random``);
+            default: every strategy in ``STRATEGIES`` and the :data:`VARIANTS`.
+        batch: proposals per round (the number of workers a live search would have).
+        space: the table's space (default: the real space of the sidecar's ``space`` units, restricted to the
+            table); passing one reuses its caches across calls.
+    """
+    if repeats < 1 or budget < 1:
+        raise ValueError(f"repeats and budget must be >= 1, got repeats={repeats}, budget={budget}")
+    # One thread for torch and BLAS: the models in this process (controller, GPs) are tiny, and a thread pool on
+    # shared cores makes each of their ops orders of magnitude slower.
+    with _one_thread():
+        return _replay_all(path, repeats, budget, strategies, batch, runs_dir, space, progress)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+def _replay_all(path: str | Path, repeats: int, budget: int, strategies: list[str] | None, batch: int,
+                runs_dir: str, space: SearchSpace | None,
+                progress: Callable[[str, int, list[int]], None] | None) -> Replay:
+    tab = tables.load(path)
+    fns = tab.functions()
+    if not fns:
+        raise ValueError(f"{path} has no candidate functions")
+    scores = {fp: f.mean_val for fp, f in fns.items()}
+    thresholds = _thresholds(list(scores.values()))
+    best = max(scores.values())
+    units = int(tab.protocol.get("space", 1))
+    space = space or TableSpace(make_space(SearchConfig(space=str(units), runs_dir=runs_dir)), set(fns))
+    names = strategies or [*sorted(STRATEGIES), *VARIANTS]
+    parsed = {label: parse_label(label) for label in names}  # every label checked before the first replay
+    out = Replay(str(path), repeats, budget, len(fns), thresholds)
+    for label, (base, opts) in parsed.items():
+        evals: dict[str, list[int]] = {t: [] for t in TARGETS}
+        curves, t0, trials = [], time.monotonic(), 0
+        for r in range(repeats):
+            order = replay(str(path), base, r, budget, space, batch, opts)
+            vals = [scores[fp] for fp in order]
+            trials += len(vals)
+            for t, thr in thresholds.items():
+                evals[t].append(next((i + 1 for i, v in enumerate(vals) if v >= thr), budget + 1))
+            run = np.maximum.accumulate(np.array(vals)) if vals else np.zeros(0)
+            curve = np.full(budget, best - (run[-1] if len(run) else 0.0))
+            curve[: len(run)] = best - run[:budget]
+            curves.append(curve.tolist())
+            if progress:
+                progress(label, r, [evals[t][-1] for t in TARGETS])
+        out.strategies[label] = StrategyReplay(label, evals, curves, time.monotonic() - t0, trials)
+    return out
+
+
+def plot_replay(rep: Replay, path: str | Path) -> Path:
+    """Median best-so-far regret (IQR band) per strategy, and evaluations to a top-1 % function."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    x = np.arange(1, rep.budget + 1)
+    for name, s in rep.strategies.items():
+        c = np.array(s.regret)
+        med = np.median(c, axis=0)
+        ax1.plot(x, med, label=name)
+        ax1.fill_between(x, np.percentile(c, 25, axis=0), np.percentile(c, 75, axis=0), alpha=0.15)
+    ax1.set(xscale="log", xlabel="evaluations", ylabel="regret (best mean val acc − best found)",
+            title=f"{Path(rep.table).name}: {rep.repeats} repeats")
+    ax1.legend(fontsize=8)
+    names = list(rep.strategies)
+    ax2.boxplot([rep.strategies[n].evals["top1pct"] for n in names], tick_labels=names)
+    ax2.axhline(rep.budget + 1, ls="--", c="grey", lw=0.8)
+    ax2.set(ylabel=f"evaluations to a top-1 % function (budget+1 = {rep.budget + 1}: not reached)",
+            title="evaluations to top-1 %")
+    ax2.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return p
+
+
+def write_json(rep: Replay, path: str | Path) -> Path:
+    import json
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(rep.to_dict(), indent=1) + "\n")
+    return p
+
+
+
+def markdown(rep: Replay) -> str:
+    """The replay as a Markdown table (RESULTS.md)."""
+    head = ("| strategy | median evals to top-1 % | IQR | reached | median evals to top-5 % | IQR | reached "
+            "| median regret at budget | ms/trial |\n|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for name, s in rep.strategies.items():
+        d = s.summary(rep.budget)
+        lines.append(f"| {name} | {d['median_evals_to_top1pct']:g} | {d['iqr_evals_to_top1pct']:g} | "
+                     f"{d['reached_top1pct']}/{rep.repeats} | {d['median_evals_to_top5pct']:g} | "
+                     f"{d['iqr_evals_to_top5pct']:g} | {d['reached_top5pct']}/{rep.repeats} | "
+                     f"{d['regret_curve_median'][-1]:.4f} | {d['ms_per_trial']:g} |")
+    return "\n".join(lines)

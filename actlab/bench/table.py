@@ -1,0 +1,321 @@
+"""Tabular benchmarks: every distinct, prefiltered 1-unit function trained once per seed under one protocol.
+
+``actlab bench table`` is an exhaustive study on the search engine (so an interrupted build resumes where it
+stopped, and finished functions are never retrained) plus the zoo baselines, trained by the engine's fidelity stage
+under the identical protocol. The study is exported to ``NAME.csv.gz`` (one row per function and seed) and
+``NAME.json`` (the protocol sidecar). Every row reproduces exactly with
+``actlab.evaluate(row.expression, task=p["task"], seeds=[row.seed], steps=p["steps"], metric="val_acc")``: the table,
+the search and ``evaluate`` train through :func:`actlab.models.candidate_act`.
+
+A strategy replays against a table in milliseconds per trial (:mod:`actlab.bench.replay`).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ORDERS", "STATUSES", "Function", "Landscape", "Table", "TableRow", "build", "export", "landscape", "load",
+           "plot_landscape", "sidecar_path",
+           "write_rows"]
+
+#: Row statuses: trained to the end, non-finite loss (chance accuracy), or the job failed (timeout, exception).
+STATUSES = ("ok", "diverged", "failed")
+#: ``order`` -> the strategy that proposes the functions: simplest first (a ``limit`` then takes the simplest)
+#: or a uniform random order (a ``limit`` then takes an unbiased sample).
+ORDERS = {"simplest": "exhaustive", "random": "random"}
+_SUFFIX = ".csv.gz"
+
+
+@dataclass
+class TableRow:
+    """One (function, seed) training of a table."""
+
+    kind: str                 # "candidate" (a function of the space) or "baseline" (a zoo activation)
+    expression: str           # the expression text, or the baseline's registry name
+    fingerprint: str          # actlab.expr.fingerprint of the expression (the search's identity); "" for baselines
+    seed: int
+    val_acc: float
+    test_acc: float
+    train_loss: float         # final training loss
+    status: str               # one of STATUSES
+    seconds: float            # wall time of this training
+
+
+@dataclass
+class Function:
+    """A function of the table with its per-seed rows; ``mean_val`` ranks it (failed seeds count as 0)."""
+
+    expression: str
+    fingerprint: str
+    kind: str
+    rows: list[TableRow] = field(default_factory=list)
+
+    @property
+    def val(self) -> list[float]:
+        return [r.val_acc if r.status != "failed" and math.isfinite(r.val_acc) else 0.0 for r in self.rows]
+
+    @property
+    def mean_val(self) -> float:
+        return statistics.fmean(self.val) if self.rows else 0.0
+
+    @property
+    def mean_test(self) -> float:
+        t = [r.test_acc for r in self.rows if math.isfinite(r.test_acc)]
+        return statistics.fmean(t) if t else math.nan
+
+
+@dataclass
+class Table:
+    """A loaded table: the protocol sidecar and the rows."""
+
+    path: str
+    protocol: dict[str, Any]
+    rows: list[TableRow]
+
+    def functions(self, kind: str = "candidate") -> dict[str, Function]:
+        """Functions of ``kind`` keyed by fingerprint (candidates) or by name (baselines), in table order."""
+        out: dict[str, Function] = {}
+        for r in self.rows:
+            if r.kind != kind:
+                continue
+            key = r.fingerprint if kind == "candidate" else r.expression
+            out.setdefault(key, Function(r.expression, r.fingerprint, kind)).rows.append(r)
+        return out
+
+
+def sidecar_path(out: str | Path) -> Path:
+    """``NAME.json`` beside ``NAME.csv.gz``."""
+    p = Path(out)
+    return p.with_name(p.name[: -len(_SUFFIX)] + ".json") if p.name.endswith(_SUFFIX) else p.with_suffix(".json")
+
+
+def _check_out(out: str | Path) -> Path:
+    p = Path(out)
+    if not p.name.endswith(_SUFFIX):
+        raise ValueError(f"the table file must end in {_SUFFIX}, got {p.name!r}")
+    return p
+
+
+def _commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10,
+                             check=False)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if sha.returncode != 0:
+        return "unknown"
+    return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: str, workers: int | None,
+            baselines: tuple[str, ...], runs_dir: str, study: str, timeout: float) -> Any:
+    from actlab.search import SearchConfig
+
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {sorted(ORDERS)}, got {order!r}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1 function, got {limit}")
+    from actlab.train import get_task
+
+    get_task(task)  # an unknown task fails here, in one line, before any worker starts
+    # reeval_seeds == seeds and top_k = 0: the fidelity stage only trains the baselines, on the same seeds.
+    return SearchConfig(task=task, space="1", seeds=seeds, steps=steps, strategy=ORDERS[order],
+                        budget=limit if limit is not None else 10**9, pruner="none", top_k=0, reeval_seeds=seeds,
+                        baselines=tuple(baselines), workers=workers, study=study, runs_dir=runs_dir,
+                        analyse=False, timeout=timeout)
+
+
+def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, seeds: int = 2,
+          limit: int | None = None, order: str = "simplest", workers: int | None = None,
+          baselines: tuple[str, ...] | None = None, runs_dir: str = "runs", timeout: float = 600.0,
+          on_event: Callable[[str, dict[str, Any]], None] | None = None) -> Table:
+    """Build (or resume) the table ``out`` (``NAME.csv.gz``) and its sidecar; returns the loaded table.
+
+    Args:
+        seeds: seeds 0..seeds-1 per function.
+        limit: train at most this many functions (in ``order``); a later call with a larger limit (or none) extends
+            the same study.
+        order: ``"simplest"`` (the exhaustive order) or ``"random"`` (an unbiased sample when limited).
+        baselines: zoo activations trained under the same protocol (default: the search's ``BASELINES``).
+        runs_dir: where the resumable study lives (``runs/table-NAME.db``).
+    """
+    from actlab.search import BASELINES, make_space, run_search
+
+    path = _check_out(out)
+    name = path.name[: -len(_SUFFIX)]
+    cfg = _config(task, steps, seeds, limit, order, workers, BASELINES if baselines is None else baselines,
+                  runs_dir, f"table-{name}", timeout)
+    space = make_space(cfg)
+    pool, counts = space.enumerate()
+    if limit is None:
+        cfg.budget = len(pool)
+    t0 = time.monotonic()
+    res = run_search(cfg, space, final=True, on_event=on_event)
+    return export(res.study, res.storage, path, cfg, counts, time.monotonic() - t0)
+
+
+def _rows_of_trial(t: Any, seeds: int) -> list[TableRow]:
+    from optuna.trial import TrialState
+
+    a = t.user_attrs
+    per_seed = {int(s["seed"]): s for s in a.get("per_seed") or [] if "seed" in s}
+    failed = t.state == TrialState.FAIL and not any(s.get("diverged") for s in per_seed.values())
+    wall = float(a.get("wall") or 0.0)
+    rows = []
+    for seed in range(seeds):
+        s = per_seed.get(seed)
+        if s is None:  # the job failed, or stopped at an earlier seed that diverged
+            status = "failed" if failed else "diverged"
+            rows.append(TableRow("candidate", a["expression"], a.get("identity", ""), seed, math.nan, math.nan,
+                                 math.nan, status, round(wall / seeds, 3) if failed else 0.0))
+            continue
+        rows.append(_row("candidate", a["expression"], a.get("identity", ""), seed, s))
+    return rows
+
+
+def _num(v: Any) -> float:
+    return float(v) if v is not None else math.nan
+
+
+def _row(kind: str, expression: str, fp: str, seed: int, s: dict[str, Any], failed: bool = False) -> TableRow:
+    status = "failed" if failed else ("diverged" if s.get("diverged") else "ok")
+    return TableRow(kind, expression, fp, seed, _num(s.get("val_acc")), _num(s.get("test_acc")),
+                    _num(s.get("train_loss")), status, round(float(s.get("wall_time") or 0.0), 3))
+
+
+def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str, int] | None = None,
+           seconds: float | None = None) -> Table:
+    """Write the study ``study`` (and its fidelity stage's baselines) as the table ``out`` and its sidecar."""
+    import optuna
+    import torch
+
+    import actlab
+    from actlab.search import evaluated, final_name
+
+    path = _check_out(out)
+    main = optuna.load_study(study_name=study, storage=storage)
+    rows: list[TableRow] = []
+    for t in sorted(evaluated(main), key=lambda t: t.number):
+        rows += _rows_of_trial(t, cfg.seeds)
+    try:
+        final = optuna.load_study(study_name=final_name(study), storage=storage)
+        base = [t for t in final.get_trials(deepcopy=False) if t.user_attrs.get("role") == "baseline"]
+    except KeyError:
+        base = []
+    for t in sorted(base, key=lambda t: (cfg.baselines.index(t.user_attrs["act"])
+                                         if t.user_attrs["act"] in cfg.baselines else 99, t.user_attrs["seed"])):
+        if t.user_attrs.get("requeued") or t.state.name not in ("COMPLETE", "FAIL"):
+            continue
+        res = t.user_attrs.get("result") or {}
+        rows.append(_row("baseline", t.user_attrs["act"], "", int(t.user_attrs["seed"]), res,
+                         failed=t.state.name == "FAIL" and not res.get("diverged")))
+    protocol = {
+        "task": cfg.task, "steps": cfg.steps, "seeds": list(range(cfg.seeds)), "space": cfg.units,
+        "order": next(k for k, v in ORDERS.items() if v == cfg.strategy),
+        "functions": len({r.fingerprint for r in rows if r.kind == "candidate"}),
+        "space_counts": counts or {}, "baselines": list(cfg.baselines),
+        "trains_with": "actlab.models.candidate_act (composite torch ops), 1 thread",
+        "reproduce": "actlab.evaluate(expression, task=task, seeds=[seed], steps=steps, metric='val_acc')",
+        "actlab_version": actlab.__version__, "git_commit": _commit(), "torch_version": torch.__version__,
+        "python": platform.python_version(), "study": study, "storage": storage,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **({"build_seconds_this_run": round(seconds, 1)} if seconds is not None else {}),
+    }
+    return write_rows(path, rows, protocol)
+
+
+def load(path: str | Path) -> Table:
+    """Read a table and its sidecar; a missing or malformed file is a one-line error."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no table {str(p)!r}")
+    side = sidecar_path(p)
+    protocol = json.loads(side.read_text()) if side.exists() else {}
+    names = [f.name for f in fields(TableRow)]
+    with gzip.open(p, "rt") as f:
+        reader = csv.DictReader(f)
+        missing = [n for n in names if n not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{p.name} is not an actlab table: it lacks the columns {missing}")
+        rows = [TableRow(r["kind"], r["expression"], r["fingerprint"], int(r["seed"]), _f(r["val_acc"]),
+                         _f(r["test_acc"]), _f(r["train_loss"]), r["status"], _f(r["seconds"])) for r in reader]
+    return Table(str(p), protocol, rows)
+
+
+def _f(text: str) -> float:
+    return float(text) if text != "" else math.nan
+
+
+def write_rows(path: str | Path, rows: list[TableRow], protocol: dict[str, Any]) -> Table:
+    """Write ``rows`` and ``protocol`` as a table (used for synthetic tables, e.g. in tests)."""
+    p = _check_out(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    names = [f.name for f in fields(TableRow)]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(names)
+    for r in rows:  # floats as repr: they read back exactly, which the reproducibility check relies on
+        d = asdict(r)
+        w.writerow(["" if isinstance(d[n], float) and math.isnan(d[n]) else d[n] for n in names])
+    with gzip.GzipFile(p, "wb", mtime=0) as f:
+        f.write(buf.getvalue().encode())
+    sidecar_path(p).write_text(json.dumps(protocol, indent=1) + "\n")
+    return Table(str(p), protocol, rows)
+
+
+@dataclass
+class Landscape:
+    """The space as a table sees it: accuracy quantiles, the top functions, and how many beat each baseline."""
+
+    functions: int
+    quantiles: dict[str, float]                 # of mean val acc: "min", "p5", "p25", "median", "p75", "p95", "max"
+    top: list[tuple[str, float, float]]         # (expression, mean val acc, mean test acc), best first
+    beat: dict[str, tuple[float, int]]          # baseline -> (its mean val acc, functions with a higher one)
+
+
+def landscape(tab: Table, top: int = 20) -> Landscape:
+    """Summarise ``tab`` (ranked by mean validation accuracy over its seeds)."""
+    import numpy as np
+
+    fns = sorted(tab.functions().values(), key=lambda f: -f.mean_val)
+    v = np.array([f.mean_val for f in fns])
+    qs = dict(zip(("min", "p5", "p25", "median", "p75", "p95", "max"),
+                  (float(q) for q in np.percentile(v, [0, 5, 25, 50, 75, 95, 100])), strict=True))
+    beat = {name: (b.mean_val, int((v > b.mean_val).sum())) for name, b in tab.functions("baseline").items()}
+    return Landscape(len(fns), qs, [(f.expression, f.mean_val, f.mean_test) for f in fns[:top]], beat)
+
+
+def plot_landscape(tab: Table, path: str | Path) -> Path:
+    """Histogram of the functions' mean validation accuracy, baselines marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist([f.mean_val for f in tab.functions().values()], bins=50, color="#4477aa")
+    for name, b in tab.functions("baseline").items():
+        ax.axvline(b.mean_val, ls="--", lw=0.8, c="#cc6677")
+        ax.text(b.mean_val, ax.get_ylim()[1] * 0.9, name, rotation=90, fontsize=7, ha="right")
+    ax.set(xlabel="mean validation accuracy over seeds", ylabel="functions", yscale="log",
+           title=f"{Path(tab.path).name}: {len(tab.functions())} functions")
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return p

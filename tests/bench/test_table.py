@@ -1,0 +1,102 @@
+"""The table builder: an exhaustive study trained once per seed, exported with its protocol, reproducible."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import actlab
+from actlab.bench import table
+from actlab.bench.table import STATUSES, TableRow
+
+TASK, STEPS, SEEDS = "digits-mlp", 30, 2
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory, runs_dir: Path) -> tuple[Path, table.Table]:
+    tmp = tmp_path_factory.mktemp("table")
+    out = tmp / "tiny.csv.gz"
+    tab = table.build(out, task=TASK, steps=STEPS, seeds=SEEDS, limit=3, order="random", workers=2,
+                      baselines=("relu",), runs_dir=str(runs_dir))
+    return tmp, tab
+
+
+@pytest.mark.slow
+def test_build_writes_every_function_and_baseline_per_seed_with_its_protocol(tiny) -> None:
+    tmp, tab = tiny
+    fns, base = tab.functions(), tab.functions("baseline")
+    assert len(fns) == 3 and list(base) == ["relu"]
+    assert all(sorted(r.seed for r in f.rows) == list(range(SEEDS)) for f in [*fns.values(), *base.values()])
+    assert all(r.status in STATUSES for r in tab.rows)
+    ok = [r for r in tab.rows if r.status == "ok"]
+    assert ok and all(0 <= r.val_acc <= 1 and math.isfinite(r.train_loss) and r.seconds > 0 for r in ok)
+    assert all(fp == actlab.expr.fingerprint(f.expression) for fp, f in fns.items())
+    side = json.loads(table.sidecar_path(tmp / "tiny.csv.gz").read_text())
+    assert side["task"] == TASK and side["steps"] == STEPS and side["seeds"] == list(range(SEEDS))
+    assert {"actlab_version", "git_commit", "torch_version"} <= set(side) and side["functions"] == 3
+    assert table.load(tmp / "tiny.csv.gz").rows == tab.rows  # floats read back exactly
+
+
+@pytest.mark.slow
+def test_rows_reproduce_exactly_with_the_public_evaluate(tiny) -> None:
+    _, tab = tiny
+    p = tab.protocol
+    sample = [tab.rows[0], tab.rows[3], next(r for r in tab.rows if r.kind == "baseline")]
+    for r in sample:
+        ev = actlab.evaluate(r.expression, task=p["task"], seeds=[r.seed], steps=p["steps"], metric="val_acc")
+        assert ev.median == r.val_acc, r
+        assert ev.results[0].train_loss == r.train_loss, r
+
+
+@pytest.mark.slow
+def test_a_rerun_resumes_and_a_larger_limit_extends_without_retraining(tiny, runs_dir: Path) -> None:
+    tmp, first = tiny
+    again = table.build(tmp / "tiny.csv.gz", task=TASK, steps=STEPS, seeds=SEEDS, limit=4, order="random",
+                        workers=2, baselines=("relu",), runs_dir=str(runs_dir))
+    old = {(r.expression, r.seed): r for r in first.rows}
+    assert len(again.functions()) == 4
+    assert all(old[(r.expression, r.seed)] == r for r in again.rows if (r.expression, r.seed) in old)
+
+
+def test_rows_round_trip_and_bad_files_fail_in_one_line(tmp_path: Path) -> None:
+    rows = [TableRow("candidate", "x * sigmoid(x)", "abc", 0, 0.1 + 0.2, math.nan, 1 / 3, "diverged", 0.5),
+            TableRow("baseline", "relu", "", 1, 0.9, 0.8, 0.25, "ok", 1.0)]
+    path = tmp_path / "t.csv.gz"
+    table.write_rows(path, rows, {"task": "x", "steps": 1, "seeds": [0, 1]})
+    back = table.load(path)
+    assert back.rows[0].val_acc == 0.1 + 0.2 and math.isnan(back.rows[0].test_acc) and back.rows[1] == rows[1]
+    assert back.protocol["seeds"] == [0, 1] and table.sidecar_path(path) == tmp_path / "t.json"
+    with pytest.raises(FileNotFoundError, match="no table"):
+        table.load(tmp_path / "missing.csv.gz")
+    bad = tmp_path / "bad.csv.gz"
+    with gzip.open(bad, "wt") as f:
+        f.write("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="lacks the columns"):
+        table.load(bad)
+    with pytest.raises(ValueError, match=r"must end in \.csv\.gz"):
+        table.write_rows(tmp_path / "t.csv", rows, {})
+    with pytest.raises(ValueError, match="order must be"):
+        table.build(tmp_path / "x.csv.gz", order="alphabetical")
+
+
+def test_failed_seeds_rank_at_zero_and_diverged_at_their_chance_accuracy() -> None:
+    f = table.Function("e", "fp", "candidate", [
+        TableRow("candidate", "e", "fp", 0, 0.8, 0.7, 0.1, "ok", 1.0),
+        TableRow("candidate", "e", "fp", 1, math.nan, math.nan, math.nan, "failed", 1.0),
+        TableRow("candidate", "e", "fp", 2, 0.1, 0.1, math.nan, "diverged", 1.0)])
+    assert f.val == [0.8, 0.0, 0.1] and f.mean_val == pytest.approx(0.3)
+
+
+def test_landscape_ranks_functions_and_counts_who_beats_each_baseline(synthetic, tmp_path: Path) -> None:
+    tab = table.load(synthetic.path)
+    land = table.landscape(tab, top=5)
+    means = sorted((f.mean_val for f in tab.functions().values()), reverse=True)
+    assert land.functions == len(means) and [t[1] for t in land.top] == means[:5]
+    relu_val, n = land.beat["relu"]
+    assert n == sum(v > relu_val for v in means)
+    assert land.quantiles["max"] == means[0] and land.quantiles["min"] == means[-1]
+    assert table.plot_landscape(tab, tmp_path / "h.png").stat().st_size > 1000
