@@ -5,6 +5,7 @@
 >>> c.paired["isrlu"].p_value                                                        # Wilcoxon over seeds
 """
 
+from ._batch import BATCH_SCHEDULES, BatchSchedule, make_batch_schedule
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule
 from ._stats import CONFIDENCE, N_BOOT, bootstrap_ci, paired_bootstrap_ci, wilcoxon_min_p, wilcoxon_p
@@ -14,4 +15,4 @@ from ._trainer import CURVE_POINTS, RunResult, train_one
 __all__ = ["TASKS", "Task", "get_task", "train_one", "RunResult", "CURVE_POINTS", "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
            "Cosine", "OneCycle", "LEGW", "bootstrap_ci", "paired_bootstrap_ci", "wilcoxon_p", "wilcoxon_min_p",
-           "CONFIDENCE", "N_BOOT"]
+           "CONFIDENCE", "N_BOOT", "BATCH_SCHEDULES", "BatchSchedule", "make_batch_schedule"]
