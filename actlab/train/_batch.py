@@ -32,7 +32,7 @@ BATCH_SCHEDULES: dict[str, type["BatchSchedule"]] = {}
 
 def _register(name: str) -> Callable[[type], type]:
     def wrap(cls: type) -> type:
-        cls.name = name
+        setattr(cls, "name", name)   # a class attribute, not a dataclass field
         BATCH_SCHEDULES[name] = cls
         return cls
 

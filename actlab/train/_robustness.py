@@ -117,9 +117,9 @@ def robustness(acts: Sequence[ActSpec], task: str | Task, attacks: Sequence[str]
         lab = act_label(a)
         clean[lab], adv[lab], times[lab], diverged[lab] = [], {kk: [] for kk in keys}, {kk: [] for kk in keys}, 0
         for s in seed_list:
-            got: dict[str, Any] = {}
+            got: dict[Any, float] = {}
 
-            def attack_all(model: nn.Module, lab: str = lab, got: dict[str, Any] = got) -> None:
+            def attack_all(model: nn.Module, lab: str = lab, got: dict[Any, float] = got) -> None:
                 for p in model.parameters():
                     p.requires_grad_(False)   # input gradients only
                 got["clean"] = _accuracy(model, x, y)
@@ -143,7 +143,8 @@ def robustness(acts: Sequence[ActSpec], task: str | Task, attacks: Sequence[str]
         for name, e in keys:
             v = np.array(adv[lab][(name, e)])
             row = RobustnessRow(lab, name, e, float(np.mean(clean[lab])), float(np.mean(v)), seed_list, norm,
-                                clean[lab], [float(q) for q in v], float(np.mean(times[lab][(name, e)] or [0.0])), diverged[lab])
+                                clean[lab], [float(q) for q in v], float(np.mean(times[lab][(name, e)] or [0.0])),
+                                diverged[lab])
             if lab != base_lab:
                 d = v - np.array(adv[base_lab][(name, e)])
                 row.diff = float(np.mean(d))
