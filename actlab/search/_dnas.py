@@ -13,8 +13,10 @@ strategy instance (in the driver process), on one thread.
 
 Numerics (what keeps one operator from poisoning the mixture):
 
-* operators with a restricted domain (an ``invalid`` predicate in the table: ``sqrt``) are **masked** out of the
-  mixture, for the prefilter's reason ``out_of_domain``;
+* operators with a restricted domain or a pole (an ``invalid`` predicate or a ``pole`` in the table: ``sqrt``,
+  the division) are **masked** out of the mixture, for the prefilter's reasons ``out_of_domain``/``non_finite``.
+  Clamping alone is not enough for the division: the supernet saw ``x / (relu(x) + ε)`` clamped to ±``CLIP_OUT``
+  and made it its argmax, while the discrete function (−x/ε below 0) trains to chance accuracy;
 * every operand is **clamped** to ±``CLIP_IN`` (so exp/sinh/cosh/cube stay below e¹⁰ ≈ 2·10⁴) and every operator's
   output to ±``CLIP_OUT`` (the ε-guarded division's pole, log near 0);
 * a non-finite loss ends the supernet training with status ``"diverged"``: the logits of the last finite step are
@@ -52,7 +54,7 @@ class _Mixture(nn.Module):
         super().__init__()
         self.names = names
         self.ops = [operator(n) for n in names]
-        self.mask = torch.tensor([op.invalid is not None for op in self.ops])
+        self.mask = torch.tensor([op.invalid is not None or op.pole is not None for op in self.ops])
         self.logits = nn.Parameter(torch.zeros(len(names)))
         self.betas = nn.Parameter(torch.ones(len(names)))
 

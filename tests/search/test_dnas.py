@@ -32,6 +32,7 @@ def test_dnas_proposes_ordinary_candidates_most_probable_first(space: ExprSpace)
         parse(space.render(c.tokens))                  # an ordinary expression
         assert space.check(space.render(c.tokens)) is None
         assert operator(c.tokens["u1.unary1"]).invalid is None and operator(c.tokens["u1.unary2"]).invalid is None
+        assert operator(c.tokens["u1.binary"]).pole is None
 
 
 def test_masked_operators_get_no_weight_and_training_moves_logits(space: ExprSpace) -> None:
@@ -41,6 +42,7 @@ def test_masked_operators_get_no_weight_and_training_moves_logits(space: ExprSpa
     for mix in (unit.u1, unit.u2):
         p = mix.probs()
         assert torch.isfinite(p).all() and float(p[list(unary).index("sqrt")]) == 0.0
+    assert float(unit.b.probs()[list(binary).index("div")]) == 0.0
         assert float(mix.logits.detach().abs().max()) > 0     # the architecture optimizer stepped
 
 
