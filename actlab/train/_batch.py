@@ -30,9 +30,9 @@ __all__ = ["BatchSchedule", "BATCH_SCHEDULES", "make_batch_schedule", "ConstantB
 BATCH_SCHEDULES: dict[str, type["BatchSchedule"]] = {}
 
 
-def _register(name: str) -> Callable[[type], type]:
-    def wrap(cls: type) -> type:
-        setattr(cls, "name", name)   # a class attribute, not a dataclass field
+def _register(name: str) -> Callable[[type["BatchSchedule"]], type["BatchSchedule"]]:
+    def wrap(cls: type["BatchSchedule"]) -> type["BatchSchedule"]:
+        cls.name = name   # a class attribute, not a dataclass field
         BATCH_SCHEDULES[name] = cls
         return cls
 
