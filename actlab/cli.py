@@ -267,6 +267,48 @@ def bench_accuracy(
         console.print(f"runs written to {json_out}")
 
 
+# ---------------------------------------------------------------- robustness (issue 15)
+
+
+@bench_app.command("robustness")
+def bench_robustness(
+    acts: str = typer.Option("relu,swish,isrlu", "--acts", help="comma-separated activations (names, expressions)"),
+    task: str = typer.Option("mnist1d-mlp", "--task", help="task preset (see actlab.train.TASKS)"),
+    attack: str = typer.Option("trust-region,fgsm", "--attack", help="comma-separated, from actlab.train.ATTACKS"),
+    eps: str = typer.Option("0.1", "--eps", help="comma-separated budgets ε > 0, in the input's units"),
+    norm: str = typer.Option("linf", "--norm", help="linf or l2"),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="seeds 0..N-1, paired across activations"),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="override the task's step budget"),
+    n_eval: int = typer.Option(1000, "--n-eval", min=1, help="attack the first N test examples"),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="paired against this (default: the task's)"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the rows as JSON"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="dataset folder"),
+) -> None:
+    """Clean and adversarial accuracy per activation on TASK, every attack on the same trained models."""
+    from actlab.bench import accuracy, robustness
+    from actlab.data import DataError
+    from actlab.train import check_attacks
+
+    names = accuracy.split_acts(acts)
+    attacks = [a.strip() for a in attack.split(",") if a.strip()]
+    try:
+        budgets = [float(e) for e in eps.split(",") if e.strip()]
+    except ValueError:
+        _fail(f"--eps must be comma-separated numbers, got {eps!r}")
+    if not names:
+        _fail("--acts is empty")
+    try:
+        check_attacks(attacks, budgets, norm)
+        rob = robustness.run(names, task, attacks, budgets, seeds=seeds, norm=norm, baseline=baseline, steps=steps,
+                             n_eval=n_eval, data_dir=data_dir,
+                             progress=lambda r: typer.echo(f"{r.act} seed {r.seed}: test {r.test_acc}", err=True))
+    except (KeyError, ValueError, TypeError, DataError) as e:
+        _fail(str(e.args[0]) if e.args else str(e))
+    typer.echo(robustness.to_markdown(rob))
+    if json_out is not None:
+        typer.echo(f"rows written to {robustness.write_json(rob, json_out)}")
+
+
 # ---------------------------------------------------------------- search (issue 5)
 
 

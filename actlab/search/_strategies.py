@@ -226,3 +226,4 @@ def _fitness(t: optuna.trial.FrozenTrial) -> float:
     if t.intermediate_values:
         return float(t.intermediate_values[max(t.intermediate_values)])
     return float("-inf")
+from . import _dnas  # noqa: E402,F401  (registers the "dnas" strategy; it imports this module)

@@ -9,8 +9,11 @@ from .._extras import require as _require
 
 _require("scipy", "actlab.train")  # the paired statistics; a one-line `pip install 'actlab[train]'` if missing
 
+from ._attacks import ATTACKS, NORMS, Attack, get_attack  # noqa: E402
+from ._batch import BATCH_SCHEDULES, BatchSchedule, make_batch_schedule  # noqa: E402
 from ._device import DEVICES, on_device, place_worker, resolve_device, worker_device  # noqa: E402
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs  # noqa: E402
+from ._robustness import Robustness, RobustnessRow, check_attacks, robustness  # noqa: E402
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule  # noqa: E402
 from ._stats import (  # noqa: E402
     ALPHA, CONFIDENCE, CORRECTION, TEST, PairedTest, holm, mean_ci, min_detectable_effect, paired_test, paired_tests)
@@ -22,4 +25,6 @@ __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "ta
            "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
            "Cosine", "OneCycle", "LEGW", "ALPHA", "CONFIDENCE", "CORRECTION", "TEST", "PairedTest", "holm", "mean_ci",
-           "min_detectable_effect", "paired_test", "paired_tests"]
+           "min_detectable_effect", "paired_test", "paired_tests", "BATCH_SCHEDULES", "BatchSchedule",
+           "make_batch_schedule", "ATTACKS", "NORMS", "Attack", "get_attack", "robustness", "Robustness",
+           "RobustnessRow", "check_attacks"]

@@ -42,6 +42,11 @@ class Schedule:
     def momentum(self, t: int) -> float | None:
         return None
 
+    def batch_scale(self, batch: int) -> float:
+        """Factor on ``lr(t)`` for a step whose batch is ``batch`` instead of ``batch_size`` (a batch schedule, see
+        :mod:`actlab.train._batch`): 1 unless the schedule has a batch-size rule."""
+        return 1.0
+
 
 def _cos_interp(a: float, b: float, frac: float) -> float:
     """Cosine ramp from a (frac=0) to b (frac=1)."""
@@ -144,6 +149,10 @@ class LEGW(Schedule):
     def warmup_steps(self) -> int:
         w = math.ceil(self.warmup_epochs * (self.batch_size / self.base_batch) * self.steps_per_epoch)
         return min(max(w, 1), self.total_steps)
+
+    def batch_scale(self, batch: int) -> float:
+        """LEGW's square-root rule applied to the current batch: :math:`\\sqrt{B_t / B}`."""
+        return math.sqrt(batch / self.batch_size)
 
     def lr(self, t: int) -> float:
         w = self.warmup_steps

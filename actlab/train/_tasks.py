@@ -48,6 +48,8 @@ class Task:
     schedule_kwargs: dict[str, Any] = field(default_factory=dict)
     steps: int = 2000               # budget in optimizer steps (the unit of cost everywhere)
     batch_size: int = 100
+    batch_schedule: str = "constant"  # key of BATCH_SCHEDULES (batch size per step; batch_size is its base)
+    batch_schedule_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_every: int = 500           # validation accuracy (and the report() callback) every k steps, and at the end
     augment: bool = False           # random crop (4-pixel zero pad) + horizontal flip, for CIFAR
     baseline: str = "relu"          # the activation that compare() pits candidates against by default

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..data import Dataset, load
 from ..models import ActSpec, act_label, build_model, init_weights, resolve_act
+from ._batch import make_batch_schedule
 from ._schedules import Schedule, make_schedule
 from ._device import on_device, worker_device
 from ._tasks import Task, get_task
@@ -112,8 +113,8 @@ def _optimizer(task: Task, params: list[nn.Parameter]) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=task.lr, momentum=task.momentum, weight_decay=task.weight_decay, fused=True)
 
 
-def _set_hparams(opt: torch.optim.Optimizer, sched: Schedule, t: int) -> None:
-    lr, mom = sched.lr(t), sched.momentum(t)
+def _set_hparams(opt: torch.optim.Optimizer, sched: Schedule, t: int, batch: int) -> None:
+    lr, mom = sched.lr(t) * sched.batch_scale(batch), sched.momentum(t)
     for group in opt.param_groups:
         group["lr"] = lr
         if mom is not None:
@@ -125,7 +126,8 @@ def _set_hparams(opt: torch.optim.Optimizer, sched: Schedule, t: int) -> None:
 
 def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, steps: int | None = None,
               report: Callable[[int, float], bool] | None = None, threads: int = 1,
-              data_dir: str | Path | None = None, device: str | None = None) -> RunResult:
+              data_dir: str | Path | None = None, device: str | None = None,
+              on_model: Callable[[nn.Module], None] | None = None) -> RunResult:
     """Train one child network with activation ``act`` on ``task`` and return its :class:`RunResult`.
 
     Args:
@@ -140,6 +142,8 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
         data_dir: passed to :func:`actlab.data.load`.
         device: overrides the task's device (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto``); a worker placed on
             a device by its executor uses that one.
+        on_model: called with the trained model (in eval mode) after the final evaluation of a run that neither
+            diverged nor was pruned, e.g. to attack it (``actlab.train.robustness``).
 
     Never raises on a diverging network: a non-finite loss ends the run with ``diverged=True`` and chance accuracy.
     """
@@ -154,7 +158,7 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
             return _run_objective(act, task, int(seed), report)
         dev = worker_device(task.device, device)
         ds = on_device(task_data(task, data_dir), dev)
-        return _train(act, task, ds, int(seed), total, report, dev)
+        return _train(act, task, ds, int(seed), total, report, dev, on_model)
     finally:
         torch.set_num_threads(prev_threads)
 
@@ -244,7 +248,8 @@ def _run_objective(act: ActSpec, task: Task, seed: int, report: Callable[[int, f
 
 
 def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
-           report: Callable[[int, float], bool] | None, device: torch.device) -> RunResult:
+           report: Callable[[int, float], bool] | None, device: torch.device,
+           on_model: Callable[[nn.Module], None] | None = None) -> RunResult:
     t_start = time.perf_counter()
     init_seed, data_seed, other_seed = _seeds(seed)
     model = _build(act, task, ds, init_seed, other_seed).to(device)
@@ -254,6 +259,7 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
     n = len(ds.y_train)
     batch = min(task.batch_size, n)
     per_epoch = n // batch
+    bsched = make_batch_schedule(task.batch_schedule, batch, total, n, **task.batch_schedule_kwargs)
     sched = make_schedule(task.schedule, task.lr, total, batch_size=batch, steps_per_epoch=per_epoch,
                           **task.schedule_kwargs)
     opt = _optimizer(task, [p for p in model.parameters() if p.requires_grad])
@@ -268,14 +274,15 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
     pos, window, window_n, train_time = 0, 0.0, 0, 0.0
     t_train = time.perf_counter()
     for t in range(total):
-        if pos + batch > n:  # new epoch; the last partial batch is dropped so every step has the same size
+        b = bsched.size(t)
+        if pos + b > n:  # new epoch; the last partial batch is dropped so every step has its scheduled size
             perm, pos = torch.randperm(n, generator=g_data).to(device), 0
-        idx = perm[pos:pos + batch]
-        pos += batch
+        idx = perm[pos:pos + b]
+        pos += b
         xb, yb = ds.x_train[idx], ds.y_train[idx]
         if task.augment:
             xb = _augment(xb, g_data)
-        _set_hparams(opt, sched, t)
+        _set_hparams(opt, sched, t, b)
         loss = F.cross_entropy(model(xb), yb)
         lv = float(loss.detach())
         if not math.isfinite(lv):
@@ -315,6 +322,8 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
             res.val_curve["step"].append(res.steps_done)
             res.val_curve["acc"].append(acc)
             res.test_acc = _evaluate(model, ds.x_test, ds.y_test)[0]
+            if on_model is not None:
+                on_model(model.eval())
         else:
             res.diverged = True
     if res.diverged:
