@@ -181,6 +181,11 @@ def replay(path: str, strategy: str, repeat: int, budget: int, space: SearchSpac
 VARIANTS = ("evolution:init=random",)
 
 
+def replayable() -> list[str]:
+    """The strategies a table can replay: every entry of ``STRATEGIES`` whose proposals need no training."""
+    return sorted(n for n, cls in STRATEGIES.items() if cls.replayable)
+
+
 def parse_label(label: str) -> tuple[str, dict[str, Any]]:
     """``"evolution:init=random,population=8"`` -> ``("evolution", {"init": "random", "population": 8})``."""
     name, _, rest = label.partition(":")
@@ -199,6 +204,9 @@ def parse_label(label: str) -> tuple[str, dict[str, Any]]:
             opts[k] = v
     if name.strip().lower() not in STRATEGIES:
         raise KeyError(f"unknown strategy {name!r}; known: {sorted(STRATEGIES)}")
+    if not STRATEGIES[name.strip().lower()].replayable:
+        raise ValueError(f"strategy {name!r} trains networks itself, so a table cannot replay it; "
+                         f"replayable: {', '.join(replayable())}")
     return name.strip().lower(), opts
 
 
@@ -248,7 +256,7 @@ def _replay_all(path: str | Path, repeats: int, budget: int, strategies: list[st
     best = max(scores.values())
     units = int(tab.protocol.get("space", 1))
     space = space or TableSpace(make_space(SearchConfig(space=str(units), runs_dir=runs_dir)), set(fns))
-    names = strategies or [*sorted(STRATEGIES), *VARIANTS]
+    names = strategies or [*replayable(), *VARIANTS]
     parsed = {label: parse_label(label) for label in names}  # every label checked before the first replay
     out = Replay(str(path), repeats, budget, len(fns), thresholds)
     for label, (base, opts) in parsed.items():

@@ -60,6 +60,11 @@ class SearchConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # strategy options, e.g. {"population": 16}
 
     def __post_init__(self) -> None:
+        # "none"/"auto" first: the task check below resolves the check task like any other
+        if self.check_task is not None and self.check_task.strip().lower() in ("none", "off", ""):
+            self.check_task = None
+        elif self.check_task == "auto":
+            self.check_task = DEFAULT_CHECK_TASK if self.task != DEFAULT_CHECK_TASK else "mnist1d-mlp"
         if self.evaluator == DEFAULT_EVALUATOR:
             self._check_tasks()
         names = [o.strip() for o in self.objective.split(",") if o.strip()]
@@ -73,10 +78,6 @@ class SearchConfig:
             raise ValueError("--reeval-seeds and --check-seeds must be >= 2 (the paired test needs two pairs)")
         if self.seeds + self.race_seeds > FRESH_SEED_BASE:
             raise ValueError(f"--seeds + --race-seeds must stay below {FRESH_SEED_BASE} (the fresh seeds start there)")
-        if self.check_task is not None and self.check_task.strip().lower() in ("none", "off", ""):
-            self.check_task = None
-        elif self.check_task == "auto":
-            self.check_task = DEFAULT_CHECK_TASK if self.task != DEFAULT_CHECK_TASK else "mnist1d-mlp"
         if self.check_task is not None and self.check_task == self.task:
             raise ValueError(f"--check-task must differ from --task ({self.task!r}); use none to turn it off")
         if self.pruner not in ("halving", "hyperband", "none"):

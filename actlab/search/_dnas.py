@@ -182,6 +182,8 @@ class DNAS(Strategy):
     name = "dnas"
     #: it relaxes actlab.expr's operator table, so it needs a space whose slots name those operators
     needs_operators = True
+    #: it trains a supernet on the study's task, which a table cannot stand in for
+    replayable = False
     summary = "differentiable search: one softmax-relaxed supernet, then its most probable units"
 
     def __init__(self, space: SearchSpace, seed: int = 0, task: str | None = None, steps: int | None = None,

@@ -54,6 +54,11 @@ class Strategy(ABC):
     name: ClassVar[str]
     #: One-line description shown by ``actlab search --help`` and the docs.
     summary: ClassVar[str] = ""
+    #: Proposals come from the study's history alone, so a tabular benchmark can replay the strategy in seconds
+    #: (``actlab bench strategies``). False for a strategy that trains networks itself (DNAS's supernet).
+    replayable: ClassVar[bool] = True
+    #: The strategy reads actlab.expr's operator table through the space's slots (not any SearchSpace).
+    needs_operators: ClassVar[bool] = False
 
     def __init__(self, space: SearchSpace, seed: int = 0, **options: Any) -> None:
         if options:

@@ -26,7 +26,7 @@ def replayed(synthetic) -> replay.Replay:
 def test_every_strategy_replays_with_the_documented_shape(replayed: replay.Replay) -> None:
     d = replayed.to_dict()
     assert {"table", "repeats", "budget", "strategies"} <= set(d)
-    assert set(d["strategies"]) == set(STRATEGIES) | set(replay.VARIANTS)
+    assert set(d["strategies"]) == set(replay.replayable()) | set(replay.VARIANTS)
     for name, s in d["strategies"].items():
         for target in replay.TARGETS:
             ev = s[f"evals_to_{target}"]
@@ -110,3 +110,11 @@ def test_cli_writes_json_and_plot(synthetic, tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["bench", "strategies", "--table", str(tmp_path / "none.csv.gz"), "--json",
                                    str(out)])
     assert bad.exit_code == 2 and "no table" in bad.output
+
+
+def test_strategies_that_train_are_refused_in_one_line() -> None:
+    trains = [n for n, c in STRATEGIES.items() if not c.replayable]
+    assert trains, "dnas trains a supernet, so it is not replayable"
+    for name in trains:
+        with pytest.raises(ValueError, match="cannot replay"):
+            replay.parse_label(name)

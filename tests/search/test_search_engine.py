@@ -32,7 +32,7 @@ def _assert_no_duplicates(study: optuna.Study) -> None:
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_strategy_mechanics(strategy: str, tmp_path: Path) -> None:
-    if getattr(STRATEGIES[strategy], "needs_operators", False):
+    if STRATEGIES[strategy].needs_operators:
         pytest.skip("relaxes actlab.expr's operator table, which FakeSpace lacks (see tests/search/test_dnas.py)")
     cfg = fake_config(strategy=strategy, budget=12, storage=str(tmp_path / "s.db"), study="s",
                       extra={"batch": 4} if strategy == "controller" else {})
