@@ -37,7 +37,7 @@ class ActivationSpec:
     smoothness: Smoothness
     defaults: dict[str, float] = field(default_factory=dict)
     trainable: tuple[str, ...] = ()
-    kernel: str | None = None
+    kernel: str | None = None  # the name of its fused kernel in the engine (``kernels.get_kernel``), if it has one
     native: Callable[..., torch.Tensor] | None = None
     aliases: tuple[str, ...] = ()
     # Points where the function or a low derivative has a kink, for tests and plots (default hparams).
@@ -49,18 +49,24 @@ _ALIASES: dict[str, str] = {}
 
 
 def register(*, latex: str, citation: str, monotonic: bool, bounded: tuple[bool, bool], smoothness: Smoothness,
-             kernel: str | None = None, native: Callable[..., torch.Tensor] | None = None,
+             kernel: kernels.KernelDef | None = None, native: Callable[..., torch.Tensor] | None = None,
              aliases: tuple[str, ...] = (), kinks: tuple[float, ...] = ()) -> Callable[[type], type]:
-    """Class decorator that enters an :class:`Activation` subclass into the registry under ``cls.name``."""
+    """Class decorator that enters an :class:`Activation` subclass into the registry under ``cls.name``.
+
+    ``kernel`` is the activation's fused-kernel description; it is entered into the kernel engine under the same
+    name, with the hyperparameters (``cls.defaults``) as its parameters, and ``spec.kernel`` then names it.
+    """
 
     def wrap(cls: type[Activation]) -> type[Activation]:
         key = cls.name.lower()
         if key in _SPECS or key in _ALIASES:
             raise ValueError(f"activation {key!r} is registered twice")
+        if kernel is not None:
+            kernels.add_kernel(key, kernel, tuple(cls.defaults))
         s = ActivationSpec(name=key, cls=cls, reference=cls.reference, latex=latex, citation=citation,
                            monotonic=monotonic, bounded_below=bounded[0], bounded_above=bounded[1],
                            smoothness=smoothness, defaults=dict(cls.defaults), trainable=tuple(cls.trainable),
-                           kernel=kernel, native=native, aliases=aliases, kinks=kinks)
+                           kernel=None if kernel is None else key, native=native, aliases=aliases, kinks=kinks)
         _SPECS[key] = s
         for a in aliases:
             _ALIASES[a.lower()] = key

@@ -60,7 +60,9 @@ class FusedKernel:
         loops: for kernels whose ``forward``/``backward_input`` are Python functions choosing between a serial and a
             parallel numba loop (generated expression kernels compile the parallel one only when a large input
             arrives): ``((forward, backward_input) serial, (forward, backward_input) parallel)``, the numba loops
-            themselves, so that the C++ node (:mod:`._native`) can call them too.
+            themselves, so that the C++ node (:mod:`._native`) can call them too. Every kernel built by
+            :mod:`._drivers` sets it.
+        native_op: the PyTorch op the kernel stands in for (a :class:`~actlab.kernels.NativeOp`), for benchmarks.
     """
 
     name: str
@@ -73,6 +75,7 @@ class FusedKernel:
     output_grad: Callable[..., tuple[torch.Tensor, ...]] | None = None
     loops: tuple[tuple[Callable[..., Any], Callable[..., Any]], tuple[Callable[..., Any], Callable[..., Any]]] | None \
         = None
+    native_op: Any = None
 
     @property
     def saves_output(self) -> bool:

@@ -8,15 +8,15 @@ import math
 
 import numpy as np
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 from ._math import (  # the exp/log internals these are built from
     _ERRORS, _F, _FHALF, _FONE, _FTWO, _FZERO, _I127, _I23, _INLINE, _INLINE_BIG, _TWO_M64_F, _dispatch,
     _exp64_neg_f32, _exp_f32, _exp_f64, _exp_neg_f32, _exp_neg_f64, _log1p_f32, _log1p_f64, bits_to_f32,
-    bits_to_f64, expm1_reduced_f32, expm1_reduced_f64, fma, select
+    bits_to_f64, expm1_reduced_f32, expm1_reduced_f64, fma, select, vexp_neg
 )
 
-__all__ = ["vsigmoid", "vsoftplus", "vtanh", "verf", "verfc", "ndtr_exp"]
+__all__ = ["vsigmoid", "vsoftplus", "vtanh", "verf", "verfc", "ndtr_exp", "sigmoid_pair"]
 
 
 # ----------------------------------------------------------------------------------------- sigmoid / softplus / tanh
@@ -206,7 +206,7 @@ def _ndtr_exp_f64(x):
 
 
 def ndtr_exp(x):
-    """(Φ(x), e^{−x²/2}): the standard normal CDF and its unnormalised density from one exp (GELU's f and f′).
+    """(Φ(x), e^{−x²/2}): the standard normal CDF and its unnormalised density from one exp (for x·Φ(x) and its slope).
 
     float32 vectorised, relative errors ≤ (4 + x²/4) ulp for Φ and ≤ (2 + x²/4) ulp for e^{−x²/2} (x²/4 ulp: the
     rounding of x², no more than rounding x itself would cause); float64: libm ``erfc`` (scalar, ≤ (4 + x²) ulp from
@@ -225,3 +225,16 @@ def _ndtr_exp_ol(x):
 
 
 _ndtr_exp_py = njit(lambda x: ndtr_exp(x))
+
+
+@register_jitable(inline="always")
+def sigmoid_pair(u, one):
+    """(σ(u), 1 − σ(u)), each with relative accuracy: e^{−|u|} never overflows, and neither side cancels.
+
+    ``one`` is 1 in ``u``'s dtype (kernels pass their cast constant, so float32 stays float32).
+    """
+    t = vexp_neg(-abs(u))
+    r = one / (one + t)
+    p = t * r
+    pos = u >= 0
+    return select(pos, r, p), select(pos, p, r)

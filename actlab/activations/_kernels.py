@@ -1,0 +1,443 @@
+"""The fused-kernel description of every zoo activation that has one: one :class:`~actlab.kernels.KernelDef` each.
+
+A description is the activation's element functions ``prep``/``f``/``grad`` (the loop template in
+:mod:`actlab.kernels` turns them into kernels), the output-derivative form in torch ops where ``grad`` reads the
+saved output, and the PyTorch op the kernel stands in for (:class:`~actlab.kernels.NativeOp`, what the speed
+benchmark times it against). The zoo entry passes it to ``@register(kernel=...)``; nothing else names it, so adding
+a fused activation is one description here and one entry in ``_zoo.py``. Constants shared with the references are
+defined here once.
+
+Each element function is correct on the whole float range. Recurring points:
+
+* constants come from ``prep`` already cast to the input dtype: a bare ``0.5`` would promote float32 to float64 and
+  halve the vector width;
+* x·g(x) forms give ∞·0 = NaN at ±∞; the limit is selected there (``copysign(0, x)`` keeps the sign of the zero);
+* the ISRU family never forms αx² unguarded: with u = √α·x it returns ±1/√α once |u| > 1e10, where that is exact to
+  rounding (1/(2u²) < 1e-20), so ±inf gives ±1/√α and huge |x| does not overflow;
+* ``k`` is the Newton step count of the approximate inverse square root (−1: exact); other kernels ignore it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numba.extending import register_jitable
+
+from ..kernels import (KernelDef, NativeOp, cast_like, exp_expm1, fast_rsqrt, ndtr_exp, select, sigmoid_pair, vexp,
+                       vsoftplus, vtanh)
+
+# Constants shared by the kernels, the references in _zoo and the native baselines.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)  # gelu_tanh(x) = x·σ(2√(2/π)(x + 0.044715x³))
+GELU_TANH_CUBIC = 0.044715
+_BIG = 1e10
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _jit(fn: Callable) -> Callable:
+    # A fresh register_jitable per function: numba's wrapper pops `inline` from a shared kwargs dict, so reusing one
+    # decorator object silently inlines only the first function (and the loops then stop vectorising).
+    return register_jitable(inline="always")(fn)
+
+
+# ----------------------------------------------------------------------------------------- native baselines
+def _elu_op(name: str, functional: Callable, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> NativeOp:
+    def fwd(x, out):
+        torch.ops.aten.elu.out(x, alpha, scale, input_scale, out=out)
+
+    def bwd(x, y, gy, gx):  # from the input (is_result=False), as autograd's F.elu backward does
+        torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, False, x, grad_input=gx)
+
+    def bwd_y(x, y, gy, gx):  # from the output (is_result=True), what F.elu(inplace=True) saves
+        torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, True, y, grad_input=gx)
+    return NativeOp(name, functional, fwd, bwd, bwd_y)
+
+
+def _from_output_op(name: str, functional: Callable, op: Any, op_bwd: Any) -> NativeOp:
+    # aten's sigmoid/tanh backward read the forward output.
+    def fwd(x, out):
+        op.out(x, out=out)
+
+    def bwd(x, y, gy, gx):
+        op_bwd.grad_input(gy, y, grad_input=gx)
+    return NativeOp(name, functional, fwd, bwd)
+
+
+def _gelu_op(name: str, approximate: str) -> NativeOp:
+    def fwd(x, out):
+        torch.ops.aten.gelu.out(x, approximate=approximate, out=out)
+
+    def bwd(x, y, gy, gx):
+        torch.ops.aten.gelu_backward.grad_input(gy, x, approximate=approximate, grad_input=gx)
+    return NativeOp(name, lambda t: F.gelu(t, approximate=approximate), fwd, bwd)
+
+
+def _mish_bwd(x, y, gy, gx):
+    # aten has no out= overload of mish_backward: it allocates its result. The allocator is told to keep freed large
+    # blocks in the heap for this call only, so that the result lands on already-mapped pages, as a preallocated
+    # output would (the table's rule), instead of page-faulting 4 bytes per element afresh.
+    from ..kernels import tune_allocator
+
+    tuned = tune_allocator(True)
+    try:
+        torch.ops.aten.mish_backward.default(gy, x)
+    finally:
+        if tuned:
+            tune_allocator(False)
+
+
+ELU_OP = _elu_op("elu", F.elu, 1.0)
+TANH_OP = _from_output_op("tanh", torch.tanh, torch.ops.aten.tanh, torch.ops.aten.tanh_backward)
+SIGMOID_OP = _from_output_op("sigmoid", torch.sigmoid, torch.ops.aten.sigmoid, torch.ops.aten.sigmoid_backward)
+
+
+@_jit
+def none_prep(x, p, k):
+    return cast_like(0.0, x), cast_like(0.5, x), cast_like(1.0, x), cast_like(2.0, x)
+
+
+# ----------------------------------------------------------------------------------------- ISRU family
+@_jit
+def isru_prep(x, p, k):
+    sa = math.sqrt(p[0])
+    return (cast_like(sa, x), cast_like(1.0 / sa, x), cast_like(_BIG, x), cast_like(1.0, x), cast_like(0.5, x),
+            cast_like(0.0, x))
+
+
+@_jit
+def _isru(v, c, k):
+    """v/√(1 + αv²)."""
+    sa, ia, big, one, half, zero = c
+    u = sa * v
+    d = one + u * u
+    r = one / np.sqrt(d) if k < 0 else fast_rsqrt(d, k)  # k is a compile-time constant: no branch remains
+    return select(abs(u) > big, math.copysign(ia, v), v * r)
+
+
+@_jit
+def _isru_slope_y(y, c):
+    """ISRU's slope from its output: 1 − αy² = 1/(1 + αx²), so f′ = (1 − αy²)^{3/2} (no division, one sqrt).
+
+    Exact to a few eps absolute; relative accuracy fades where f′ < ~eps^{1/2}, far in the saturated tail, because
+    y has rounded to within an ulp of ±1/√α there. Clamping at 0 covers that rounding (and y = ±1/√α at ±inf).
+    """
+    sa, ia, big, one, half, zero = c
+    u = sa * y
+    t = one - u * u
+    t = select(t < zero, zero, t)
+    return t * np.sqrt(t)
+
+
+def _isru_slope(y: torch.Tensor, alpha) -> torch.Tensor:  # the same in torch ops
+    t = (1 - alpha * y * y).clamp_min(0)  # 1 − αy² = 1/(1 + αx²)
+    return t * t.sqrt()
+
+
+@_jit
+def isru_f(v, c, k):
+    return _isru(v, c, k)
+
+
+@_jit
+def isru_grad_y(y, c, k):
+    return _isru_slope_y(y, c), -c[4] * y * y * y  # ∂/∂α [x(1+αx²)^-½] = −x³(1+αx²)^-3/2 /2 = −y³/2
+
+
+def _isru_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    return _isru_slope(y, alpha), -0.5 * y * y * y
+
+
+ISRU = KernelDef(isru_prep, isru_f, isru_grad_y, output_grad=_isru_dy, newton=True, native=TANH_OP)
+
+
+@_jit
+def isrlu_f(v, c, k):
+    return select(v >= c[5], v, _isru(v, c, k))
+
+
+@_jit
+def isrlu_grad_y(y, c, k):
+    pos = y >= c[5]  # y has x's sign (and −0.0 maps to −0.0, slope 1)
+    return select(pos, c[3], _isru_slope_y(y, c)), select(pos, c[5], -c[4] * y * y * y)
+
+
+def _isrlu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    neg = y < 0
+    return torch.where(neg, _isru_slope(y, alpha), 1.0), torch.where(neg, -0.5 * y * y * y, 0.0)
+
+
+ISRLU = KernelDef(isru_prep, isrlu_f, isrlu_grad_y, output_grad=_isrlu_dy, newton=True, native=ELU_OP)
+
+
+@_jit
+def isru_sigmoid_f(v, c, k):
+    half = c[4]
+    return half + half * _isru(half * v, c, k)
+
+
+@_jit
+def isru_sigmoid_grad_y(y, c, k):
+    half = c[4]
+    s = (y - half) + (y - half)  # the ISRU part, isru(x/2) = 2y − 1 (exact for y ≥ 1/4)
+    return half * half * _isru_slope_y(s, c), -half * half * s * s * s
+
+
+def _isru_sigmoid_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    s = 2 * y - 1  # the ISRU part: y = (1 + isru(x/2))/2
+    return 0.25 * _isru_slope(s, alpha), -0.25 * s * s * s
+
+
+ISRU_SIGMOID = KernelDef(isru_prep, isru_sigmoid_f, isru_sigmoid_grad_y, output_grad=_isru_sigmoid_dy, newton=True,
+                         native=SIGMOID_OP)
+
+
+# ----------------------------------------------------------------------------------------- ELU family
+@_jit
+def elu_prep(x, p, k):
+    a = p[0]
+    return cast_like(a, x), cast_like(1.0, x), cast_like(0.0, x), cast_like(1.0 / a, x)
+
+
+@_jit
+def elu_f(v, c, k):
+    return select(v > c[2], v, c[0] * exp_expm1(v)[1])
+
+
+@_jit
+def elu_grad_y(y, c, k):
+    pos = y > c[2]  # y = α(eˣ − 1) > 0 exactly when x > 0
+    return select(pos, c[1], y + c[0]), select(pos, c[2], y * c[3])  # αeˣ = y + α; ∂f/∂α = eˣ − 1 = y/α
+
+
+def _elu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    pos = y > 0
+    return torch.where(pos, 1.0, y + alpha), torch.where(pos, 0.0, y / alpha)
+
+
+ELU = KernelDef(elu_prep, elu_f, elu_grad_y, output_grad=_elu_dy, native=ELU_OP)
+
+
+@_jit
+def celu_f(v, c, k):
+    return select(v > c[2], v, c[0] * exp_expm1(v * c[3])[1])
+
+
+@_jit
+def celu_grad(v, c, k):
+    z = v * c[3]
+    e, m = exp_expm1(z)
+    pos = v > c[2]
+    da = m - z * e
+    da = select(e == c[2], m, da)  # z = −inf: −inf·0
+    return select(pos, c[1], e), select(pos, c[2], da)
+
+
+# ∂f/∂α needs x itself, so CELU saves the input.
+CELU = KernelDef(elu_prep, celu_f, celu_grad, native=_elu_op("celu", F.celu, 1.0))
+
+
+@_jit
+def selu_prep(x, p, k):
+    return cast_like(SELU_SCALE, x), cast_like(SELU_SCALE * SELU_ALPHA, x), cast_like(0.0, x)
+
+
+@_jit
+def selu_f(v, c, k):
+    return select(v > c[2], c[0] * v, c[1] * exp_expm1(v)[1])
+
+
+@_jit
+def selu_grad_y(y, c, k):
+    return select(y > c[2], c[0], y + c[1]), c[2]  # λαeˣ = y + λα
+
+
+def _selu_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return (torch.where(y > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA),)
+
+
+SELU = KernelDef(selu_prep, selu_f, selu_grad_y, output_grad=_selu_dy,
+                 native=_elu_op("selu", F.selu, SELU_ALPHA, SELU_SCALE))
+
+
+# ----------------------------------------------------------------------------------------- sigmoid family
+@_jit
+def swish_prep(x, p, k):
+    return cast_like(p[0], x), cast_like(1.0, x), cast_like(0.0, x)
+
+
+@_jit
+def swish_f(v, c, k):
+    s, _ = sigmoid_pair(c[0] * v, c[1])
+    y = v * s
+    return select(s == c[2], math.copysign(c[2], v), y)
+
+
+@_jit
+def swish_grad(v, c, k):
+    b, one, zero = c
+    s, oms = sigmoid_pair(b * v, one)
+    bv = b * v
+    g = s + s * (bv * oms)
+    g = select((oms == zero) | (s == zero), s, g)
+    db = (v * s) * (v * oms)
+    db = select((oms == zero) | (s == zero), zero, db)
+    return g, db
+
+
+def _silu_fwd(x, out):
+    torch.ops.aten.silu.out(x, out=out)
+
+
+def _silu_bwd(x, y, gy, gx):
+    torch.ops.aten.silu_backward.grad_input(gy, x, grad_input=gx)
+
+
+SWISH = KernelDef(swish_prep, swish_f, swish_grad, native=NativeOp("silu", F.silu, _silu_fwd, _silu_bwd))
+
+
+@_jit
+def gelu_tanh_prep(x, p, k):
+    return (cast_like(2.0 * SQRT_2_OVER_PI, x), cast_like(GELU_TANH_CUBIC, x), cast_like(3 * GELU_TANH_CUBIC, x),
+            cast_like(1.0, x), cast_like(0.0, x))
+
+
+@_jit
+def _gelu_tanh_core(v, c):
+    gc, a, a3, one, zero = c
+    v2 = v * v
+    s, oms = sigmoid_pair(gc * v * (one + a * v2), one)
+    return s, oms, v2
+
+
+@_jit
+def gelu_tanh_f(v, c, k):
+    s, _, _ = _gelu_tanh_core(v, c)
+    return select(s == c[4], math.copysign(c[4], v), v * s)
+
+
+@_jit
+def gelu_tanh_grad(v, c, k):
+    gc, a, a3, one, zero = c
+    s, oms, v2 = _gelu_tanh_core(v, c)
+    g = s + (v * s) * oms * gc * (one + a3 * v2)
+    return select((oms == zero) | (s == zero), s, g), zero
+
+
+GELU_TANH = KernelDef(gelu_tanh_prep, gelu_tanh_f, gelu_tanh_grad, native=_gelu_op("gelu_tanh", "tanh"))
+
+
+@_jit
+def sigmoid_f(v, c, k):
+    return sigmoid_pair(v, c[2])[0]
+
+
+@_jit
+def sigmoid_grad_y(y, c, k):
+    return y * (c[2] - y), c[0]
+
+
+def _sigmoid_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return (y * (1 - y),)
+
+
+SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=SIGMOID_OP)
+
+
+@_jit
+def softplus_f(v, c, k):
+    return vsoftplus(v)
+
+
+@_jit
+def softplus_grad(v, c, k):
+    return sigmoid_pair(v, c[2])[0], c[0]
+
+
+def _softplus_fwd(x, out):
+    torch.ops.aten.softplus.out(x, 1.0, 20.0, out=out)
+
+
+def _softplus_bwd(x, y, gy, gx):
+    torch.ops.aten.softplus_backward.grad_input(gy, x, 1.0, 20.0, grad_input=gx)
+
+
+SOFTPLUS = KernelDef(none_prep, softplus_f, softplus_grad,
+                     native=NativeOp("softplus", F.softplus, _softplus_fwd, _softplus_bwd))
+
+
+@_jit
+def tanh_f(v, c, k):
+    return vtanh(v)
+
+
+@_jit
+def tanh_grad_y(y, c, k):
+    one = c[2]
+    return (one - y) * (one + y), c[0]  # 1 − y², without cancellation near |y| = 1
+
+
+def _tanh_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return ((1 - y) * (1 + y),)
+
+
+TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=TANH_OP)
+
+
+@_jit
+def mish_f(v, c, k):
+    zero, half, one, two = c
+    e = vexp(v)
+    n = e * (e + two)
+    t = n / (n + two)  # tanh(softplus(v)) = ((1+e)² − 1)/((1+e)² + 1)
+    t = select(n == np.inf, one, t)
+    return select(t == zero, math.copysign(zero, v), v * t)
+
+
+@_jit
+def mish_grad(v, c, k):
+    zero, half, one, two = c
+    e = vexp(v)
+    n = e * (e + two)
+    t = n / (n + two)
+    t = select(n == np.inf, one, t)
+    # f′ = t + v·(1 − t²)·σ(v), with 1 − t = 2/(n + 2) and σ(v) = e/(1 + e).
+    g = t + v * (two / (n + two)) * (one + t) * (e / (one + e))
+    g = select((e == zero) | (n == np.inf), t, g)
+    return select(v != v, v, g), zero
+
+
+def _mish_fwd(x, out):
+    torch.ops.aten.mish.out(x, out=out)
+
+
+MISH = KernelDef(none_prep, mish_f, mish_grad, native=NativeOp("mish", F.mish, _mish_fwd, _mish_bwd))
+
+
+# ----------------------------------------------------------------------------------------- GELU (erf)
+@_jit
+def gelu_prep(x, p, k):
+    return cast_like(0.0, x), cast_like(1.0 / _SQRT_2PI, x), cast_like(-1e38, x)
+
+
+@_jit
+def gelu_f(v, c, k):
+    lim = c[2]  # Φ = 0 below it: −inf becomes finite, so −inf·0 gives −0.0, not NaN (NaN passes the select)
+    return select(v < lim, lim, v) * ndtr_exp(v)[0]
+
+
+@_jit
+def gelu_grad(v, c, k):
+    zero, rs2pi, _ = c
+    cdf, e = ndtr_exp(v)  # Φ and φ from one exp
+    dens = e * rs2pi
+    g = cdf + v * dens
+    g = select(dens == zero, cdf, g)  # ±inf: ±inf·0
+    return g, zero
+
+
+GELU = KernelDef(gelu_prep, gelu_f, gelu_grad, native=_gelu_op("gelu", "none"))
