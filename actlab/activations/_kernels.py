@@ -78,17 +78,10 @@ def _gelu_op(name: str, approximate: str) -> NativeOp:
 
 
 def _mish_bwd(x, y, gy, gx):
-    # aten has no out= overload of mish_backward: it allocates its result. The allocator is told to keep freed large
-    # blocks in the heap for this call only, so that the result lands on already-mapped pages, as a preallocated
-    # output would (the table's rule), instead of page-faulting 4 bytes per element afresh.
-    from ..kernels import tune_allocator
-
-    tuned = tune_allocator(True)
-    try:
-        torch.ops.aten.mish_backward.default(gy, x)
-    finally:
-        if tuned:
-            tune_allocator(False)
+    # aten has no out= overload of mish_backward, so it allocates its result; it is no longer copied into gx (the
+    # copy cost a third of the time at 16M). Keeping freed blocks mapped around the call (tune_allocator) was tried
+    # and did not remove the page faults, so this one baseline still pays for its fresh output.
+    torch.ops.aten.mish_backward.default(gy, x)
 
 
 ELU_OP = _elu_op("elu", F.elu, 1.0)

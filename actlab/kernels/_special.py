@@ -160,7 +160,7 @@ verfc = _dispatch(_erfc_f32, _erfc_f64, "verfc",
 # Φ(−u)·e^{u²/2} = t·R(t), t = 1/(1 + u/4), u ≥ 0: one polynomial over the whole half line (degree 9, fitted here by
 # iteratively reweighted least squares on 1500 Chebyshev nodes of t ∈ [1/(1 + 14.5/4), 1] against mpmath; max rel.
 # error 8.6e-9). Unlike verfc's two branches it needs no erf polynomial near 0 (Φ is needed to absolute accuracy
-# there, not relative), and the same e^{−u²/2} gives the density, so GELU's f′ costs one exp, not two.
+# there, not relative), and the same e^{−u²/2} gives the density, so x·Φ(x)'s f′ costs one exp, not two.
 # The coefficients carry the 2^−64 of _exp64_neg_f32's scaled result (exact: a power of two), saving a multiply.
 _NDTR_R_F = tuple(_F(c * 2.0**-64) for c in (0.016892523315180093, -0.06453780819183227, 0.0558809770481775, 0.02260890012859444,
                                   0.01773637402928492, 0.08385033835081165, 0.07301311118455438, 0.09528779313514643,
@@ -172,7 +172,7 @@ _RSQRT2_D = 1.0 / math.sqrt(2.0)
 
 @njit(inline=_INLINE_BIG, error_model=_ERRORS)
 def _ndtr_exp_f32(x):
-    # GELU's f and f′ are compute-bound against PyTorch's, so every op counts: the exp's argument −u²/2 is already
+    # x·Φ(x) and its f′ are compute-bound against PyTorch's, so every op counts: the exp's argument −u²/2 is already
     # in [−105.2, 0] (no clamp needed), and u² is left rounded (x²/4 ulp relative, less than what rounding x by half
     # an ulp moves e^{−x²/2} by: the callers' tolerances include that condition). NaN passes the clamp.
     u = abs(x)

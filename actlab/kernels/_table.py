@@ -29,13 +29,13 @@ class NativeOp:
     """The PyTorch op a fused kernel stands in for, in the forms the speed benchmark times.
 
     Args:
-        name: how tables name it, e.g. ``"elu"``.
-        functional: the autograd form, e.g. ``F.elu`` (the "user view" baseline).
+        name: how tables name it, e.g. the aten op's name.
+        functional: the autograd form, a ``torch.nn.functional`` function (the "user view" baseline).
         forward: ``(x, out)`` into a preallocated ``out`` (aten's ``.out`` overload), default hyperparameters.
         backward: ``(x, y, gy, gx)`` into a preallocated ``gx``; reads whatever aten's backward reads (for most ops
             the input ``x``; for ``tanh``/``sigmoid`` the output ``y``).
-        backward_from_output: the same derivative read from the output ``y`` where aten also has that form (ELU's
-            ``is_result=True``); ``None`` otherwise.
+        backward_from_output: the same derivative read from the output ``y`` where aten also has that form (aten's
+            ``is_result=True`` backwards); ``None`` otherwise.
     """
 
     name: str
