@@ -121,8 +121,10 @@ def test_special_values(name: str, dtype: torch.dtype) -> None:
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
 def test_huge_inputs_are_exact(name: str, dtype: torch.dtype) -> None:
-    """At |x| ≥ 1e10 up to ±finfo.max every kernel is exact: the value and the slope equal the float64 reference
-    rounded to the dtype (the saturation value, x itself or its multiple, and slopes 0 or constant)."""
+    """At |x| ≥ 1e10 up to ±finfo.max every kernel's value is exact: it equals the float64 reference rounded to the
+    dtype (the saturation value, x itself or its multiple). Slopes are the rounded reference too, except that
+    kernels reading f′ from the output are exact to eps^{3/2} absolute there (ISRU's f′ = (1 − αy²)^{3/2}, and
+    1 − αy² has rounded to 0 where f′ ≈ 1e-31), which a relative bound with that floor states."""
     fi = torch.finfo(dtype)
     v = torch.tensor([1e10, 1e19, 1e30, 1e300, fi.max], dtype=torch.float64).clamp(max=fi.max)
     x = torch.cat([v, -v]).to(dtype)
@@ -131,10 +133,12 @@ def test_huge_inputs_are_exact(name: str, dtype: torch.dtype) -> None:
     y = K.apply(K.KERNELS[name], xg, *params)
     y.backward(torch.ones_like(y))
     f, g, _ = _reference(name, x, params)
-    for what, got, want in (("f", y.detach(), f), ("f'", xg.grad, g)):
-        want = want.to(dtype)
-        bad = ~((got == want) | (torch.isnan(got) & torch.isnan(want)))
-        assert not bad.any(), f"{name} {what} at {x[bad].tolist()}: {got[bad].tolist()} vs {want[bad].tolist()}"
+    y = y.detach()
+    bad = ~((y == f.to(dtype)) | (torch.isnan(y) & torch.isnan(f)))
+    assert not bad.any(), f"{name} f at {x[bad].tolist()}: {y[bad].tolist()} vs {f.to(dtype)[bad].tolist()}"
+    err = (xg.grad.double() - g).abs()
+    bad = ~(err <= C * fi.eps * g.abs() + fi.eps ** 1.5)
+    assert not bad.any(), f"{name} f' at {x[bad].tolist()}: {xg.grad[bad].tolist()} vs {g[bad].tolist()}"
 
 
 def _param_slopes(name: str, x: torch.Tensor, p0: float) -> torch.Tensor:
@@ -147,8 +151,10 @@ def _param_slopes(name: str, x: torch.Tensor, p0: float) -> torch.Tensor:
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", [n for n in NAMES if K.KERNELS[n].param_names])
 def test_parameter_gradient(name: str, dtype: torch.dtype) -> None:
-    """Σ gy·∂f/∂p against the float64 reference on the same inputs, to a few eps of Σ|gy·∂f/∂p|: each term carries
-    the kernel's few-ulp error (and the product's rounding in the dtype); the float64 sum adds nothing."""
+    """Σ gy·∂f/∂p against the float64 reference on the same inputs, to a few eps of Σ|gy·∂f/∂p| for float32: each
+    term carries the kernel's few-ulp error (and the product's rounding in the dtype); the float64 sum adds nothing.
+    For float64 the reference is no more precise than the kernel, and its σ-based ∂f/∂β = x²σ(1 − σ) loses
+    ~eps·x² absolute to the 1 − σ cancellation, so x² joins the scale there."""
     x = _inputs(dtype)
     x = x[torch.isfinite(x) & (x.abs() < 1e4)]
     p0 = PARAM[K.KERNELS[name].param_names[0]]
@@ -158,6 +164,8 @@ def test_parameter_gradient(name: str, dtype: torch.dtype) -> None:
     d = _param_slopes(name, x, p0)
     want = float((gy.double() * d).sum())
     scale = float((gy.double() * d).abs().sum())
+    if dtype == torch.float64:
+        scale += float((gy.double().abs() * x.double() ** 2).sum())
     err = abs(p.grad.item() - want)
     assert err <= C * torch.finfo(dtype).eps * scale, f"{name}: off by {err / scale:.3g} of Σ|gy·∂f/∂p|"
 

@@ -63,8 +63,9 @@ def test_accuracy_on_dense_sweep(name: str, dtype) -> None:
     _, ref, bounds, domain = FUNCTIONS[name]
     x = _sweep(dtype, domain)
     exact = MPMATH_FLOAT64.get(name) if dtype == np.float64 else None
-    if exact is not None:
+    if exact is not None:  # beyond |x| = 30 erfc is 0 or 2 in float64, and mpmath's series check overflows
         x = x[::16]
+        x = x[np.abs(x) <= 30]
     out = np.empty_like(x)
     _vector(name)(x, out)
     with np.errstate(all="ignore"):
