@@ -51,10 +51,10 @@ def _elu_op(name: str, functional: Callable, alpha: float, scale: float = 1.0, i
         torch.ops.aten.elu.out(x, alpha, scale, input_scale, out=out)
 
     def bwd(x, y, gy, gx):  # from the input (is_result=False), as autograd's F.elu backward does
-        torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, False, x, grad_input=gx)
+        return torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, False, x, grad_input=gx)
 
     def bwd_y(x, y, gy, gx):  # from the output (is_result=True), what F.elu(inplace=True) saves
-        torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, True, y, grad_input=gx)
+        return torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, True, y, grad_input=gx)
     return NativeOp(name, functional, fwd, bwd, bwd_y)
 
 
@@ -64,7 +64,7 @@ def _from_output_op(name: str, functional: Callable, op: Any, op_bwd: Any) -> Na
         op.out(x, out=out)
 
     def bwd(x, y, gy, gx):
-        op_bwd.grad_input(gy, y, grad_input=gx)
+        return op_bwd.grad_input(gy, y, grad_input=gx)
     return NativeOp(name, functional, fwd, bwd)
 
 
@@ -73,7 +73,7 @@ def _gelu_op(name: str, approximate: str) -> NativeOp:
         torch.ops.aten.gelu.out(x, approximate=approximate, out=out)
 
     def bwd(x, y, gy, gx):
-        torch.ops.aten.gelu_backward.grad_input(gy, x, approximate=approximate, grad_input=gx)
+        return torch.ops.aten.gelu_backward.grad_input(gy, x, approximate=approximate, grad_input=gx)
     return NativeOp(name, lambda t: F.gelu(t, approximate=approximate), fwd, bwd)
 
 
@@ -81,7 +81,7 @@ def _mish_bwd(x, y, gy, gx):
     # aten has no out= overload of mish_backward, so it allocates its result; it is no longer copied into gx (the
     # copy cost a third of the time at 16M). Keeping freed blocks mapped around the call (tune_allocator) was tried
     # and did not remove the page faults, so this one baseline still pays for its fresh output.
-    torch.ops.aten.mish_backward.default(gy, x)
+    return torch.ops.aten.mish_backward.default(gy, x)
 
 
 ELU_OP = _elu_op("elu", F.elu, 1.0)
@@ -287,7 +287,7 @@ def _silu_fwd(x, out):
 
 
 def _silu_bwd(x, y, gy, gx):
-    torch.ops.aten.silu_backward.grad_input(gy, x, grad_input=gx)
+    return torch.ops.aten.silu_backward.grad_input(gy, x, grad_input=gx)
 
 
 SWISH = KernelDef(swish_prep, swish_f, swish_grad, native=NativeOp("silu", F.silu, _silu_fwd, _silu_bwd))
@@ -356,7 +356,7 @@ def _softplus_fwd(x, out):
 
 
 def _softplus_bwd(x, y, gy, gx):
-    torch.ops.aten.softplus_backward.grad_input(gy, x, 1.0, 20.0, grad_input=gx)
+    return torch.ops.aten.softplus_backward.grad_input(gy, x, 1.0, 20.0, grad_input=gx)
 
 
 SOFTPLUS = KernelDef(none_prep, softplus_f, softplus_grad,

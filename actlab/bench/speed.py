@@ -96,7 +96,7 @@ def _rows(names: Sequence[str] | None, newton: Iterable[int]) -> list[tuple[str,
     """(row label, registry name, static options) for every activation with a fused kernel."""
     import actlab.activations as A
 
-    rows = []
+    rows: list[tuple[str, str, dict[str, Any]]] = []
     for n in A.names() if names is None else [A.spec(m).name for m in names]:
         s = A.spec(n)
         if s.kernel is None:
@@ -113,8 +113,8 @@ def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: 
     from actlab import kernels as K
 
     s = A.spec(name)
-    kernel = K.get_kernel(s.kernel, **static)
-    assert kernel is not None
+    kernel = K.get_kernel(s.kernel, **static) if s.kernel is not None else None
+    assert kernel is not None, f"{name} has no fused kernel"
     params = [float(v) for v in s.defaults.values()]
     K.sync_threads()
     g = torch.Generator().manual_seed(0)

@@ -25,7 +25,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numba
 
 from ._expr import Expr, parse
 from ._ops import EPS

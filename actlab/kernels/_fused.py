@@ -9,9 +9,9 @@ A :class:`FusedKernel` is a pair of numba functions over flat arrays:
 :func:`apply` wraps a kernel in an ``autograd.Function`` that saves one tensor of the input's size plus the
 parameters, and recomputes f' in backward (timm's memory-efficient pattern). Which tensor ``s`` is depends on the
 kernel: the input x in general, or the output y when f' is a cheap function of y (declared by the kernel's
-description, as PyTorch does for its rectifier, tanh and σ). Saving y costs no memory in a network, because the next layer saves the same
-tensor as its input; saving x keeps a second tensor per activation alive until backward. Hand-written zoo kernels
-and kernels generated from expressions all go through :func:`apply`.
+description, as PyTorch does for its rectifier, tanh and σ). Saving y costs no memory in a network, because the next
+layer saves the same tensor as its input; saving x keeps a second tensor per activation alive until backward.
+Hand-written kernels and kernels generated from expressions all go through :func:`apply`.
 
 The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 8 MB
 whose parameters need no gradient: there the Python Function's fixed cost per call is larger than the kernel. Both
@@ -56,7 +56,7 @@ class FusedKernel:
         output_grad: set for kernels whose ``backward``/``backward_input`` read the saved *output* y instead of x:
             the torch form ``output_grad(y, *params) -> (f′, ∂f/∂p₁, …)`` of the same derivatives, differentiated
             for double backward (y's own graph then carries the chain to x). Such a kernel's output must not be
-            modified in place before backward, as with ``torch.tanh`` or torch's rectifier; autograd reports it if it is.
+            modified in place before backward, as with ``torch.tanh`` or torch's rectifier; autograd reports it.
         loops: for kernels whose ``forward``/``backward_input`` are Python functions choosing between a serial and a
             parallel numba loop (generated expression kernels compile the parallel one only when a large input
             arrives): ``((forward, backward_input) serial, (forward, backward_input) parallel)``, the numba loops
@@ -113,8 +113,9 @@ def sync_threads() -> None:
 
 # Outputs at least this large get their own 2 MB-page mapping (see empty_output).
 HUGEPAGE_MIN_BYTES = 8 << 20
-# On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took a fused module's forward+backward
-# at 16M float32 from 72–76 ms to 32–33 ms (its torch baseline: 100–110 ms), see benchmarks/RESULTS.md. ACTLAB_HUGEPAGES=0 (or
+# On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took a fused module's
+# forward+backward at 16M float32 from 72–76 ms to 32–33 ms (its torch baseline: 100–110 ms), see
+# benchmarks/RESULTS.md. ACTLAB_HUGEPAGES=0 (or
 # use_hugepage_outputs(False)) turns it off, e.g. where THP defrag stalls on a fragmented machine.
 HUGEPAGES_DEFAULT = os.environ.get("ACTLAB_HUGEPAGES", "1") != "0"
 _hugepages = [False]

@@ -1,8 +1,8 @@
 """The C++ autograd node that runs small fused activations without Python on the autograd path.
 
 A Python ``autograd.Function`` costs tens of microseconds per call in forward and again in backward. On a child
-network's small activations (10–50K elements) that fixed cost is larger than the kernel: it made a fused activation's step
-on the MNIST-1D CNN 1.11–1.18× slower than the rectifier's, and torch's rectifier itself costs the same when wrapped in a Python Function
+network's small activations (10–50K elements) that fixed cost is larger than the kernel: it made a fused step
+on the MNIST-1D CNN 1.11–1.18× slower than torch's rectifier's, which costs the same when wrapped in a Python Function
 (benchmarks/step_floor.py). ``_native.cpp`` is that Function in C++. The loops stay in numba; the node calls them
 through numba ``cfunc`` addresses, so every kernel, hand-written or generated, keeps one implementation.
 

@@ -32,8 +32,9 @@ class NativeOp:
         name: how tables name it, e.g. the aten op's name.
         functional: the autograd form, a ``torch.nn.functional`` function (the "user view" baseline).
         forward: ``(x, out)`` into a preallocated ``out`` (aten's ``.out`` overload), default hyperparameters.
-        backward: ``(x, y, gy, gx)`` into a preallocated ``gx``; reads whatever aten's backward reads (for most ops
-            the input ``x``; for ``tanh``/``sigmoid`` the output ``y``).
+        backward: ``(x, y, gy, gx) -> gx`` into a preallocated ``gx`` (aten's ``grad_input=`` overload); reads
+            whatever aten's backward reads (the input ``x`` for most ops, the output ``y`` for tanh and σ). Where aten
+            has no such overload it returns its freshly allocated result instead (and leaves ``gx`` alone).
         backward_from_output: the same derivative read from the output ``y`` where aten also has that form (aten's
             ``is_result=True`` backwards); ``None`` otherwise.
     """
