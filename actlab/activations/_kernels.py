@@ -2,10 +2,10 @@
 
 A description is the activation's element functions ``prep``/``f``/``grad`` (the loop template in
 :mod:`actlab.kernels` turns them into kernels), the output-derivative form in torch ops where ``grad`` reads the
-saved output, and the PyTorch op the kernel stands in for (:class:`~actlab.kernels.NativeOp`, what the speed
-benchmark times it against). The zoo entry passes it to ``@register(kernel=...)``; nothing else names it, so adding
-a fused activation is one description here and one entry in ``_zoo.py``. Constants shared with the references are
-defined here once.
+saved output, and the PyTorch op the kernel stands in for (a :class:`~actlab.kernels.NativeOp` from
+``_baselines.py``, what the speed benchmark times it against). The zoo entry passes it to
+``@register(kernel=...)``; nothing else names it, so adding a fused activation is one description here and one entry
+in ``_zoo.py``. Constants shared with the references live once, in ``_baselines.py``.
 
 Each element function is correct on the whole float range. Recurring points:
 
@@ -20,21 +20,18 @@ Each element function is correct on the whole float range. Recurring points:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from numba.extending import register_jitable
 
-from ..kernels import (KernelDef, NativeOp, cast_like, exp_expm1, fast_rsqrt, ndtr_exp, select, sigmoid_pair, vexp,
-                       vsoftplus, vtanh)
+from ..kernels import (KernelDef, cast_like, exp_expm1, fast_rsqrt, ndtr_exp, select, sigmoid_pair, vexp, vsoftplus,
+                       vtanh)
+from . import _baselines as N
+from ._baselines import GELU_TANH_CUBIC, SELU_ALPHA, SELU_SCALE, SQRT_2_OVER_PI
 
-# Constants shared by the kernels, the references in _zoo and the native baselines.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)  # gelu_tanh(x) = x·σ(2√(2/π)(x + 0.044715x³))
-GELU_TANH_CUBIC = 0.044715
+__all__ = ["SELU_ALPHA", "SELU_SCALE", "SQRT_2_OVER_PI", "GELU_TANH_CUBIC"]
 _BIG = 1e10
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -43,50 +40,6 @@ def _jit(fn: Callable) -> Callable:
     # A fresh register_jitable per function: numba's wrapper pops `inline` from a shared kwargs dict, so reusing one
     # decorator object silently inlines only the first function (and the loops then stop vectorising).
     return register_jitable(inline="always")(fn)
-
-
-# ----------------------------------------------------------------------------------------- native baselines
-def _elu_op(name: str, functional: Callable, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> NativeOp:
-    def fwd(x, out):
-        torch.ops.aten.elu.out(x, alpha, scale, input_scale, out=out)
-
-    def bwd(x, y, gy, gx):  # from the input (is_result=False), as autograd's F.elu backward does
-        return torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, False, x, grad_input=gx)
-
-    def bwd_y(x, y, gy, gx):  # from the output (is_result=True), what F.elu(inplace=True) saves
-        return torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, True, y, grad_input=gx)
-    return NativeOp(name, functional, fwd, bwd, bwd_y)
-
-
-def _from_output_op(name: str, functional: Callable, op: Any, op_bwd: Any) -> NativeOp:
-    # aten's sigmoid/tanh backward read the forward output.
-    def fwd(x, out):
-        op.out(x, out=out)
-
-    def bwd(x, y, gy, gx):
-        return op_bwd.grad_input(gy, y, grad_input=gx)
-    return NativeOp(name, functional, fwd, bwd)
-
-
-def _gelu_op(name: str, approximate: str) -> NativeOp:
-    def fwd(x, out):
-        torch.ops.aten.gelu.out(x, approximate=approximate, out=out)
-
-    def bwd(x, y, gy, gx):
-        return torch.ops.aten.gelu_backward.grad_input(gy, x, approximate=approximate, grad_input=gx)
-    return NativeOp(name, lambda t: F.gelu(t, approximate=approximate), fwd, bwd)
-
-
-def _mish_bwd(x, y, gy, gx):
-    # aten has no out= overload of mish_backward, so it allocates its result; it is no longer copied into gx (the
-    # copy cost a third of the time at 16M). Keeping freed blocks mapped around the call (tune_allocator) was tried
-    # and did not remove the page faults, so this one baseline still pays for its fresh output.
-    return torch.ops.aten.mish_backward.default(gy, x)
-
-
-ELU_OP = _elu_op("elu", F.elu, 1.0)
-TANH_OP = _from_output_op("tanh", torch.tanh, torch.ops.aten.tanh, torch.ops.aten.tanh_backward)
-SIGMOID_OP = _from_output_op("sigmoid", torch.sigmoid, torch.ops.aten.sigmoid, torch.ops.aten.sigmoid_backward)
 
 
 @_jit
@@ -145,7 +98,7 @@ def _isru_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
     return _isru_slope(y, alpha), -0.5 * y * y * y
 
 
-ISRU = KernelDef(isru_prep, isru_f, isru_grad_y, output_grad=_isru_dy, newton=True, native=TANH_OP)
+ISRU = KernelDef(isru_prep, isru_f, isru_grad_y, output_grad=_isru_dy, newton=True, native=N.TANH_OP)
 
 
 @_jit
@@ -164,7 +117,7 @@ def _isrlu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
     return torch.where(neg, _isru_slope(y, alpha), 1.0), torch.where(neg, -0.5 * y * y * y, 0.0)
 
 
-ISRLU = KernelDef(isru_prep, isrlu_f, isrlu_grad_y, output_grad=_isrlu_dy, newton=True, native=ELU_OP)
+ISRLU = KernelDef(isru_prep, isrlu_f, isrlu_grad_y, output_grad=_isrlu_dy, newton=True, native=N.ELU_OP)
 
 
 @_jit
@@ -186,7 +139,7 @@ def _isru_sigmoid_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
 
 
 ISRU_SIGMOID = KernelDef(isru_prep, isru_sigmoid_f, isru_sigmoid_grad_y, output_grad=_isru_sigmoid_dy, newton=True,
-                         native=SIGMOID_OP)
+                         native=N.SIGMOID_OP)
 
 
 # ----------------------------------------------------------------------------------------- ELU family
@@ -212,7 +165,7 @@ def _elu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
     return torch.where(pos, 1.0, y + alpha), torch.where(pos, 0.0, y / alpha)
 
 
-ELU = KernelDef(elu_prep, elu_f, elu_grad_y, output_grad=_elu_dy, native=ELU_OP)
+ELU = KernelDef(elu_prep, elu_f, elu_grad_y, output_grad=_elu_dy, native=N.ELU_OP)
 
 
 @_jit
@@ -231,7 +184,7 @@ def celu_grad(v, c, k):
 
 
 # ∂f/∂α needs x itself, so CELU saves the input.
-CELU = KernelDef(elu_prep, celu_f, celu_grad, native=_elu_op("celu", F.celu, 1.0))
+CELU = KernelDef(elu_prep, celu_f, celu_grad, native=N.CELU_OP)
 
 
 @_jit
@@ -254,7 +207,7 @@ def _selu_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 
 SELU = KernelDef(selu_prep, selu_f, selu_grad_y, output_grad=_selu_dy,
-                 native=_elu_op("selu", F.selu, SELU_ALPHA, SELU_SCALE))
+                 native=N.SELU_OP)
 
 
 # ----------------------------------------------------------------------------------------- sigmoid family
@@ -282,15 +235,7 @@ def swish_grad(v, c, k):
     return g, db
 
 
-def _silu_fwd(x, out):
-    torch.ops.aten.silu.out(x, out=out)
-
-
-def _silu_bwd(x, y, gy, gx):
-    return torch.ops.aten.silu_backward.grad_input(gy, x, grad_input=gx)
-
-
-SWISH = KernelDef(swish_prep, swish_f, swish_grad, native=NativeOp("silu", F.silu, _silu_fwd, _silu_bwd))
+SWISH = KernelDef(swish_prep, swish_f, swish_grad, native=N.SILU_OP)
 
 
 @_jit
@@ -321,7 +266,7 @@ def gelu_tanh_grad(v, c, k):
     return select((oms == zero) | (s == zero), s, g), zero
 
 
-GELU_TANH = KernelDef(gelu_tanh_prep, gelu_tanh_f, gelu_tanh_grad, native=_gelu_op("gelu_tanh", "tanh"))
+GELU_TANH = KernelDef(gelu_tanh_prep, gelu_tanh_f, gelu_tanh_grad, native=N.GELU_TANH_OP)
 
 
 @_jit
@@ -338,7 +283,7 @@ def _sigmoid_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return (y * (1 - y),)
 
 
-SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=SIGMOID_OP)
+SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=N.SIGMOID_OP)
 
 
 @_jit
@@ -351,16 +296,7 @@ def softplus_grad(v, c, k):
     return sigmoid_pair(v, c[2])[0], c[0]
 
 
-def _softplus_fwd(x, out):
-    torch.ops.aten.softplus.out(x, 1.0, 20.0, out=out)
-
-
-def _softplus_bwd(x, y, gy, gx):
-    return torch.ops.aten.softplus_backward.grad_input(gy, x, 1.0, 20.0, grad_input=gx)
-
-
-SOFTPLUS = KernelDef(none_prep, softplus_f, softplus_grad,
-                     native=NativeOp("softplus", F.softplus, _softplus_fwd, _softplus_bwd))
+SOFTPLUS = KernelDef(none_prep, softplus_f, softplus_grad, native=N.SOFTPLUS_OP)
 
 
 @_jit
@@ -378,7 +314,7 @@ def _tanh_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return ((1 - y) * (1 + y),)
 
 
-TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=TANH_OP)
+TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP)
 
 
 @_jit
@@ -404,11 +340,7 @@ def mish_grad(v, c, k):
     return select(v != v, v, g), zero
 
 
-def _mish_fwd(x, out):
-    torch.ops.aten.mish.out(x, out=out)
-
-
-MISH = KernelDef(none_prep, mish_f, mish_grad, native=NativeOp("mish", F.mish, _mish_fwd, _mish_bwd))
+MISH = KernelDef(none_prep, mish_f, mish_grad, native=N.MISH_OP)
 
 
 # ----------------------------------------------------------------------------------------- GELU (erf)
@@ -433,4 +365,4 @@ def gelu_grad(v, c, k):
     return g, zero
 
 
-GELU = KernelDef(gelu_prep, gelu_f, gelu_grad, native=_gelu_op("gelu", "none"))
+GELU = KernelDef(gelu_prep, gelu_f, gelu_grad, native=N.GELU_OP)
