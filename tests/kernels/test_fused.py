@@ -214,9 +214,12 @@ def _mapping_of(addr: int) -> dict[str, int] | None:
     fields: dict[str, int] | None = None
     for line in Path("/proc/self/smaps").read_text().splitlines():
         head = line.split()[0]
-        if "-" in head and not head.endswith(":"):
+        if "-" in head and not head.endswith(":"):  # a mapping's header line: "lo-hi perms offset ..."
+            if fields is not None:
+                break  # past the mapping that holds addr
             lo, hi = (int(v, 16) for v in head.split("-"))
-            fields = {"start": lo, "end": hi} if lo <= addr < hi else None
+            if lo <= addr < hi:
+                fields = {"start": lo, "end": hi}
         elif fields is not None and head.endswith(":"):
             try:
                 fields[head[:-1]] = int(line.split()[1])
