@@ -188,7 +188,8 @@ def run(names: Sequence[str] | None = None, sizes: Sequence[int] = DEFAULT_SIZES
 
 
 def _fmt(v: float | None) -> str:
-    return "—" if v is None else f"{v:.2f}"
+    # Three significant digits: the 1K rows are a few µs (0.00 ms at two decimals).
+    return "—" if v is None else f"{v:.2f}" if v >= 10 else f"{v:.3g}"
 
 
 def _ratio(a: float | None, b: float | None) -> str:
