@@ -193,6 +193,10 @@ class Activation(nn.Module):
     def reference(x: torch.Tensor, *params: Any) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def __prepare_scriptable__(self) -> nn.Module:
+        # torch.jit.script calls this on every submodule first: fail here, clearly, rather than deep in the compiler.
+        raise TypeError(kernels.SCRIPT_ERROR.format(name=type(self).__name__))
+
     def params(self) -> tuple[Any, ...]:
         return tuple(getattr(self, k) for k in self.defaults)
 

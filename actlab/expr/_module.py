@@ -84,6 +84,11 @@ class ExprActivation(nn.Module):
             return self._composite(x, *betas)
         return kernels.recompute(self._composite, x, *betas)
 
+    def __prepare_scriptable__(self) -> nn.Module:
+        from actlab.kernels import SCRIPT_ERROR
+
+        raise TypeError(SCRIPT_ERROR.format(name="ExprActivation"))
+
     def _get_kernel(self) -> Any:
         if self._kernel is None:
             from ._codegen import KernelCodegenError, compile_kernel

@@ -18,10 +18,10 @@ from ._alloc import tune_allocator  # noqa: E402
 from ._native import build_native, native_enabled, native_status, use_native  # noqa: E402
 from ._fused import FusedKernel, empty_output, supports, sync_threads, use_hugepage_outputs  # noqa: E402
 from ._generic import recompute  # noqa: E402
-from ._ops import KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
+from ._ops import SCRIPT_ERROR, KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
 from ._table import KERNELS, NEWTON_MAX, KernelRow, get_kernel  # noqa: E402
 
 __all__ = ["FusedKernel", "apply", "supports", "recompute", "capturing", "operator", "KernelOp", "op_name",
-           "decompositions", "sync_threads", "get_kernel", "KERNELS", "KernelRow", "NEWTON_MAX",
+           "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS", "KernelRow", "NEWTON_MAX",
            "tune_allocator", "empty_output", "use_hugepage_outputs", "build_native", "use_native", "native_enabled",
            "native_status"]

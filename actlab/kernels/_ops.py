@@ -34,7 +34,7 @@ import torch
 from ._fused import FusedKernel, apply_fused, fused_backward, fused_forward, supports
 from ._generic import graph_grads, recompute
 
-__all__ = ["apply", "capturing", "operator", "decompositions"]
+__all__ = ["apply", "capturing", "operator", "decompositions", "SCRIPT_ERROR"]
 
 _LIB = "actlab"
 
@@ -148,6 +148,10 @@ def capturing(x: torch.Tensor) -> bool:
     tensors) rather than computed eagerly: then there is no data to hand to a numba loop."""
     return (type(x) is not torch.Tensor and type(x) is not torch.nn.Parameter) or torch.jit.is_tracing() \
         or torch.compiler.is_compiling()
+
+
+SCRIPT_ERROR = ("{name} cannot be compiled by torch.jit.script: its forward picks a kernel in Python. Use "
+                "torch.jit.trace (which records the actlab operators), torch.compile or torch.export instead")
 
 
 def _tensor_params(params: tuple[Any, ...]) -> list[torch.Tensor]:
