@@ -238,7 +238,9 @@ def _graph_grads(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | N
 def native_double_backward(key: int, s: torch.Tensor, grad_out: torch.Tensor, values: list[float]) -> torch.Tensor:
     """The C++ node's backward under create_graph=True (it calls back here): the input gradient as a graph."""
     kernel, reference = _native.KEYS[key]
-    return _graph_grads(kernel, reference, s, grad_out, list(values))[0]
+    grad = _graph_grads(kernel, reference, s, grad_out, list(values))[0]
+    assert grad is not None  # graph_grads always returns the input gradient
+    return grad
 
 
 _native.set_double_backward(native_double_backward)

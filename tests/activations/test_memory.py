@@ -82,4 +82,5 @@ def test_generic_path_double_backward() -> None:
         m = actlab.get(name)
         x = (torch.randn(6, dtype=torch.float64) * 3).requires_grad_(True)
         # Through kernels.recompute directly (float64 would take the fused path).
-        torch.autograd.gradgradcheck(lambda t: kernels.recompute(m.spec.reference, t, *m.params()), (x,))
+        ref, params = m.spec.reference, m.params()
+        torch.autograd.gradgradcheck(lambda t, ref=ref, params=params: kernels.recompute(ref, t, *params), (x,))
