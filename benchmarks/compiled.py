@@ -7,11 +7,12 @@ the composite ISRLU formula (inductor generates the kernel), and ``F.elu``.
 Interleaved round by round; the median of per-round ratios against actlab is printed, so load that changes
 between rounds cancels.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/compiled.py
+    PYTHONPATH=. .venv/bin/python benchmarks/compiled.py [cnn|big] [--rounds N]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from typing import Callable
@@ -88,6 +89,13 @@ def big() -> None:
 
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("parts", nargs="*", choices=["cnn", "big"], default=["cnn", "big"])
+    ap.add_argument("--rounds", type=int, default=ROUNDS)
+    args = ap.parse_args()
+    ROUNDS = args.rounds
     print(f"torch {torch.__version__}")
-    cnn_step()
-    big()
+    if "cnn" in args.parts:
+        cnn_step()
+    if "big" in args.parts:
+        big()
