@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .. import kernels
 from . import _kernels as KD
 from ._doc import doc
 from ._registry import Activation, register
@@ -26,10 +27,10 @@ __all__ = ["ISRLU", "ISRU", "ISRUSigmoid", "ReLU", "LeakyReLU", "ELU", "SELU", "
 
 _CARLILE = "Carlile et al. 2017, Improving Deep Learning by Inverse Square Root Linear Units (arXiv:1710.09967)"
 _ALPHA = "alpha: the α hyperparameter. Default: ``1.0``"
-_TRAIN = "trainable: learn α as a scalar parameter. Default: ``False``"
+_TRAIN = "trainable: learn α as a scalar parameter (keyword-only). Default: ``False``"
 _NEWTON = ("newton: ``None`` for the exact inverse square root, or k ≥ 0 for the fast bit-level initial guess "
            "(Kinney 1986, ``0x5f3759df``) plus k Newton steps (see ``benchmarks/RESULTS.md`` for the error per k). "
-           "Default: ``None``")
+           "Keyword-only. Default: ``None``")
 
 
 Limit = float | Callable[[torch.Tensor], torch.Tensor]
@@ -43,13 +44,14 @@ def _at_inf(x: torch.Tensor, y_finite: Callable[[torch.Tensor], torch.Tensor], l
     the asymptotic slope in the gradient.
     """
     inf = torch.isinf(x)
-    if not bool(inf.any()):
+    # The shortcut reads data, which a graph being captured (trace, compile, export) has not: it takes the full form.
+    if not kernels.capturing(x) and not bool(inf.any()):
         return y_finite(x)
     xf = torch.where(inf, torch.zeros_like(x), x)
     y = y_finite(xf)
 
     def value(lim: Limit) -> torch.Tensor:
-        return lim(x) if callable(lim) else torch.as_tensor(lim, dtype=x.dtype, device=x.device)
+        return lim(x) if callable(lim) else torch.scalar_tensor(lim, dtype=x.dtype, device=x.device)
 
     # One limit function for both ends avoids a where whose untaken side could have an infinite slope (0·∞ = NaN).
     lim = value(lim_pos) if lim_pos is lim_neg else torch.where(x > 0, value(lim_pos), value(lim_neg))
@@ -79,7 +81,7 @@ class ISRLU(Activation):
                   r"\text{ISRLU}(x) = x \text{ for } x \ge 0, \quad \frac{x}{\sqrt{1+\alpha x^2}} \text{ for } x < 0",
                   f"{_ALPHA}\n        {_TRAIN}\n        {_NEWTON}",
                   note="Saturates at :math:`-1/\\sqrt{\\alpha}` for large negative inputs.",
-                  example="m = actlab.ISRLU(alpha=1.0)")
+                  example="m = actlab.ISRLU(3.0)  # alpha = 3")
     name = "isrlu"
     defaults = {"alpha": 1.0}
     trainable = ("alpha",)
@@ -242,8 +244,8 @@ class Swish(Activation):
     __doc__ = doc("Swish (SiLU for β = 1), found by the activation search of Ramachandran et al.",
                   r"\text{Swish}(x) = x \cdot \sigma(\beta x)",
                   "beta: the β hyperparameter. Default: ``1.0``\n        "
-                  "trainable: learn β as a scalar parameter. Default: ``False``",
-                  example="m = actlab.Swish(beta=1.0, trainable=True)")
+                  "trainable: learn β as a scalar parameter (keyword-only). Default: ``False``",
+                  example="m = actlab.Swish(1.5, trainable=True)  # beta = 1.5, learned")
     name = "swish"
     defaults = {"beta": 1.0}
     trainable = ("beta",)
