@@ -1,7 +1,7 @@
 """The memory-efficient path for every device and dtype without a fused kernel (CUDA, MPS, bf16, fp16).
 
-A composite formula under autograd keeps every intermediate it needs for backward: ISRLU's safe-``where`` reference
-keeps 18 input-sized tensors per call. :func:`recompute` runs the same formula with no graph instead, saves one
+A composite formula under autograd keeps every intermediate it needs for backward: a safe-``where`` reference with a
+square root keeps up to 18 input-sized tensors per call. :func:`recompute` runs the same formula with no graph instead, saves one
 tensor (the input x, or the output y when ``output_grad`` gives f′ as a function of y) plus the tensor parameters,
 and recomputes f′ with torch ops in backward (timm's memory-efficient pattern). It costs one more evaluation of the
 formula in backward and saves the memory of all the intermediates. The same formula also serves double backward
