@@ -129,7 +129,8 @@ def plot(names: list[str] = typer.Argument(..., help="activation names, e.g. isr
 @bench_app.command("speed")
 def bench_speed(
     json_path: Optional[Path] = typer.Option(None, "--json", help="write one record per activation and size"),
-    sizes: list[int] = typer.Option([1 << 16, 1 << 24], "--sizes", help="tensor sizes in elements (repeatable)"),
+    sizes: Optional[list[int]] = typer.Option(None, "--sizes", help="tensor sizes in elements (repeatable; "
+                                              "default 1K, 4K, 64K and 16M)"),
     repeats: int = typer.Option(20, "--repeats", help="timed runs per figure (median reported)"),
     names: Optional[list[str]] = typer.Option(None, "--act", help="only these activations (repeatable)"),
     newton: list[int] = typer.Option([1, 2], "--newton", help="Newton steps of the approximate-ISRLU rows"),
@@ -141,7 +142,7 @@ def bench_speed(
     from actlab.bench import speed
 
     try:
-        records = speed.run(names=names, sizes=sizes, repeats=repeats, newton=newton)
+        records = speed.run(names=names, sizes=sizes or speed.DEFAULT_SIZES, repeats=repeats, newton=newton)
     except (KeyError, ValueError) as e:
         _fail(str(e.args[0]) if e.args else str(e))
     if markdown:

@@ -44,7 +44,7 @@ def rsqrt_table(steps: int = 5) -> None:
     import numpy as np
     from numba import njit, prange
 
-    from actlab.kernels._math import fast_rsqrt
+    from actlab.kernels import fast_rsqrt
 
     @njit(parallel=True)
     def run(x, out, k):

@@ -6,11 +6,15 @@ from __future__ import annotations
 def doc(summary: str, math: str, args: str = "", note: str = "", example: str = "") -> str:
     """Assemble a docstring: summary, the formula, Args (with defaults), Shape and an Example."""
     arg_lines = (args.strip() + "\n        " if args.strip() else "")
-    arg_lines += ("fused: use the fused CPU kernel when one exists and the input allows it. Default: ``True``")
+    arg_lines += ("fused: use the fused CPU kernel when one exists and the input allows it (keyword-only). "
+                  "Default: ``True``\n        "
+                  "inplace: accepted for ``act_layer(inplace=True)`` slots and ignored: the output is always a "
+                  "fresh tensor (keyword-only). Default: ``False``")
     parts = [summary.strip(), "", ".. math::", f"    {math.strip()}", ""]
     if note:
         parts += [note.strip(), ""]
-    parts += ["Args:", f"    {arg_lines}", "",
+    # Arguments arrive joined with any indentation; each goes on its own line under Args.
+    parts += ["Args:", *[f"    {a.strip()}" for a in arg_lines.splitlines() if a.strip()], "",
               "Shape:",
               "    - Input: :math:`(*)`, where :math:`*` means any number of dimensions.",
               "    - Output: :math:`(*)`, same shape as the input.", "",

@@ -37,7 +37,7 @@ class ActivationSpec:
     smoothness: Smoothness
     defaults: dict[str, float] = field(default_factory=dict)
     trainable: tuple[str, ...] = ()
-    kernel: str | None = None
+    kernel: str | None = None  # the name of its fused kernel in the engine (``kernels.get_kernel``), if it has one
     native: Callable[..., torch.Tensor] | None = None
     aliases: tuple[str, ...] = ()
     # Points where the function or a low derivative has a kink, for tests and plots (default hparams).
@@ -49,18 +49,24 @@ _ALIASES: dict[str, str] = {}
 
 
 def register(*, latex: str, citation: str, monotonic: bool, bounded: tuple[bool, bool], smoothness: Smoothness,
-             kernel: str | None = None, native: Callable[..., torch.Tensor] | None = None,
+             kernel: kernels.KernelDef | None = None, native: Callable[..., torch.Tensor] | None = None,
              aliases: tuple[str, ...] = (), kinks: tuple[float, ...] = ()) -> Callable[[type], type]:
-    """Class decorator that enters an :class:`Activation` subclass into the registry under ``cls.name``."""
+    """Class decorator that enters an :class:`Activation` subclass into the registry under ``cls.name``.
+
+    ``kernel`` is the activation's fused-kernel description; it is entered into the kernel engine under the same
+    name, with the hyperparameters (``cls.defaults``) as its parameters, and ``spec.kernel`` then names it.
+    """
 
     def wrap(cls: type[Activation]) -> type[Activation]:
         key = cls.name.lower()
         if key in _SPECS or key in _ALIASES:
             raise ValueError(f"activation {key!r} is registered twice")
+        if kernel is not None:
+            kernels.add_kernel(key, kernel, tuple(cls.defaults))
         s = ActivationSpec(name=key, cls=cls, reference=cls.reference, latex=latex, citation=citation,
                            monotonic=monotonic, bounded_below=bounded[0], bounded_above=bounded[1],
                            smoothness=smoothness, defaults=dict(cls.defaults), trainable=tuple(cls.trainable),
-                           kernel=kernel, native=native, aliases=aliases, kinks=kinks)
+                           kernel=None if kernel is None else key, native=native, aliases=aliases, kinks=kinks)
         _SPECS[key] = s
         for a in aliases:
             _ALIASES[a.lower()] = key
@@ -107,14 +113,24 @@ def check_input(x: torch.Tensor, name: str) -> None:
 
 def run(s: ActivationSpec, x: torch.Tensor, params: tuple[Any, ...], fused: bool = True,
         static: dict[str, Any] | None = None) -> torch.Tensor:
-    """Apply activation ``s`` with hyperparameters ``params`` (registry order): the fused kernel when it can run
-    (CPU float32/float64, scalar hyperparameters), else the composite reference, which gives the same numbers."""
+    """Apply activation ``s`` with hyperparameters ``params`` (registry order), saving one tensor for backward.
+
+    With a kernel, :func:`actlab.kernels.apply` picks the path: the fused numba kernel (CPU float32/float64, scalar
+    hyperparameters), the registered operator under graph capture, or the one-tensor recompute path elsewhere.
+    Without one, the composite reference runs on CPU float32/float64 (these are native-like ops such as ReLU) and
+    through :func:`actlab.kernels.recompute` on other devices and dtypes. ``fused=False`` runs the plain composite
+    reference under autograd (every intermediate saved), e.g. to check the kernels against it.
+    """
     check_input(x, s.name)
-    if fused and s.kernel is not None and kernels.supports(x, *params):
+    if not fused:
+        return s.reference(x, *params)
+    if s.kernel is not None:
         k = kernels.get_kernel(s.kernel, **static) if static else kernels.KERNELS.get(s.kernel)
         if k is not None:
             return kernels.apply(k, x, *params, reference=s.reference)
-    return s.reference(x, *params)
+    if kernels.capturing(x) or kernels.supports(x, *params):
+        return s.reference(x, *params)
+    return kernels.recompute(s.reference, x, *params)
 
 
 def check_hparam(name: str, key: str, value: Any, positive: bool = True) -> float:
@@ -130,8 +146,16 @@ def check_hparam(name: str, key: str, value: Any, positive: bool = True) -> floa
 class Activation(nn.Module):
     """Base of every zoo module: hyperparameters from ``defaults``, optionally trainable, and a fused forward.
 
-    Subclasses set ``name``, ``defaults`` (ordered: the order is the kernel's and the reference's parameter order),
-    ``trainable`` (which hyperparameters may be learned) and a static ``reference``.
+    Subclasses set ``name``, ``defaults`` (ordered: the order is the kernel's and the reference's parameter order,
+    and the constructor's positional order), ``trainable`` (which hyperparameters may be learned) and a static
+    ``reference``.
+
+    The constructor follows torch.nn: hyperparameters positionally in ``defaults`` order or by keyword
+    (``ISRLU(3.0)``, ``ISRLU(alpha=3.0)``); ``trainable``, ``fused``, ``inplace`` and kernel options (``newton``)
+    are keyword-only. ``inplace`` is accepted so that the module drops into ``act_layer(inplace=True)`` slots
+    (torchvision, timm) and is ignored, as timm's GELU ignores it: the fused kernels save one tensor (the output
+    where f′ is a function of it) and write a fresh output, so writing over the input would save no memory and
+    would break the layers that saved that input.
     """
 
     name: str = ""
@@ -141,19 +165,29 @@ class Activation(nn.Module):
     static_options: tuple[str, ...] = ()  # kernel options that are not hyperparameters (e.g. ``newton``)
     spec: ActivationSpec
 
-    def __init__(self, trainable: bool = False, fused: bool = True, **hparams: Any) -> None:
+    def __init__(self, *args: Any, trainable: bool = False, fused: bool = True, inplace: bool = False,
+                 **hparams: Any) -> None:
         super().__init__()
+        if len(args) > len(self.defaults):
+            takes = f"{len(self.defaults)} ({', '.join(self.defaults)})" if self.defaults else "none"
+            raise TypeError(f"{self.name}: takes {takes} positional hyperparameter(s), got {len(args)}; "
+                            "trainable, fused and inplace are keyword-only")
+        for key, value in zip(self.defaults, args):
+            if key in hparams:
+                raise TypeError(f"{self.name}: {key} given both positionally and by keyword")
+            hparams[key] = value
         self.static = {k: hparams.pop(k) for k in self.static_options if hparams.get(k) is not None}
         for k in self.static_options:
             hparams.pop(k, None)
         unknown = set(hparams) - set(self.defaults)
         if unknown:
-            allowed = ", ".join(self.defaults) or "none"
-            raise TypeError(f"{self.name}: unknown hyperparameter(s) {sorted(unknown)}; allowed: {allowed}")
+            allowed = ", ".join([*self.defaults, *self.static_options, "trainable", "fused", "inplace"])
+            raise TypeError(f"{self.name}: unknown keyword(s) {sorted(unknown)}; allowed: {allowed}")
         if trainable and not self.trainable:
             raise ValueError(f"{self.name} has no trainable hyperparameter")
         self.is_trainable = bool(trainable)
         self.fused = fused
+        self.inplace = bool(inplace)  # accepted for act_layer(inplace=True) slots; see the class docstring
         for key, default in self.defaults.items():
             v = check_hparam(self.name, key, hparams.get(key, default), positive=key in self.positive)
             if trainable and key in self.trainable:
@@ -164,6 +198,10 @@ class Activation(nn.Module):
     @staticmethod
     def reference(x: torch.Tensor, *params: Any) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        # torch.jit.script calls this on every submodule first: fail here, clearly, rather than deep in the compiler.
+        raise TypeError(kernels.SCRIPT_ERROR.format(name=type(self).__name__))
 
     def params(self) -> tuple[Any, ...]:
         return tuple(getattr(self, k) for k in self.defaults)
@@ -179,4 +217,8 @@ class Activation(nn.Module):
         if self.trainable:
             parts.append(f"trainable={self.is_trainable}")
         parts += [f"{k}={v}" for k, v in self.static.items()]
+        if not self.fused:
+            parts.append("fused=False")
+        if self.inplace:
+            parts.append("inplace=True")
         return ", ".join(parts)

@@ -17,6 +17,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .. import kernels
+from . import _kernels as KD
 from ._doc import doc
 from ._registry import Activation, register
 
@@ -25,10 +27,10 @@ __all__ = ["ISRLU", "ISRU", "ISRUSigmoid", "ReLU", "LeakyReLU", "ELU", "SELU", "
 
 _CARLILE = "Carlile et al. 2017, Improving Deep Learning by Inverse Square Root Linear Units (arXiv:1710.09967)"
 _ALPHA = "alpha: the α hyperparameter. Default: ``1.0``"
-_TRAIN = "trainable: learn α as a scalar parameter. Default: ``False``"
+_TRAIN = "trainable: learn α as a scalar parameter (keyword-only). Default: ``False``"
 _NEWTON = ("newton: ``None`` for the exact inverse square root, or k ≥ 0 for the fast bit-level initial guess "
            "(Kinney 1986, ``0x5f3759df``) plus k Newton steps (see ``benchmarks/RESULTS.md`` for the error per k). "
-           "Default: ``None``")
+           "Keyword-only. Default: ``None``")
 
 
 Limit = float | Callable[[torch.Tensor], torch.Tensor]
@@ -42,13 +44,14 @@ def _at_inf(x: torch.Tensor, y_finite: Callable[[torch.Tensor], torch.Tensor], l
     the asymptotic slope in the gradient.
     """
     inf = torch.isinf(x)
-    if not bool(inf.any()):
+    # The shortcut reads data, which a graph being captured (trace, compile, export) has not: it takes the full form.
+    if not kernels.capturing(x) and not bool(inf.any()):
         return y_finite(x)
     xf = torch.where(inf, torch.zeros_like(x), x)
     y = y_finite(xf)
 
     def value(lim: Limit) -> torch.Tensor:
-        return lim(x) if callable(lim) else torch.as_tensor(lim, dtype=x.dtype, device=x.device)
+        return lim(x) if callable(lim) else torch.scalar_tensor(lim, dtype=x.dtype, device=x.device)
 
     # One limit function for both ends avoids a where whose untaken side could have an infinite slope (0·∞ = NaN).
     lim = value(lim_pos) if lim_pos is lim_neg else torch.where(x > 0, value(lim_pos), value(lim_neg))
@@ -72,13 +75,13 @@ def _isru(x: torch.Tensor, alpha) -> torch.Tensor:
 
 
 @register(latex=r"f(x) = \begin{cases} x & x \ge 0 \\ \frac{x}{\sqrt{1+\alpha x^2}} & x < 0 \end{cases}",
-          citation=_CARLILE, monotonic=True, bounded=(True, False), smoothness="C2", kernel="isrlu", kinks=(0.0,))
+          citation=_CARLILE, monotonic=True, bounded=(True, False), smoothness="C2", kernel=KD.ISRLU, kinks=(0.0,))
 class ISRLU(Activation):
     __doc__ = doc("Inverse square root linear unit: ELU's shape, smooth in f′ and f″, and cheaper than exp.",
                   r"\text{ISRLU}(x) = x \text{ for } x \ge 0, \quad \frac{x}{\sqrt{1+\alpha x^2}} \text{ for } x < 0",
                   f"{_ALPHA}\n        {_TRAIN}\n        {_NEWTON}",
                   note="Saturates at :math:`-1/\\sqrt{\\alpha}` for large negative inputs.",
-                  example="m = actlab.ISRLU(alpha=1.0)")
+                  example="m = actlab.ISRLU(3.0)  # alpha = 3")
     name = "isrlu"
     defaults = {"alpha": 1.0}
     trainable = ("alpha",)
@@ -92,7 +95,7 @@ class ISRLU(Activation):
 
 
 @register(latex=r"f(x) = \frac{x}{\sqrt{1+\alpha x^2}}", citation=_CARLILE, monotonic=True, bounded=(True, True),
-          smoothness="Cinf", kernel="isru", aliases=("isru_tanh",))
+          smoothness="Cinf", kernel=KD.ISRU, aliases=("isru_tanh",))
 class ISRU(Activation):
     __doc__ = doc("Inverse square root unit: a tanh-like curve with range :math:`(-1/\\sqrt\\alpha, 1/\\sqrt\\alpha)`.",
                   r"\text{ISRU}(x) = \frac{x}{\sqrt{1+\alpha x^2}}",
@@ -111,7 +114,7 @@ class ISRU(Activation):
 
 
 @register(latex=r"f(x) = \frac{1}{2}\left(1 + \frac{x/2}{\sqrt{1+\alpha x^2/4}}\right)", citation=_CARLILE,
-          monotonic=True, bounded=(True, True), smoothness="Cinf", kernel="isru_sigmoid")
+          monotonic=True, bounded=(True, True), smoothness="Cinf", kernel=KD.ISRU_SIGMOID)
 class ISRUSigmoid(Activation):
     __doc__ = doc("ISRU stand-in for the logistic sigmoid, as σ(x) = (1 + tanh(x/2))/2 relates to tanh.",
                   r"f(x) = \tfrac12\left(1 + \text{ISRU}_\alpha(x/2)\right)",
@@ -157,7 +160,7 @@ def _elu(x: torch.Tensor, alpha) -> torch.Tensor:
 
 
 @register(latex=r"f(x) = \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}",
-          citation="Clevert et al. 2015", monotonic=True, bounded=(True, False), smoothness="C1", kernel="elu",
+          citation="Clevert et al. 2015", monotonic=True, bounded=(True, False), smoothness="C1", kernel=KD.ELU,
           native=F.elu, kinks=(0.0,))
 class ELU(Activation):
     __doc__ = doc("Exponential linear unit.", r"\text{ELU}(x) = x \text{ for } x > 0, \quad \alpha(e^x - 1) "
@@ -172,11 +175,11 @@ class ELU(Activation):
         return _elu(x, alpha)
 
 
-_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+_SELU_ALPHA, _SELU_SCALE = KD.SELU_ALPHA, KD.SELU_SCALE
 
 
 @register(latex=r"f(x) = \lambda \,\text{ELU}_{\alpha}(x)", citation="Klambauer et al. 2017", monotonic=True,
-          bounded=(True, False), smoothness="C0", kernel="selu", native=F.selu, kinks=(0.0,))
+          bounded=(True, False), smoothness="C0", kernel=KD.SELU, native=F.selu, kinks=(0.0,))
 class SELU(Activation):
     __doc__ = doc("Scaled ELU with the self-normalising constants λ ≈ 1.0507, α ≈ 1.6733.",
                   r"\text{SELU}(x) = \lambda\,\text{ELU}_\alpha(x)", example="m = actlab.SELU()")
@@ -188,7 +191,7 @@ class SELU(Activation):
 
 
 @register(latex=r"f(x) = \max(0, x) + \min(0, \alpha (e^{x/\alpha} - 1))", citation="Barron 2017",
-          monotonic=True, bounded=(True, False), smoothness="C1", kernel="celu", native=F.celu, kinks=(0.0,))
+          monotonic=True, bounded=(True, False), smoothness="C1", kernel=KD.CELU, native=F.celu, kinks=(0.0,))
 class CELU(Activation):
     __doc__ = doc("Continuously differentiable ELU.", r"\text{CELU}(x) = \max(0,x) + \min(0, \alpha(e^{x/\alpha}-1))",
                   _ALPHA, example="m = actlab.CELU(alpha=1.0)")
@@ -202,7 +205,7 @@ class CELU(Activation):
 
 
 @register(latex=r"f(x) = \log(1 + e^x)", citation="Dugas et al. 2001", monotonic=True, bounded=(True, False),
-          smoothness="Cinf", kernel="softplus", native=F.softplus)
+          smoothness="Cinf", kernel=KD.SOFTPLUS, native=F.softplus)
 class Softplus(Activation):
     __doc__ = doc("Softplus.", r"\text{Softplus}(x) = \log(1 + e^x)", example="m = actlab.Softplus()")
     name = "softplus"
@@ -213,7 +216,7 @@ class Softplus(Activation):
 
 
 @register(latex=r"f(x) = \tanh(x)", citation="LeCun et al. 1998", monotonic=True, bounded=(True, True),
-          smoothness="Cinf", kernel="tanh", native=torch.tanh)
+          smoothness="Cinf", kernel=KD.TANH, native=torch.tanh)
 class Tanh(Activation):
     __doc__ = doc("Hyperbolic tangent.", r"\tanh(x)", example="m = actlab.Tanh()")
     name = "tanh"
@@ -224,7 +227,7 @@ class Tanh(Activation):
 
 
 @register(latex=r"f(x) = \frac{1}{1 + e^{-x}}", citation="logistic function", monotonic=True,
-          bounded=(True, True), smoothness="Cinf", kernel="sigmoid", native=torch.sigmoid,
+          bounded=(True, True), smoothness="Cinf", kernel=KD.SIGMOID, native=torch.sigmoid,
           aliases=("logistic",))
 class Sigmoid(Activation):
     __doc__ = doc("Logistic sigmoid.", r"\sigma(x) = \frac{1}{1+e^{-x}}", example="m = actlab.Sigmoid()")
@@ -236,13 +239,13 @@ class Sigmoid(Activation):
 
 
 @register(latex=r"f(x) = x \cdot \sigma(\beta x)", citation="Ramachandran, Zoph & Le 2017", monotonic=False,
-          bounded=(True, False), smoothness="Cinf", kernel="swish", native=F.silu, aliases=("silu",))
+          bounded=(True, False), smoothness="Cinf", kernel=KD.SWISH, native=F.silu, aliases=("silu",))
 class Swish(Activation):
     __doc__ = doc("Swish (SiLU for β = 1), found by the activation search of Ramachandran et al.",
                   r"\text{Swish}(x) = x \cdot \sigma(\beta x)",
                   "beta: the β hyperparameter. Default: ``1.0``\n        "
-                  "trainable: learn β as a scalar parameter. Default: ``False``",
-                  example="m = actlab.Swish(beta=1.0, trainable=True)")
+                  "trainable: learn β as a scalar parameter (keyword-only). Default: ``False``",
+                  example="m = actlab.Swish(1.5, trainable=True)  # beta = 1.5, learned")
     name = "swish"
     defaults = {"beta": 1.0}
     trainable = ("beta",)
@@ -254,7 +257,7 @@ class Swish(Activation):
 
 
 @register(latex=r"f(x) = x \, \Phi(x)", citation="Hendrycks & Gimpel 2016", monotonic=False, bounded=(True, False),
-          smoothness="Cinf", kernel="gelu", native=F.gelu)
+          smoothness="Cinf", kernel=KD.GELU, native=F.gelu)
 class GELU(Activation):
     __doc__ = doc("Gaussian error linear unit (exact, with erf).", r"\text{GELU}(x) = x\,\Phi(x)",
                   example="m = actlab.GELU()")
@@ -266,7 +269,7 @@ class GELU(Activation):
         return _at_inf(x, lambda t: 0.5 * t * torch.special.erfc(-t / math.sqrt(2.0)), _identity, -0.0)
 
 
-_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_C, _GELU_CUBIC = KD.SQRT_2_OVER_PI, KD.GELU_TANH_CUBIC
 
 
 def _gelu_tanh_native(x: torch.Tensor) -> torch.Tensor:
@@ -275,7 +278,7 @@ def _gelu_tanh_native(x: torch.Tensor) -> torch.Tensor:
 
 @register(latex=r"f(x) = \tfrac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}\,(x + 0.044715 x^3)\right)\right)",
           citation="Hendrycks & Gimpel 2016", monotonic=False, bounded=(True, False), smoothness="Cinf",
-          kernel="gelu_tanh", native=_gelu_tanh_native)
+          kernel=KD.GELU_TANH, native=_gelu_tanh_native)
 class GELUTanh(Activation):
     __doc__ = doc("GELU, tanh approximation.", r"\tfrac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))",
                   example="m = actlab.GELUTanh()")
@@ -287,13 +290,13 @@ class GELUTanh(Activation):
         # so the cube is clamped there: an overflowing cube would give 0·∞ = NaN in the gradient.
         def f(t: torch.Tensor) -> torch.Tensor:
             c = t.clamp(-100.0, 100.0)
-            return t * torch.sigmoid(2 * _GELU_C * (c + 0.044715 * c * c * c))
+            return t * torch.sigmoid(2 * _GELU_C * (c + _GELU_CUBIC * c * c * c))
 
         return _at_inf(x, f, _identity, -0.0)
 
 
 @register(latex=r"f(x) = x \tanh(\log(1 + e^x))", citation="Misra 2019", monotonic=False, bounded=(True, False),
-          smoothness="Cinf", kernel="mish", native=F.mish)
+          smoothness="Cinf", kernel=KD.MISH, native=F.mish)
 class Mish(Activation):
     __doc__ = doc("Mish.", r"\text{Mish}(x) = x \tanh(\text{softplus}(x))", example="m = actlab.Mish()")
     name = "mish"

@@ -9,11 +9,15 @@ This is what ``actlab bench speed`` runs; from Python::
 For every registered activation with a fused kernel (and the approximate-ISRLU variants), at each size, float32:
 
 * **kernel time** (outputs preallocated, so page faults are not counted): the numba forward/backward called
-  directly on preallocated arrays; a copy into a preallocated tensor (the memory-bandwidth limit); PyTorch's native
-  op through its ``out=`` / ``grad_input=`` overloads;
+  directly on preallocated arrays; a copy into a preallocated tensor (the memory-bandwidth limit); the PyTorch op
+  the kernel stands in for (``NativeOp`` in the activation's kernel description) through its ``out=`` /
+  ``grad_input=`` overloads. Mish's backward has no ``grad_input=`` form: it is timed allocating its result (no
+  copy), the one native variant that is not preallocated. The ELU family's aten backward is timed both ways:
+  from the input (``is_result=False``, what autograd runs for ``F.elu``: the "from x" ratio) and from the output
+  (``is_result=True``, what the fused kernels read: the "from y" ratio);
 * **composite reference**: the torch-ops formula, forward and autograd backward (it allocates; it has no other way);
 * **user view**: forward + backward through autograd, out of place, as a model runs it: the actlab module against
-  the native functional (for ISRLU/ISRU against ``F.elu``, the function they replace).
+  the native functional (ISRLU against ``F.elu``, ISRU against ``torch.tanh``: the functions they stand in for).
 
 Each figure is the median of ``repeats`` runs after a warm-up; all variants of one row run round-robin in the same
 loop, so that the machine's load drifts equally over them.
@@ -29,65 +33,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
-import torch.nn.functional as F
 
-__all__ = ["SpeedRecord", "run", "to_markdown", "rich_table", "write_json", "NATIVE_KERNELS", "DEFAULT_SIZES"]
+__all__ = ["SpeedRecord", "run", "to_markdown", "rich_table", "write_json", "DEFAULT_SIZES"]
 
-DEFAULT_SIZES = (1 << 16, 1 << 24)
+# Small tensors (1K, 4K: a child network's activations, where the per-call cost dominates), 64K and 16M.
+DEFAULT_SIZES = (1 << 10, 1 << 12, 1 << 16, 1 << 24)
 Thunk = Callable[[], Any]
-
-
-def _elu_like(alpha: float, scale: float, input_scale: float) -> tuple[Callable, Callable]:
-    def fwd(x, out, *_):
-        torch.ops.aten.elu.out(x, alpha, scale, input_scale, out=out)
-
-    def bwd(x, gy, gx, *_):
-        torch.ops.aten.elu_backward.grad_input(gy, alpha, scale, input_scale, False, x, grad_input=gx)
-    return fwd, bwd
-
-
-def _gelu(approximate: str) -> tuple[Callable, Callable]:
-    def fwd(x, out, *_):
-        torch.ops.aten.gelu.out(x, approximate=approximate, out=out)
-
-    def bwd(x, gy, gx, *_):
-        torch.ops.aten.gelu_backward.grad_input(gy, x, approximate=approximate, grad_input=gx)
-    return fwd, bwd
-
-
-def _from_output(op: Any, op_bwd: Any) -> tuple[Callable, Callable]:
-    # sigmoid/tanh backward read the forward output; it is computed once in setup (see _native_thunks).
-    def fwd(x, out, *_):
-        op.out(x, out=out)
-
-    def bwd(x, gy, gx, y):
-        op_bwd.grad_input(gy, y, grad_input=gx)
-    return fwd, bwd
-
-
-def _mish_bwd(x, gy, gx, *_):
-    # aten has no grad_input overload for mish; this is the one native variant that allocates its result.
-    gx.copy_(torch.ops.aten.mish_backward.default(gy, x))
-
-
-# PyTorch's native preallocated-output kernels, by kernel name, for the hyperparameters' defaults. An entry that
-# needs the forward output for backward is marked by _from_output.
-NATIVE_KERNELS: dict[str, tuple[Callable, Callable]] = {
-    "elu": _elu_like(1.0, 1.0, 1.0),
-    "celu": _elu_like(1.0, 1.0, 1.0),
-    "selu": _elu_like(1.6732632423543772, 1.0507009873554805, 1.0),
-    "swish": (lambda x, out, *_: torch.ops.aten.silu.out(x, out=out),
-              lambda x, gy, gx, *_: torch.ops.aten.silu_backward.grad_input(gy, x, grad_input=gx)),
-    "mish": (lambda x, out, *_: torch.ops.aten.mish.out(x, out=out), _mish_bwd),
-    "gelu": _gelu("none"),
-    "gelu_tanh": _gelu("tanh"),
-    "softplus": (lambda x, out, *_: torch.ops.aten.softplus.out(x, 1.0, 20.0, out=out),
-                 lambda x, gy, gx, *_: torch.ops.aten.softplus_backward.grad_input(gy, x, 1.0, 20.0, grad_input=gx)),
-    "sigmoid": _from_output(torch.ops.aten.sigmoid, torch.ops.aten.sigmoid_backward),
-    "tanh": _from_output(torch.ops.aten.tanh, torch.ops.aten.tanh_backward),
-}
-# Kernels without a native op are compared with the native op of the function they stand in for.
-STAND_IN = {"isrlu": "elu", "isru": "tanh", "isru_sigmoid": "sigmoid"}
 
 
 @dataclass
@@ -104,7 +55,8 @@ class SpeedRecord:
     fused_bwd: float
     fused_bwd_param: float | None  # backward including the parameter-gradient reduction (trainable α/β)
     native_fwd: float | None
-    native_bwd: float | None
+    native_bwd: float | None  # aten's backward as autograd runs it (ELU family: from the input, is_result=False)
+    native_bwd_from_output: float | None  # the same derivative read from the output, where aten has it (ELU)
     reference_fwd: float
     reference_bwd: float
     user_fused: float  # autograd forward + backward through the actlab module, out of place
@@ -118,6 +70,12 @@ class SpeedRecord:
     @property
     def native_total(self) -> float | None:
         return None if self.native_fwd is None or self.native_bwd is None else self.native_fwd + self.native_bwd
+
+    @property
+    def native_total_from_output(self) -> float | None:
+        if self.native_fwd is None or self.native_bwd_from_output is None:
+            return None
+        return self.native_fwd + self.native_bwd_from_output
 
 
 def median_ms(thunks: dict[str, Thunk], repeats: int, warmup: int = 2) -> dict[str, float]:
@@ -138,7 +96,7 @@ def _rows(names: Sequence[str] | None, newton: Iterable[int]) -> list[tuple[str,
     """(row label, registry name, static options) for every activation with a fused kernel."""
     import actlab.activations as A
 
-    rows = []
+    rows: list[tuple[str, str, dict[str, Any]]] = []
     for n in A.names() if names is None else [A.spec(m).name for m in names]:
         s = A.spec(n)
         if s.kernel is None:
@@ -155,8 +113,8 @@ def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: 
     from actlab import kernels as K
 
     s = A.spec(name)
-    kernel = K.get_kernel(s.kernel, **static)
-    assert kernel is not None
+    kernel = K.get_kernel(s.kernel, **static) if s.kernel is not None else None
+    assert kernel is not None, f"{name} has no fused kernel"
     params = [float(v) for v in s.defaults.values()]
     K.sync_threads()
     g = torch.Generator().manual_seed(0)
@@ -177,13 +135,14 @@ def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: 
     }
     if params:
         thunks["fused_bwd_param"] = lambda: kernel.backward(sn, gyn, gxn, *params, *st)
-    native_name = s.kernel if s.kernel in NATIVE_KERNELS else STAND_IN.get(s.kernel)
-    if native_name is not None:
-        nf, nb = NATIVE_KERNELS[native_name]
+    op = kernel.native_op  # the PyTorch op this kernel stands in for, from its description
+    if op is not None:
         y_native = torch.empty_like(x)
-        nf(x, y_native)
-        thunks["native_fwd"] = lambda: nf(x, out)
-        thunks["native_bwd"] = lambda: nb(x, gy, gx, y_native)
+        op.forward(x, y_native)
+        thunks["native_fwd"] = lambda: op.forward(x, out)
+        thunks["native_bwd"] = lambda: op.backward(x, y_native, gy, gx)
+        if op.backward_from_output is not None:
+            thunks["native_bwd_from_output"] = lambda: op.backward_from_output(x, y_native, gy, gx)
     ref = s.reference
     xr = x.detach().requires_grad_(True)
     yr = ref(xr, *params)
@@ -199,15 +158,14 @@ def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: 
         return step
 
     thunks["user_fused"] = user(module)
-    native_fn = s.native if s.native is not None else {"elu": F.elu, "tanh": torch.tanh,
-                                                         "sigmoid": torch.sigmoid}.get(native_name or "")
-    if native_fn is not None:
-        thunks["user_native"] = user(native_fn)
+    if op is not None:
+        thunks["user_native"] = user(op.functional)
     ms = median_ms(thunks, repeats)
     return SpeedRecord(name=label, size=size, dtype="float32", threads=torch.get_num_threads(),
-                       native_op=native_name, copy=ms["copy"], fused_fwd=ms["fused_fwd"],
+                       native_op=None if op is None else op.name, copy=ms["copy"], fused_fwd=ms["fused_fwd"],
                        fused_bwd=ms["fused_bwd"], fused_bwd_param=ms.get("fused_bwd_param"),
                        native_fwd=ms.get("native_fwd"), native_bwd=ms.get("native_bwd"),
+                       native_bwd_from_output=ms.get("native_bwd_from_output"),
                        reference_fwd=ms["reference_fwd"], reference_bwd=ms["reference_bwd"],
                        user_fused=ms["user_fused"], user_native=ms.get("user_native"))
 
@@ -230,7 +188,8 @@ def run(names: Sequence[str] | None = None, sizes: Sequence[int] = DEFAULT_SIZES
 
 
 def _fmt(v: float | None) -> str:
-    return "—" if v is None else f"{v:.2f}"
+    # Three significant digits: the 1K rows are a few µs (0.00 ms at two decimals).
+    return "—" if v is None else f"{v:.2f}" if v >= 10 else f"{v:.3g}"
 
 
 def _ratio(a: float | None, b: float | None) -> str:
@@ -245,7 +204,11 @@ COLUMNS: list[tuple[str, str, Callable[[SpeedRecord], str]]] = [
     ("fused_bwd", "fused bwd", lambda r: f"{_fmt(r.fused_bwd)} ({_ratio(r.fused_bwd, r.copy)})"),
     ("native", "native fwd / bwd", lambda r: "—" if r.native_fwd is None else
      f"{_fmt(r.native_fwd)} / {_fmt(r.native_bwd)} ({r.native_op})"),
-    ("speedup", "native÷fused (fwd+bwd)", lambda r: _ratio(r.native_total, r.fused_total)),
+    ("native_bwd_y", "native bwd from y", lambda r: _fmt(r.native_bwd_from_output)),
+    # Which backward each ratio uses: "(bwd from x)" is aten's backward as autograd runs F.elu (is_result=False);
+    # "(bwd from y)" is aten's output-based ELU backward (is_result=True), which reads what the fused kernels read.
+    ("speedup", "native÷fused (fwd+bwd from x)", lambda r: _ratio(r.native_total, r.fused_total)),
+    ("speedup_y", "native÷fused (fwd+bwd from y)", lambda r: _ratio(r.native_total_from_output, r.fused_total)),
     ("reference", "reference fwd / bwd", lambda r: f"{_fmt(r.reference_fwd)} / {_fmt(r.reference_bwd)}"),
     ("user", "autograd: actlab / native", lambda r: f"{_fmt(r.user_fused)} / {_fmt(r.user_native)} "
      f"({_ratio(r.user_native, r.user_fused)})"),

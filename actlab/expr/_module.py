@@ -70,15 +70,24 @@ class ExprActivation(nn.Module):
         return [b.view(view) for b in rows]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        betas = self._betas(x)
-        if self.fused and not self.per_channel:
-            from actlab.kernels import apply, supports
+        betas = [b.to(x.dtype) for b in self._betas(x)]
+        if not self.fused:
+            return self._composite(x, *betas)
+        from actlab import kernels
 
-            if supports(x, *betas):
-                kernel = self._get_kernel()
-                if kernel is not None:
-                    return apply(kernel, x, *[b.to(x.dtype) for b in betas], reference=self._composite)
-        return self._composite(x, *[b.to(x.dtype) for b in betas])
+        # The generated kernel serves per-module β on every path (numba loops, registered operator, recompute);
+        # per-channel β and kernel-less expressions keep one saved tensor through the recompute path.
+        kernel = self._get_kernel() if not self.per_channel else None
+        if kernel is not None:
+            return kernels.apply(kernel, x, *betas, reference=self._composite)
+        if kernels.capturing(x):
+            return self._composite(x, *betas)
+        return kernels.recompute(self._composite, x, *betas)
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        from actlab.kernels import SCRIPT_ERROR
+
+        raise TypeError(SCRIPT_ERROR.format(name="ExprActivation"))
 
     def _get_kernel(self) -> Any:
         if self._kernel is None:

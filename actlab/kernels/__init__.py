@@ -1,11 +1,16 @@
-"""Fused numba CPU kernels and the memory-efficient autograd path.
+"""Fused numba CPU kernels and the memory-efficient autograd path: an engine that knows no activation by name.
 
-``KERNELS`` is the one table of hand-written kernels; ``get_kernel(name, newton=None)`` returns one (or ``None``);
-``apply(kernel, x, *params, reference=...)`` runs it under autograd, saving one tensor (the input, or
-the output where f′ is a function of it) plus the parameters. On small tensors it goes through a C++ autograd node
-(``_native``; ``build_native``, ``use_native``, ``native_status``) that calls the same numba loops. The vectorisable scalar
-building blocks for kernels (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``, ...) live in :mod:`actlab.kernels._math` and
-:mod:`actlab.kernels._special`.
+An activation describes its kernel once, as a :class:`KernelDef` (element functions, the output-derivative form,
+the PyTorch op it stands in for) in its registry entry; the registry enters it with :func:`add_kernel`.
+``KERNELS`` then holds the built kernels by activation name and ``get_kernel(name, newton=None)`` returns one (or
+``None``). ``apply(kernel, x, *params, reference=...)`` runs a kernel under autograd on any device and dtype, saving
+one tensor (the input, or the output where f′ is a function of it) plus the parameters. Under graph capture it is the
+registered operator ``actlab::<name>`` (``operator``, ``decompositions``: :mod:`._ops`); off the fused path it is
+``recompute`` (one saved tensor, f′ recomputed with torch ops). On small tensors it goes through a C++ autograd node
+(``_native``; ``build_native``, ``use_native``, ``native_status``) that calls the same numba loops.
+:func:`make_loops` is the one loop template, shared by these kernels and the ones :mod:`actlab.expr` generates.
+The vectorisable scalar building blocks for element functions (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``,
+``select``, ``cast_like``, ...) are exported here too (implemented in ``_math`` and ``_special``).
 """
 
 from . import _cachelock
@@ -14,10 +19,23 @@ _cachelock.install()  # before anything compiles: see _cachelock for the race it
 
 from ._alloc import tune_allocator  # noqa: E402
 from ._native import build_native, native_enabled, native_status, use_native  # noqa: E402
-from ._fused import (  # noqa: E402
-    FusedKernel, apply, empty_output, supports, sync_threads, use_hugepage_outputs)
-from ._table import KERNELS, NEWTON_MAX, KernelRow, get_kernel  # noqa: E402
+from ._fused import FusedKernel, empty_output, supports, sync_threads, use_hugepage_outputs  # noqa: E402
+from ._generic import recompute  # noqa: E402
+from ._ops import SCRIPT_ERROR, KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
+from ._drivers import CHUNK, SERIAL_MAX, SOURCE_FINGERPRINT, Loops, fingerprint, make_loops  # noqa: E402
+from ._table import (  # noqa: E402
+    KERNELS, NEWTON_MAX, KernelDef, NativeOp, add_kernel, build_kernel, get_kernel)
+from ._math import (  # noqa: E402
+    FAST_RSQRT_MAX_REL, SAFE_FASTMATH, cast_like, exp_expm1, fast_rsqrt, select, vexp, vexp_neg, vexpm1, vlog,
+    vlog1p)
+from ._special import ndtr_exp, sigmoid_pair, verf, verfc, vsigmoid, vsoftplus, vtanh  # noqa: E402
 
-__all__ = ["FusedKernel", "apply", "supports", "sync_threads", "get_kernel", "KERNELS", "KernelRow", "NEWTON_MAX",
-           "tune_allocator", "empty_output", "use_hugepage_outputs", "build_native", "use_native", "native_enabled",
-           "native_status"]
+__all__ = ["FusedKernel", "apply", "supports", "recompute", "capturing", "operator", "KernelOp", "op_name",
+           "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS", "KernelDef", "NativeOp",
+           "add_kernel", "build_kernel", "make_loops", "Loops", "SERIAL_MAX", "CHUNK", "SOURCE_FINGERPRINT",
+           "fingerprint", "NEWTON_MAX", "tune_allocator", "empty_output", "use_hugepage_outputs", "build_native",
+           "use_native", "native_enabled", "native_status",
+           # vectorisable building blocks for element functions
+           "SAFE_FASTMATH", "FAST_RSQRT_MAX_REL", "cast_like", "select", "exp_expm1", "fast_rsqrt", "vexp",
+           "vexp_neg", "vexpm1", "vlog", "vlog1p", "ndtr_exp", "sigmoid_pair", "verf", "verfc", "vsigmoid",
+           "vsoftplus", "vtanh"]

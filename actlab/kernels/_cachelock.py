@@ -6,10 +6,12 @@ reads the index, picks the first free number, writes the index back, then writes
 lock. Two processes saving different entries of the same function at the same time both pick the same number.
 The index keeps one process's key and the data file the other's code.
 
-All of actlab's hand-written kernels are closures of the same three driver functions, so ISRLU and ELU share one
-index file. xdist workers on a cold cache, search workers or `bench accuracy` workers could therefore store ELU's
-machine code under ISRLU's key. A later process then silently ran the wrong activation. This was seen once in a
-fresh-clone test run: ISRLU's forward had ELU's slope.
+All of actlab's kernels are closures of the same driver functions (the loop template in ``_drivers``); before
+they got per-kernel qualified names, two kernels shared one index file. xdist workers on a cold cache, search
+workers or `bench accuracy` workers could therefore store one kernel's machine code under another's key. A later
+process then silently ran the wrong activation. This was seen once in a fresh-clone test run: one activation's
+forward had another's slope. Per-kernel names separate the index files now; the lock still covers dtypes of one
+kernel compiled at once.
 
 :func:`install` wraps ``save`` and ``flush`` in an exclusive lock (``filelock``, an ``flock`` on POSIX) on
 ``<index>.lock``, taken per save, so that choosing the number, writing the index and writing the data file happen

@@ -8,10 +8,10 @@ A :class:`FusedKernel` is a pair of numba functions over flat arrays:
 
 :func:`apply` wraps a kernel in an ``autograd.Function`` that saves one tensor of the input's size plus the
 parameters, and recomputes f' in backward (timm's memory-efficient pattern). Which tensor ``s`` is depends on the
-kernel: the input x in general, or the output y when f' is a cheap function of y (ISRLU, ISRU, ELU, tanh, σ, as
-PyTorch does for ReLU, tanh and σ). Saving y costs no memory in a network, because the next layer saves the same
-tensor as its input; saving x keeps a second tensor per activation alive until backward. Hand-written zoo kernels
-and kernels generated from expressions all go through :func:`apply`.
+kernel: the input x in general, or the output y when f' is a cheap function of y (declared by the kernel's
+description, as PyTorch does for its rectifier, tanh and σ). Saving y costs no memory in a network, because the next
+layer saves the same tensor as its input; saving x keeps a second tensor per activation alive until backward.
+Hand-written kernels and kernels generated from expressions all go through :func:`apply`.
 
 The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 8 MB
 whose parameters need no gradient: there the Python Function's fixed cost per call is larger than the kernel. Both
@@ -32,8 +32,9 @@ import numba
 import torch
 
 from . import _native
+from ._generic import graph_grads
 
-__all__ = ["FusedKernel", "apply", "supports", "sync_threads", "empty_output", "use_hugepage_outputs"]
+__all__ = ["FusedKernel", "apply_fused", "fused_forward", "fused_backward", "supports", "sync_threads", "empty_output", "use_hugepage_outputs"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -43,7 +44,7 @@ class FusedKernel:
     """A fused forward/backward pair over flat contiguous arrays.
 
     Args:
-        name: registry key, e.g. ``"isrlu"``.
+        name: registry key, the name of the activation that defines it.
         forward: numba function ``(x, out, *params) -> None``.
         backward: numba function ``(x, grad_out, grad_in, *params) -> tuple[float, ...]`` (one entry per param).
         param_names: names of the scalar parameters, in call order (e.g. ``("alpha",)``).
@@ -56,11 +57,13 @@ class FusedKernel:
         output_grad: set for kernels whose ``backward``/``backward_input`` read the saved *output* y instead of x:
             the torch form ``output_grad(y, *params) -> (f′, ∂f/∂p₁, …)`` of the same derivatives, differentiated
             for double backward (y's own graph then carries the chain to x). Such a kernel's output must not be
-            modified in place before backward, as with ``torch.tanh`` or ``nn.ReLU``; autograd reports it if it is.
+            modified in place before backward, as with ``torch.tanh`` or torch's rectifier; autograd reports it.
         loops: for kernels whose ``forward``/``backward_input`` are Python functions choosing between a serial and a
             parallel numba loop (generated expression kernels compile the parallel one only when a large input
             arrives): ``((forward, backward_input) serial, (forward, backward_input) parallel)``, the numba loops
-            themselves, so that the C++ node (:mod:`._native`) can call them too.
+            themselves, so that the C++ node (:mod:`._native`) can call them too. Every kernel built by
+            :mod:`._drivers` sets it.
+        native_op: the PyTorch op the kernel stands in for (a :class:`~actlab.kernels.NativeOp`), for benchmarks.
     """
 
     name: str
@@ -73,6 +76,7 @@ class FusedKernel:
     output_grad: Callable[..., tuple[torch.Tensor, ...]] | None = None
     loops: tuple[tuple[Callable[..., Any], Callable[..., Any]], tuple[Callable[..., Any], Callable[..., Any]]] | None \
         = None
+    native_op: Any = None
 
     @property
     def saves_output(self) -> bool:
@@ -110,8 +114,9 @@ def sync_threads() -> None:
 
 # Outputs at least this large get their own 2 MB-page mapping (see empty_output).
 HUGEPAGE_MIN_BYTES = 8 << 20
-# On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took ISRLU's module forward+backward
-# at 16M float32 from 72–76 ms to 32–33 ms (F.elu: 100–110 ms), see benchmarks/RESULTS.md. ACTLAB_HUGEPAGES=0 (or
+# On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took a fused module's
+# forward+backward at 16M float32 from 72–76 ms to 32–33 ms (its torch baseline: 100–110 ms), see
+# benchmarks/RESULTS.md. ACTLAB_HUGEPAGES=0 (or
 # use_hugepage_outputs(False)) turns it off, e.g. where THP defrag stalls on a fragmented machine.
 HUGEPAGES_DEFAULT = os.environ.get("ACTLAB_HUGEPAGES", "1") != "0"
 _hugepages = [False]
@@ -160,17 +165,36 @@ def _contiguous(t: torch.Tensor) -> torch.Tensor:
     return t if t.is_contiguous() else t.contiguous()
 
 
+def fused_forward(kernel: FusedKernel, x: torch.Tensor, values: tuple[float, ...]) -> torch.Tensor:
+    """f(x) through the numba loop (CPU float32/float64, ``values`` the scalar parameters), no autograd."""
+    xc = _contiguous(x)
+    out = empty_output(xc)
+    sync_threads()
+    kernel.forward(_flat(xc), _flat(out), *values, *kernel.static)
+    return out
+
+
+def fused_backward(kernel: FusedKernel, s: torch.Tensor, grad_out: torch.Tensor, values: tuple[float, ...],
+                   want_params: bool) -> tuple[torch.Tensor, tuple[float, ...]]:
+    """(f′·grad_out, (Σ grad_out·∂f/∂p, …) if ``want_params`` else ()) through the numba loop; ``s`` is what the
+    kernel saves (x, or y for output-saving kernels)."""
+    sc = _contiguous(s)
+    go = _contiguous(grad_out if grad_out.dtype == sc.dtype else grad_out.to(sc.dtype))
+    grad_in = empty_output(sc)
+    sync_threads()
+    bwd = kernel.backward if want_params or kernel.backward_input is None else kernel.backward_input
+    sums = bwd(_flat(sc), _flat(go), _flat(grad_in), *values, *kernel.static)
+    return grad_in, (tuple(sums) if want_params else ())
+
+
 class _FusedFunction(torch.autograd.Function):
     # Kept lean: on the small activations of a child network the Python around the kernel costs more than the
     # kernel itself (benchmarks/RESULTS.md, harness performance).
     @staticmethod
     def forward(ctx, kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor,
                 *params: torch.Tensor | float) -> torch.Tensor:  # type: ignore[override]
-        xc = _contiguous(x)
-        out = empty_output(xc)
         values = tuple([float(p) for p in params])
-        sync_threads()
-        kernel.forward(_flat(xc), _flat(out), *values, *kernel.static)
+        out = fused_forward(kernel, x, values)
         ctx.kernel = kernel
         ctx.reference = reference
         ctx.values = values
@@ -182,17 +206,11 @@ class _FusedFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         s, *tensors = ctx.saved_tensors
-        kernel: FusedKernel = ctx.kernel
         if torch.is_grad_enabled():
             return _FusedFunction._double_backward(ctx, s, tensors, grad_out)
-        sc = _contiguous(s)
-        go = _contiguous(grad_out if grad_out.dtype == sc.dtype else grad_out.to(sc.dtype))
-        grad_in = empty_output(sc)
-        sync_threads()
         kinds = ctx.param_kinds
-        want = [ctx.needs_input_grad[3 + i] for i, t in enumerate(kinds) if t]
-        bwd = kernel.backward if any(want) or kernel.backward_input is None else kernel.backward_input
-        sums = bwd(_flat(sc), _flat(go), _flat(grad_in), *ctx.values, *kernel.static)
+        want = any(ctx.needs_input_grad[3 + i] for i, t in enumerate(kinds) if t)
+        grad_in, sums = fused_backward(ctx.kernel, s, grad_out, ctx.values, want)
         grads: list[torch.Tensor | None] = []
         it = iter(tensors)
         for i, is_tensor in enumerate(kinds):
@@ -215,44 +233,33 @@ def _graph_grads(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | N
 
     ``s`` is what the kernel saved (x, or y for output-saving kernels); ``params`` are floats or tensors.
     """
-    if kernel.output_grad is not None:
-        # s is the saved output y; it keeps its graph back to x, so the chain rule through y is automatic.
-        fprime, *dps = kernel.output_grad(s, *params)
-        return [grad_out * fprime, *[(grad_out * d).sum().reshape(p.shape)
-                                     if isinstance(p, torch.Tensor) and p.requires_grad else None
-                                     for d, p in zip(dps, params)]]
     reference = reference if reference is not None else kernel.reference
-    if reference is None:
+    if kernel.output_grad is None and reference is None:
         raise RuntimeError(f"fused kernel {kernel.name!r} got no reference; double backward is unavailable")
-    with torch.enable_grad():
-        xg = s if s.requires_grad else s.detach().requires_grad_(True)
-        y = reference(xg, *params)
-        learn = [isinstance(p, torch.Tensor) and p.requires_grad for p in params]
-        wrt = [xg] + [p for p, w in zip(params, learn) if w]
-        g = torch.autograd.grad(y, wrt, grad_out, create_graph=True, allow_unused=True)
-    rest = iter(g[1:])
-    return [g[0], *[next(rest) if w else None for w in learn]]
+    return graph_grads(reference, kernel.output_grad, s, grad_out, params, create_graph=True)
 
 
 def native_double_backward(key: int, s: torch.Tensor, grad_out: torch.Tensor, values: list[float]) -> torch.Tensor:
     """The C++ node's backward under create_graph=True (it calls back here): the input gradient as a graph."""
     kernel, reference = _native.KEYS[key]
-    return _graph_grads(kernel, reference, s, grad_out, list(values))[0]
+    grad = _graph_grads(kernel, reference, s, grad_out, list(values))[0]
+    assert grad is not None  # graph_grads always returns the input gradient
+    return grad
 
 
-def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
-          reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
-    """Run ``kernel`` on ``x`` with autograd support; saves ``x`` (or the output, see :class:`FusedKernel`) and the
-    tensor parameters.
+_native.set_double_backward(native_double_backward)
+
+
+def apply_fused(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
+                reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
+    """Run ``kernel`` eagerly on a CPU float32/float64 ``x`` under autograd (``kernels.apply`` routes here); saves
+    ``x`` (or the output, see :class:`FusedKernel`) and the tensor parameters.
 
     ``reference(x, *params)`` is the composite torch form of the same function; it is differentiated only for double
-    backward (``create_graph=True``), which the flat kernels do not provide. The caller checks :func:`supports`
-    first and falls back to the reference otherwise. The autograd node is the C++ one (:mod:`._native`) when it is
+    backward (``create_graph=True``), which the flat kernels do not provide. The caller has checked :func:`supports`
+    and the parameter count. The autograd node is the C++ one (:mod:`._native`) when it is
     built and can serve the call, else the Python ``autograd.Function``; the results are the same.
     """
-    if len(params) != len(kernel.param_names):
-        raise TypeError(f"kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
-                        f"{kernel.param_names}, got {len(params)}")
     # Small tensors go through the C++ node (no Python on the autograd path); large ones keep the Python Function,
     # whose fixed cost is negligible there and whose outputs get huge pages (empty_output). The node computes no
     # parameter gradients, so a learnable parameter also keeps the Python Function.

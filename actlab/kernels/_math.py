@@ -314,7 +314,7 @@ def _exp_expm1_f64(x):
 
 
 def exp_expm1(x):
-    """(e^x, e^x − 1) from one range reduction: ELU-style kernels need both (f and f′)."""
+    """(e^x, e^x − 1) from one range reduction: kernels of the form α(eˣ − 1) need both (f and f′)."""
     return _exp_expm1_py(x)
 
 
@@ -331,7 +331,7 @@ _exp_expm1_py = njit(lambda x: exp_expm1(x))
 
 vexp = _dispatch(_exp_f32, _exp_f64, "vexp", "e^x, vectorisable (range reduction by ln 2 + polynomial + 2ⁿ bit cast).")
 vexpm1 = _dispatch(_expm1_f32, _expm1_f64, "vexpm1",
-                   "e^x − 1, accurate near 0 (relative), vectorisable; ELU's negative branch.")
+                   "e^x − 1, accurate near 0 (relative), vectorisable.")
 
 # e^x for x ≤ 0 only (σ's e^{−|x|}, the Gaussian's e^{−x²/2}): one scale factor instead of vexp's two, and no upper
 # clamp: about 7 fewer vector ops. 2^(n+64) is a normal float for every n of the clamped range, and the final ·2^−64

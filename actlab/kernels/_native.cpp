@@ -35,8 +35,8 @@ struct FusedNode : public torch::autograd::Function<FusedNode> {
     ctx->saved_data["bwd"] = bwd;
     ctx->saved_data["key"] = key;
     ctx->saved_data["params"] = params;
-    // The output when the derivative is a function of it (ISRLU, ELU, tanh, ...): the next layer saves that same
-    // tensor, so the activation keeps nothing extra alive, as with nn.ReLU.
+    // The output when the derivative is a function of it (see FusedKernel.output_grad): the next layer saves that same
+    // tensor, so the activation keeps nothing extra alive, as with torch's rectifier.
     ctx->save_for_backward({save_output ? out : x});
     return out;
   }

@@ -1,8 +1,8 @@
 """The C++ autograd node that runs small fused activations without Python on the autograd path.
 
 A Python ``autograd.Function`` costs tens of microseconds per call in forward and again in backward. On a child
-network's small activations (10–50K elements) that fixed cost is larger than the kernel: it made a fused ISRLU step
-on the MNIST-1D CNN 1.11–1.18× slower than ReLU's, and ReLU itself costs the same when wrapped in a Python Function
+network's small activations (10–50K elements) that fixed cost is larger than the kernel: it made a fused step
+on the MNIST-1D CNN 1.11–1.18× slower than torch's rectifier's, which costs the same when wrapped in a Python Function
 (benchmarks/step_floor.py). ``_native.cpp`` is that Function in C++. The loops stay in numba; the node calls them
 through numba ``cfunc`` addresses, so every kernel, hand-written or generated, keeps one implementation.
 
@@ -41,7 +41,7 @@ _SOURCE = Path(__file__).with_name("_native.cpp")
 _NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64}
 
 _state: dict[str, Any] = {"enabled": os.environ.get("ACTLAB_NATIVE", "1") != "0", "module": None, "error": None,
-                          "thread": None}
+                          "thread": None, "double_backward": None}
 _lock = threading.Lock()
 
 
@@ -93,12 +93,20 @@ def build_native(verbose: bool = False) -> ModuleType:
     return _activate(_import(so))
 
 
-def _activate(mod: ModuleType) -> ModuleType:
-    from ._fused import native_double_backward
+def set_double_backward(fn: Callable[[int, torch.Tensor, torch.Tensor, list[float]], torch.Tensor]) -> None:
+    """Register the Python formula the node calls under create_graph=True: ``fn(key, saved, grad_out, params)``.
 
+    ``_fused`` hands it over at import, so this module never imports ``_fused`` (which imports this one).
+    """
+    _state["double_backward"] = fn
+
+
+def _activate(mod: ModuleType) -> ModuleType:
     with _lock:
         if _state["module"] is None:
-            mod.set_double_backward(native_double_backward)
+            if _state["double_backward"] is None:
+                raise RuntimeError("actlab: the native node was loaded before its double-backward formula was set")
+            mod.set_double_backward(_state["double_backward"])
             _state["module"] = mod
     return _state["module"]
 

@@ -8,15 +8,15 @@ import math
 
 import numpy as np
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 from ._math import (  # the exp/log internals these are built from
     _ERRORS, _F, _FHALF, _FONE, _FTWO, _FZERO, _I127, _I23, _INLINE, _INLINE_BIG, _TWO_M64_F, _dispatch,
     _exp64_neg_f32, _exp_f32, _exp_f64, _exp_neg_f32, _exp_neg_f64, _log1p_f32, _log1p_f64, bits_to_f32,
-    bits_to_f64, expm1_reduced_f32, expm1_reduced_f64, fma, select
+    bits_to_f64, expm1_reduced_f32, expm1_reduced_f64, fma, select, vexp_neg
 )
 
-__all__ = ["vsigmoid", "vsoftplus", "vtanh", "verf", "verfc", "ndtr_exp"]
+__all__ = ["vsigmoid", "vsoftplus", "vtanh", "verf", "verfc", "ndtr_exp", "sigmoid_pair"]
 
 
 # ----------------------------------------------------------------------------------------- sigmoid / softplus / tanh
@@ -160,7 +160,7 @@ verfc = _dispatch(_erfc_f32, _erfc_f64, "verfc",
 # Φ(−u)·e^{u²/2} = t·R(t), t = 1/(1 + u/4), u ≥ 0: one polynomial over the whole half line (degree 9, fitted here by
 # iteratively reweighted least squares on 1500 Chebyshev nodes of t ∈ [1/(1 + 14.5/4), 1] against mpmath; max rel.
 # error 8.6e-9). Unlike verfc's two branches it needs no erf polynomial near 0 (Φ is needed to absolute accuracy
-# there, not relative), and the same e^{−u²/2} gives the density, so GELU's f′ costs one exp, not two.
+# there, not relative), and the same e^{−u²/2} gives the density, so x·Φ(x)'s f′ costs one exp, not two.
 # The coefficients carry the 2^−64 of _exp64_neg_f32's scaled result (exact: a power of two), saving a multiply.
 _NDTR_R_F = tuple(_F(c * 2.0**-64) for c in (0.016892523315180093, -0.06453780819183227, 0.0558809770481775, 0.02260890012859444,
                                   0.01773637402928492, 0.08385033835081165, 0.07301311118455438, 0.09528779313514643,
@@ -172,7 +172,7 @@ _RSQRT2_D = 1.0 / math.sqrt(2.0)
 
 @njit(inline=_INLINE_BIG, error_model=_ERRORS)
 def _ndtr_exp_f32(x):
-    # GELU's f and f′ are compute-bound against PyTorch's, so every op counts: the exp's argument −u²/2 is already
+    # x·Φ(x) and its f′ are compute-bound against PyTorch's, so every op counts: the exp's argument −u²/2 is already
     # in [−105.2, 0] (no clamp needed), and u² is left rounded (x²/4 ulp relative, less than what rounding x by half
     # an ulp moves e^{−x²/2} by: the callers' tolerances include that condition). NaN passes the clamp.
     u = abs(x)
@@ -206,7 +206,7 @@ def _ndtr_exp_f64(x):
 
 
 def ndtr_exp(x):
-    """(Φ(x), e^{−x²/2}): the standard normal CDF and its unnormalised density from one exp (GELU's f and f′).
+    """(Φ(x), e^{−x²/2}): the standard normal CDF and its unnormalised density from one exp (for x·Φ(x) and its slope).
 
     float32 vectorised, relative errors ≤ (4 + x²/4) ulp for Φ and ≤ (2 + x²/4) ulp for e^{−x²/2} (x²/4 ulp: the
     rounding of x², no more than rounding x itself would cause); float64: libm ``erfc`` (scalar, ≤ (4 + x²) ulp from
@@ -225,3 +225,16 @@ def _ndtr_exp_ol(x):
 
 
 _ndtr_exp_py = njit(lambda x: ndtr_exp(x))
+
+
+@register_jitable(inline="always")
+def sigmoid_pair(u, one):
+    """(σ(u), 1 − σ(u)), each with relative accuracy: e^{−|u|} never overflows, and neither side cancels.
+
+    ``one`` is 1 in ``u``'s dtype (kernels pass their cast constant, so float32 stays float32).
+    """
+    t = vexp_neg(-abs(u))
+    r = one / (one + t)
+    p = t * r
+    pos = u >= 0
+    return select(pos, r, p), select(pos, p, r)

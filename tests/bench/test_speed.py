@@ -50,3 +50,33 @@ def test_cli(tmp_path) -> None:
     assert "| isru |" in res.output and json.loads(out.read_text())[0]["name"] == "isru"
     res = CliRunner().invoke(app, ["bench", "speed", "--act", "nope", "--sizes", "32"])
     assert res.exit_code == 2 and "unknown activation" in res.output
+
+
+def test_native_baselines_compute_the_activation() -> None:
+    """Every kernel's NativeOp (from the activation's description) computes the same function and slope as its
+    functional form at the default hyperparameters, so the speed table compares like with like."""
+    import torch
+
+    from actlab import kernels as K
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, generator=g, dtype=torch.float64) * 3
+    gy = torch.randn(300, generator=g, dtype=torch.float64)
+    checked = 0
+    for name, k in K.KERNELS.items():
+        op = k.native_op
+        if op is None:
+            continue
+        xg = x.clone().requires_grad_(True)
+        y = op.functional(xg)
+        (want,) = torch.autograd.grad(y, xg, gy)
+        out = torch.empty_like(x)
+        op.forward(x, out)
+        assert torch.allclose(out, y.detach(), rtol=1e-12, atol=1e-12), name
+        backs = [op.backward] + ([op.backward_from_output] if op.backward_from_output else [])
+        for bwd in backs:
+            gx = torch.full_like(x, float("nan"))
+            got = bwd(x, y.detach(), gy, gx)
+            assert torch.allclose(got, want, rtol=1e-10, atol=1e-12), f"{name}: {op.name} backward"
+        checked += 1
+    assert checked >= 10

@@ -190,27 +190,91 @@ def test_chunked_parameter_sum_is_float64() -> None:
 
 
 def test_allocator_tuning_is_explicit_and_reversible() -> None:
-    assert K.tune_allocator(False) in (True, False)  # restoring the defaults is always allowed (and harmless)
+    from actlab.kernels import _alloc, _fused
+
+    glibc = _alloc._libc() is not None
+    try:
+        assert K.tune_allocator(True) is glibc  # applied exactly where glibc's mallopt exists
+        if glibc:  # heap reuse replaces the huge-page outputs (a fresh mapping would fault again)
+            assert _fused._hugepages[0] is False
+        assert K.tune_allocator(False) is glibc
+        if glibc:
+            assert _fused._hugepages[0] is (_fused.HUGEPAGES_DEFAULT and hasattr(_fused.mmap, "MADV_HUGEPAGE"))
+    finally:
+        K.tune_allocator(False)
+        K.use_hugepage_outputs(_fused.HUGEPAGES_DEFAULT)
     with pytest.raises(ValueError):
         K.tune_allocator(trim_threshold=-1)
 
 
-def test_large_outputs_use_their_own_mapping() -> None:
+def _mapping_of(addr: int) -> dict[str, int] | None:
+    """The /proc/self/smaps fields (kB) of the mapping containing ``addr``, or None if it is not its own mapping."""
+    from pathlib import Path
+
+    fields: dict[str, int] | None = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()[0]
+        if "-" in head and not head.endswith(":"):  # a mapping's header line: "lo-hi perms offset ..."
+            if fields is not None:
+                break  # past the mapping that holds addr
+            lo, hi = (int(v, 16) for v in head.split("-"))
+            if lo <= addr < hi:
+                fields = {"start": lo, "end": hi}
+        elif fields is not None and head.endswith(":"):
+            try:
+                fields[head[:-1]] = int(line.split()[1])
+            except (IndexError, ValueError):
+                pass
+    return fields
+
+
+def test_large_outputs_use_their_own_mapping(monkeypatch) -> None:
+    """The huge-page path is taken: one madvise(MADV_HUGEPAGE) mapping per large output (and gradient), exactly the
+    tensor's size; where the system's THP mode allows it, the mapping really holds huge pages."""
+    import mmap
+    import sys
+    from pathlib import Path
+
     from actlab.kernels import _fused
 
+    if not (sys.platform.startswith("linux") and hasattr(mmap, "MADV_HUGEPAGE")):
+        pytest.skip("huge-page outputs are Linux-only")
+    advised: list[int] = []
+    real = mmap.mmap
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def madvise(self, option: int, *args: int) -> None:
+            if option == mmap.MADV_HUGEPAGE:
+                advised.append(len(self))
+            super().madvise(option, *args)
+
+    monkeypatch.setattr(_fused.mmap, "mmap", Spy)
     n = _fused.HUGEPAGE_MIN_BYTES // 4 + 5
     x = torch.randn(n, requires_grad=True)
+    want = A.spec("isrlu").reference(x.detach(), 1.0)
     try:
         for enable in (True, False):
+            advised.clear()
             K.use_hugepage_outputs(enable)
             y = K.apply(K.KERNELS["isrlu"], x, 1.0)
+            assert torch.allclose(y, want, rtol=4e-7, atol=0) and y.is_contiguous()
+            if enable:
+                assert advised == [4 * n], f"output not in its own huge-page mapping: {advised}"
+                m = _mapping_of(y.data_ptr())
+                assert m is not None and m["end"] - m["start"] >= 4 * n
+                thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+                if thp.exists() and "[never]" not in thp.read_text():
+                    assert m.get("AnonHugePages", 0) > 0, f"no huge pages in the output's mapping: {m}"
+            else:
+                assert advised == []
+            advised.clear()
             y.backward(torch.ones_like(y))
-            assert torch.equal(y, A.spec("isrlu").reference(x.detach(), 1.0).float()) or torch.allclose(
-                y, A.spec("isrlu").reference(x.detach(), 1.0), rtol=4e-7, atol=0)
-            assert y.is_contiguous() and x.grad.shape == x.shape
+            assert advised == ([4 * n] if enable else []), "the input gradient takes the same path"
+            assert x.grad.shape == x.shape
             x.grad = None
+            advised.clear()
             small = K.empty_output(torch.empty(10))
-            assert small.shape == (10,) and small.dtype == torch.float32
+            assert small.shape == (10,) and small.dtype == torch.float32 and advised == []
     finally:
         K.use_hugepage_outputs(_fused.HUGEPAGES_DEFAULT)
 
@@ -231,7 +295,9 @@ def test_serial_loops_vectorise(name: str) -> None:
     k = K.KERNELS[name]
     x = np.linspace(-3, 3, 64, dtype=np.float32)
     p = _params(name)
-    for fn, args in ((k.forward, (x, np.empty_like(x))), (k.backward_input, (x, np.ones_like(x), np.empty_like(x)))):
+    serial_forward, serial_backward_input = k.loops[0]
+    for fn, args in ((serial_forward, (x, np.empty_like(x))),
+                     (serial_backward_input, (x, np.ones_like(x), np.empty_like(x)))):
         opts = {k: v for k, v in fn.targetoptions.items() if k != "nopython"}
         fresh = numba.njit(**{**opts, "cache": False, "parallel": False})(fn.py_func)
         fresh(*args, *p, *k.static)

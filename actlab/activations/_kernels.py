@@ -1,6 +1,13 @@
-"""Element functions of every hand-written kernel: ``prep``, ``f`` and ``grad`` (see :mod:`._drivers`).
+"""The fused-kernel description of every zoo activation that has one: one :class:`~actlab.kernels.KernelDef` each.
 
-Each is correct on the whole float range. Recurring points:
+A description is the activation's element functions ``prep``/``f``/``grad`` (the loop template in
+:mod:`actlab.kernels` turns them into kernels), the output-derivative form in torch ops where ``grad`` reads the
+saved output, and the PyTorch op the kernel stands in for (a :class:`~actlab.kernels.NativeOp` from
+``_baselines.py``, what the speed benchmark times it against). The zoo entry passes it to
+``@register(kernel=...)``; nothing else names it, so adding a fused activation is one description here and one entry
+in ``_zoo.py``. Constants shared with the references live once, in ``_baselines.py``.
+
+Each element function is correct on the whole float range. Recurring points:
 
 * constants come from ``prep`` already cast to the input dtype: a bare ``0.5`` would promote float32 to float64 and
   halve the vector width;
@@ -13,25 +20,26 @@ Each is correct on the whole float range. Recurring points:
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
+import torch
 from numba.extending import register_jitable
 
-from ._math import cast_like, exp_expm1, fast_rsqrt, select, vexp, vexp_neg
-from ._special import ndtr_exp, vsoftplus, vtanh
+from ..kernels import (KernelDef, cast_like, exp_expm1, fast_rsqrt, ndtr_exp, select, sigmoid_pair, vexp, vsoftplus,
+                       vtanh)
+from . import _baselines as N
+from ._baselines import GELU_TANH_CUBIC, SELU_ALPHA, SELU_SCALE, SQRT_2_OVER_PI
+
+__all__ = ["SELU_ALPHA", "SELU_SCALE", "SQRT_2_OVER_PI", "GELU_TANH_CUBIC"]
+_BIG = 1e10
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
-
-def _jit(fn):
+def _jit(fn: Callable) -> Callable:
     # A fresh register_jitable per function: numba's wrapper pops `inline` from a shared kwargs dict, so reusing one
     # decorator object silently inlines only the first function (and the loops then stop vectorising).
     return register_jitable(inline="always")(fn)
-
-_BIG = 1e10
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
-_GELU_C = 2.0 * math.sqrt(2.0 / math.pi)  # 2·√(2/π): gelu_tanh(x) = x·σ(2√(2/π)(x + 0.044715x³))
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
 
 
 @_jit
@@ -42,7 +50,7 @@ def none_prep(x, p, k):
 # ----------------------------------------------------------------------------------------- ISRU family
 @_jit
 def isru_prep(x, p, k):
-    sa = math.sqrt(p)
+    sa = math.sqrt(p[0])
     return (cast_like(sa, x), cast_like(1.0 / sa, x), cast_like(_BIG, x), cast_like(1.0, x), cast_like(0.5, x),
             cast_like(0.0, x))
 
@@ -71,6 +79,11 @@ def _isru_slope_y(y, c):
     return t * np.sqrt(t)
 
 
+def _isru_slope(y: torch.Tensor, alpha) -> torch.Tensor:  # the same in torch ops
+    t = (1 - alpha * y * y).clamp_min(0)  # 1 − αy² = 1/(1 + αx²)
+    return t * t.sqrt()
+
+
 @_jit
 def isru_f(v, c, k):
     return _isru(v, c, k)
@@ -79,6 +92,13 @@ def isru_f(v, c, k):
 @_jit
 def isru_grad_y(y, c, k):
     return _isru_slope_y(y, c), -c[4] * y * y * y  # ∂/∂α [x(1+αx²)^-½] = −x³(1+αx²)^-3/2 /2 = −y³/2
+
+
+def _isru_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    return _isru_slope(y, alpha), -0.5 * y * y * y
+
+
+ISRU = KernelDef(isru_prep, isru_f, isru_grad_y, output_grad=_isru_dy, newton=True, native=N.TANH_OP)
 
 
 @_jit
@@ -90,6 +110,14 @@ def isrlu_f(v, c, k):
 def isrlu_grad_y(y, c, k):
     pos = y >= c[5]  # y has x's sign (and −0.0 maps to −0.0, slope 1)
     return select(pos, c[3], _isru_slope_y(y, c)), select(pos, c[5], -c[4] * y * y * y)
+
+
+def _isrlu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    neg = y < 0
+    return torch.where(neg, _isru_slope(y, alpha), 1.0), torch.where(neg, -0.5 * y * y * y, 0.0)
+
+
+ISRLU = KernelDef(isru_prep, isrlu_f, isrlu_grad_y, output_grad=_isrlu_dy, newton=True, native=N.ELU_OP)
 
 
 @_jit
@@ -105,10 +133,20 @@ def isru_sigmoid_grad_y(y, c, k):
     return half * half * _isru_slope_y(s, c), -half * half * s * s * s
 
 
+def _isru_sigmoid_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    s = 2 * y - 1  # the ISRU part: y = (1 + isru(x/2))/2
+    return 0.25 * _isru_slope(s, alpha), -0.25 * s * s * s
+
+
+ISRU_SIGMOID = KernelDef(isru_prep, isru_sigmoid_f, isru_sigmoid_grad_y, output_grad=_isru_sigmoid_dy, newton=True,
+                         native=N.SIGMOID_OP)
+
+
 # ----------------------------------------------------------------------------------------- ELU family
 @_jit
 def elu_prep(x, p, k):
-    return cast_like(p, x), cast_like(1.0, x), cast_like(0.0, x), cast_like(1.0 / p, x)
+    a = p[0]
+    return cast_like(a, x), cast_like(1.0, x), cast_like(0.0, x), cast_like(1.0 / a, x)
 
 
 @_jit
@@ -120,6 +158,14 @@ def elu_f(v, c, k):
 def elu_grad_y(y, c, k):
     pos = y > c[2]  # y = α(eˣ − 1) > 0 exactly when x > 0
     return select(pos, c[1], y + c[0]), select(pos, c[2], y * c[3])  # αeˣ = y + α; ∂f/∂α = eˣ − 1 = y/α
+
+
+def _elu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
+    pos = y > 0
+    return torch.where(pos, 1.0, y + alpha), torch.where(pos, 0.0, y / alpha)
+
+
+ELU = KernelDef(elu_prep, elu_f, elu_grad_y, output_grad=_elu_dy, native=N.ELU_OP)
 
 
 @_jit
@@ -137,6 +183,10 @@ def celu_grad(v, c, k):
     return select(pos, c[1], e), select(pos, c[2], da)
 
 
+# ∂f/∂α needs x itself, so CELU saves the input.
+CELU = KernelDef(elu_prep, celu_f, celu_grad, native=N.CELU_OP)
+
+
 @_jit
 def selu_prep(x, p, k):
     return cast_like(SELU_SCALE, x), cast_like(SELU_SCALE * SELU_ALPHA, x), cast_like(0.0, x)
@@ -152,30 +202,23 @@ def selu_grad_y(y, c, k):
     return select(y > c[2], c[0], y + c[1]), c[2]  # λαeˣ = y + λα
 
 
+def _selu_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return (torch.where(y > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA),)
+
+
+SELU = KernelDef(selu_prep, selu_f, selu_grad_y, output_grad=_selu_dy,
+                 native=N.SELU_OP)
+
+
 # ----------------------------------------------------------------------------------------- sigmoid family
 @_jit
 def swish_prep(x, p, k):
-    return cast_like(p, x), cast_like(1.0, x), cast_like(0.0, x)
-
-
-@_jit
-def _sigmoid_pair(u, one):
-    """(σ(u), 1 − σ(u)), each with relative accuracy: e^{−|u|} never overflows, and neither side cancels."""
-    t = vexp_neg(-abs(u))
-    r = one / (one + t)
-    p = t * r
-    pos = u >= 0
-    return select(pos, r, p), select(pos, p, r)
-
-
-@_jit
-def _swish_core(v, c):
-    return _sigmoid_pair(c[0] * v, c[1])
+    return cast_like(p[0], x), cast_like(1.0, x), cast_like(0.0, x)
 
 
 @_jit
 def swish_f(v, c, k):
-    s, _ = _swish_core(v, c)
+    s, _ = sigmoid_pair(c[0] * v, c[1])
     y = v * s
     return select(s == c[2], math.copysign(c[2], v), y)
 
@@ -183,7 +226,7 @@ def swish_f(v, c, k):
 @_jit
 def swish_grad(v, c, k):
     b, one, zero = c
-    s, oms = _swish_core(v, c)
+    s, oms = sigmoid_pair(b * v, one)
     bv = b * v
     g = s + s * (bv * oms)
     g = select((oms == zero) | (s == zero), s, g)
@@ -192,17 +235,20 @@ def swish_grad(v, c, k):
     return g, db
 
 
+SWISH = KernelDef(swish_prep, swish_f, swish_grad, native=N.SILU_OP)
+
+
 @_jit
 def gelu_tanh_prep(x, p, k):
-    return (cast_like(_GELU_C, x), cast_like(0.044715, x), cast_like(3 * 0.044715, x), cast_like(1.0, x),
-            cast_like(0.0, x))
+    return (cast_like(2.0 * SQRT_2_OVER_PI, x), cast_like(GELU_TANH_CUBIC, x), cast_like(3 * GELU_TANH_CUBIC, x),
+            cast_like(1.0, x), cast_like(0.0, x))
 
 
 @_jit
 def _gelu_tanh_core(v, c):
     gc, a, a3, one, zero = c
     v2 = v * v
-    s, oms = _sigmoid_pair(gc * v * (one + a * v2), one)
+    s, oms = sigmoid_pair(gc * v * (one + a * v2), one)
     return s, oms, v2
 
 
@@ -220,14 +266,24 @@ def gelu_tanh_grad(v, c, k):
     return select((oms == zero) | (s == zero), s, g), zero
 
 
+GELU_TANH = KernelDef(gelu_tanh_prep, gelu_tanh_f, gelu_tanh_grad, native=N.GELU_TANH_OP)
+
+
 @_jit
 def sigmoid_f(v, c, k):
-    return _sigmoid_pair(v, c[2])[0]
+    return sigmoid_pair(v, c[2])[0]
 
 
 @_jit
 def sigmoid_grad_y(y, c, k):
     return y * (c[2] - y), c[0]
+
+
+def _sigmoid_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return (y * (1 - y),)
+
+
+SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=N.SIGMOID_OP)
 
 
 @_jit
@@ -237,7 +293,10 @@ def softplus_f(v, c, k):
 
 @_jit
 def softplus_grad(v, c, k):
-    return _sigmoid_pair(v, c[2])[0], c[0]
+    return sigmoid_pair(v, c[2])[0], c[0]
+
+
+SOFTPLUS = KernelDef(none_prep, softplus_f, softplus_grad, native=N.SOFTPLUS_OP)
 
 
 @_jit
@@ -249,6 +308,13 @@ def tanh_f(v, c, k):
 def tanh_grad_y(y, c, k):
     one = c[2]
     return (one - y) * (one + y), c[0]  # 1 − y², without cancellation near |y| = 1
+
+
+def _tanh_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return ((1 - y) * (1 + y),)
+
+
+TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP)
 
 
 @_jit
@@ -274,6 +340,9 @@ def mish_grad(v, c, k):
     return select(v != v, v, g), zero
 
 
+MISH = KernelDef(none_prep, mish_f, mish_grad, native=N.MISH_OP)
+
+
 # ----------------------------------------------------------------------------------------- GELU (erf)
 @_jit
 def gelu_prep(x, p, k):
@@ -294,3 +363,6 @@ def gelu_grad(v, c, k):
     g = cdf + v * dens
     g = select(dens == zero, cdf, g)  # ±inf: ±inf·0
     return g, zero
+
+
+GELU = KernelDef(gelu_prep, gelu_f, gelu_grad, native=N.GELU_OP)
