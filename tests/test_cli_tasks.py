@@ -49,7 +49,7 @@ def test_search_with_a_custom_evaluator(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # the space cache (runs/.cache) goes there too
     db = tmp_path / "c.db"
     res = CliRunner().invoke(app, ["search", "--train-fn", "tests.train._usertasks:relu_likeness", "--budget", "3",
-                                   "--workers", "1", "--top-k", "1", "--reeval-seeds", "1", "--storage", str(db),
+                                   "--workers", "1", "--top-k", "1", "--reeval-seeds", "2", "--storage", str(db),
                                    "--study", "c", "--pruner", "none"])
     assert res.exit_code == 0, res.output
     study = optuna.load_study(study_name="c", storage=f"sqlite:///{db}")

@@ -172,7 +172,7 @@ class Activation(nn.Module):
             takes = f"{len(self.defaults)} ({', '.join(self.defaults)})" if self.defaults else "none"
             raise TypeError(f"{self.name}: takes {takes} positional hyperparameter(s), got {len(args)}; "
                             "trainable, fused and inplace are keyword-only")
-        for key, value in zip(self.defaults, args):
+        for key, value in zip(self.defaults, args, strict=False):
             if key in hparams:
                 raise TypeError(f"{self.name}: {key} given both positionally and by keyword")
             hparams[key] = value

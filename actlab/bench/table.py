@@ -133,11 +133,12 @@ def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: 
     from actlab.train import get_task
 
     get_task(task)  # an unknown task fails here, in one line, before any worker starts
-    # reeval_seeds == seeds and top_k = 0: the fidelity stage only trains the baselines, on the same seeds.
+    # reeval_seeds == seeds and top_k = 0: the fidelity stage only trains the baselines, as many seeds as the
+    # functions get. They are the final stage's fresh seeds (the sidecar's "baseline_seeds"); no check task.
     return SearchConfig(task=task, space="1", seeds=seeds, steps=steps, strategy=ORDERS[order],
                         budget=limit if limit is not None else 10**9, pruner="none", top_k=0, reeval_seeds=seeds,
                         baselines=tuple(baselines), workers=workers, study=study, runs_dir=runs_dir,
-                        analyse=False, timeout=timeout)
+                        analyse=False, timeout=timeout, check_task=None, race_seeds=0)
 
 
 def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, seeds: int = 2,
@@ -205,7 +206,7 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
     import torch
 
     import actlab
-    from actlab.search import evaluated, final_name
+    from actlab.search import evaluated, final_name, fresh_seeds
 
     path = _check_out(out)
     main = optuna.load_study(study_name=study, storage=storage)
@@ -226,6 +227,7 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
                          failed=t.state.name == "FAIL" and not res.get("diverged")))
     protocol = {
         "task": cfg.task, "steps": cfg.steps, "seeds": list(range(cfg.seeds)), "space": cfg.units,
+        "baseline_seeds": fresh_seeds(cfg.reeval_seeds),
         "order": next(k for k, v in ORDERS.items() if v == cfg.strategy),
         "functions": len({r.fingerprint for r in rows if r.kind == "candidate"}),
         "space_counts": counts or {}, "baselines": list(cfg.baselines),

@@ -32,7 +32,8 @@ _LAZY = {"analyse": "._analyse", "Analysis": "._analyse", "kernel_ns_per_element
 
 __all__ = ["Expr", "X", "parse", "ExprSyntaxError", "Operator", "OPERATORS", "UNARY", "BINARY", "EPS", "operator",
            "operator_table",
-           "Space", "space", "ExprTooLargeError", "dedupe", "Group", "fingerprint", "probe_features", "prefilter", "PrefilterResult",
+           "Space", "space", "ExprTooLargeError", "dedupe", "Group", "fingerprint", "probe_features", "prefilter",
+           "PrefilterResult",
            "REASONS", "PROBE_BETAS", *_LAZY]
 
 

@@ -149,11 +149,13 @@ def analyse(expr: Expr | str, measure: bool = True, canonical: bool = True) -> A
         canonical: include the sympy canonical form (may take a second on large trees). Default: ``True``.
 
     ``finite``: no NaN/inf in f on [−6, 6] (√ of a negative or overflow otherwise); the other properties are
-    unreliable when it is false. ``monotonic``: f' ≥ 0 everywhere or ≤ 0 everywhere on [−6, 6] (to 1e-9). ``bounded_*``: the extreme over
+    unreliable when it is false. ``monotonic``: f' ≥ 0 everywhere or ≤ 0 everywhere on [−6, 6] (to 1e-9).
+    ``bounded_*``: the extreme over
     |x| ≤ 1e6 stays within 1% (+1e-6) of the extreme over [−6, 6]. ``smoothness``: the first derivative of order ≤ 2
     that jumps on [−6, 6] decides C0/C1; none jumping gives C2 if a kinked operator (max, abs…) is present, else
     C∞; a pole (a division whose denominator changes sign) on [−6, 6] makes it discontinuous, unbounded and
-    non-monotonic. ``bump_below_zero``: f' changes sign on [−6, 0), like Swish's dip. ``mean``/``var``: E f(X) and Var f(X) for
+    non-monotonic. ``bump_below_zero``: f' changes sign on [−6, 0), like Swish's dip. ``mean``/``var``: E f(X) and
+    Var f(X) for
     X ~ N(0, 1) by quadrature on [−10, 10].
     """
     e = parse(expr) if isinstance(expr, str) else expr
@@ -182,7 +184,8 @@ def analyse(expr: Expr | str, measure: bool = True, canonical: bool = True) -> A
     if poles:  # a sign-changing denominator between samples: the grid steps over an infinite jump
         monotonic = bounded_below = bounded_above = False
     return Analysis(
-        expr=str(e), finite=bool(torch.isfinite(f).all()), monotonic=monotonic, bounded_below=bounded_below, bounded_above=bounded_above,
-        smoothness="discontinuous" if poles else _smoothness(e, f, f1, f2), bump_below_zero=bump, mean=mean, var=var, cost=e.cost(),
+        expr=str(e), finite=bool(torch.isfinite(f).all()), monotonic=monotonic, bounded_below=bounded_below,
+        bounded_above=bounded_above, smoothness="discontinuous" if poles else _smoothness(e, f, f1, f2),
+        bump_below_zero=bump, mean=mean, var=var, cost=e.cost(),
         ns_per_element=kernel_ns_per_element(e) if measure else None,
         canonical=e.canonical() if canonical else None)

@@ -121,7 +121,7 @@ def _forward_lines(expr: Expr, consts: dict[str, str]) -> tuple[list[str], str]:
             key = repr(float(e.value))
             consts.setdefault(key, f"C{len(consts)}")
             return consts[key]
-        kw = {h: emit(a) for h, a in zip(e.op.holes, e.args)}
+        kw = {h: emit(a) for h, a in zip(e.op.holes, e.args, strict=False)}
         if e.op.uses_beta:  # operands first, then the operator's own β: the order Expr.torch_fn uses
             kw["beta"] = f"b{next(beta_index)}"
         name = f"t{len(lines)}"

@@ -100,7 +100,7 @@ class Expr:
         """The generic syntax tree this expression prints as."""
         if self.op is None:
             return Node("name", "x") if self.value is None else Node("num", self.value)
-        return _fill(_pattern(self.op), dict(zip(self.op.holes, (a.syntax() for a in self.args))))
+        return _fill(_pattern(self.op), dict(zip(self.op.holes, (a.syntax() for a in self.args), strict=False)))
 
     def __str__(self) -> str:
         if self._str is None:
@@ -234,7 +234,7 @@ def _match(pattern: Node, node: Node, bound: dict[str, Node]) -> bool:
         return True
     if pattern.kind != node.kind or pattern.value != node.value or len(pattern.args) != len(node.args):
         return False
-    return all(_match(p, n, bound) for p, n in zip(pattern.args, node.args))
+    return all(_match(p, n, bound) for p, n in zip(pattern.args, node.args, strict=False))
 
 
 @functools.lru_cache(maxsize=None)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 import torch
+from torch import Tensor
 
 __all__ = ["Operator", "OPERATORS", "UNARY", "BINARY", "EPS", "operator", "operator_table"]
 
@@ -71,8 +72,8 @@ class Operator:
     display: str
     cost: float
     paper: bool = True
-    invalid: Callable[[torch.Tensor], torch.Tensor] | None = None
-    pole: Callable[..., torch.Tensor] | None = None
+    invalid: Callable[[Tensor], Tensor] | None = None
+    pole: Callable[..., Tensor] | None = None
     domain: str = "all reals"
     aliases: tuple[str, ...] = field(default=())
     smooth: bool = True
@@ -109,13 +110,15 @@ def _sinc(a: torch.Tensor) -> torch.Tensor:
     return torch.sinc(a / math.pi)
 
 
-_U, _B = "unary", "binary"
+_U: Literal["unary"] = "unary"
+_B: Literal["binary"] = "binary"
 
 _TABLE: tuple[Operator, ...] = (
     # ---- unary (25, the paper's order)
     Operator("x", _U, "{a}", lambda a: a, lambda S, a: a, "{a}", "{a}", "x", 0.0),
     Operator("neg", _U, "-{a}", lambda a: -a, lambda S, a: -a, "-{pa}", "-{a}", "-x", 0.5),
-    Operator("abs", _U, "abs({a})", torch.abs, lambda S, a: S.Abs(a), r"\left|{a}\right|", "abs({a})", "|x|", 1.0, smooth=False),
+    Operator("abs", _U, "abs({a})", torch.abs, lambda S, a: S.Abs(a), r"\left|{a}\right|", "abs({a})", "|x|", 1.0,
+             smooth=False),
     Operator("square", _U, "{a}^2", torch.square, lambda S, a: a**2, "{pa}^{{2}}", "{a} * {a}", "x^2", 1.0),
     Operator("cube", _U, "{a}^3", lambda a: a * a * a, lambda S, a: a**3, "{pa}^{{3}}", "{a} * {a} * {a}", "x^3",
              2.0),

@@ -2,7 +2,8 @@
 
 Four operators get their own sympy functions so that their derivatives stay numerically stable in generated
 kernels: ``sigmoid`` (σ' = σ(1−σ), never exp/exp overflow), ``softplus`` (derivative σ), ``Sinc`` (derivative
-``SincD``, defined at 0) and ``RAbs`` (derivative sign(a) even where sympy cannot prove a real). :func:`standard` rewrites them to plain sympy for canonical forms.
+``SincD``, defined at 0) and ``RAbs`` (derivative sign(a) even where sympy cannot prove a real). :func:`standard`
+rewrites them to plain sympy for canonical forms.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def to_latex(expr: Expr) -> str:
         if e.op is None:
             return "x" if e.value is None else sp.latex(sp.nsimplify(e.value))
         kw: dict[str, str] = {}
-        for h, a in zip(e.op.holes, e.args):
+        for h, a in zip(e.op.holes, e.args, strict=False):
             s = build(a)
             kw[h] = s
             kw["p" + h] = s if atomic(a) else rf"\left({s}\right)"
@@ -205,5 +206,5 @@ def canonical(text: str) -> str:
     s = sp.sstr(e)
     used = sorted((b for b in tmp if b in e.free_symbols), key=lambda b: s.find(b.name))
     final = beta_symbols(len(used))
-    e = e.subs(dict(zip(used, final)), simultaneous=True)
+    e = e.subs(dict(zip(used, final, strict=False)), simultaneous=True)
     return re.sub(r"\s+", " ", sp.sstr(e))

@@ -46,7 +46,7 @@ class Node:
     def same(self, other: "Node") -> bool:
         """Structural equality, ignoring source positions."""
         return (self.kind == other.kind and self.value == other.value and len(self.args) == len(other.args)
-                and all(a.same(b) for a, b in zip(self.args, other.args)))
+                and all(a.same(b) for a, b in zip(self.args, other.args, strict=False)))
 
     def size(self) -> int:
         return 1 + sum(a.size() for a in self.args)

@@ -34,7 +34,8 @@ import torch
 from . import _native
 from ._generic import graph_grads
 
-__all__ = ["FusedKernel", "apply_fused", "fused_forward", "fused_backward", "supports", "sync_threads", "empty_output", "use_hugepage_outputs"]
+__all__ = ["FusedKernel", "apply_fused", "fused_forward", "fused_backward", "supports", "sync_threads", "empty_output",
+           "use_hugepage_outputs"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -106,7 +107,7 @@ def sync_threads() -> None:
 
     Both settings are per thread in numba and torch, so the last value is remembered per thread too.
     """
-    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     if getattr(_local, "n", -1) != n:
         numba.set_num_threads(n)
         _local.n = n
@@ -141,8 +142,8 @@ def empty_output(like: torch.Tensor) -> torch.Tensor:
     A fresh large output costs more in page faults than the arithmetic (one fault per 4 KB page, every step,
     because glibc maps and unmaps blocks above 32 MB). Outputs of at least :data:`HUGEPAGE_MIN_BYTES` therefore get
     their own anonymous mapping with ``MADV_HUGEPAGE`` (unless :func:`use_hugepage_outputs` turned it off), which
-    faults 2 MB at a time where the kernel allows transparent huge pages. Only these outputs are affected; no process-wide
-    allocator setting changes. The mapping is released with the tensor. Otherwise this is ``torch.empty``.
+    faults 2 MB at a time where the kernel allows transparent huge pages. Only these outputs are affected; no
+    process-wide allocator setting changes. The mapping is released with the tensor. Otherwise this is ``torch.empty``.
     """
     if not _hugepages[0]:
         return torch.empty_like(like, memory_format=torch.contiguous_format)
@@ -222,7 +223,7 @@ class _FusedFunction(torch.autograd.Function):
     @staticmethod
     def _double_backward(ctx, s: torch.Tensor, tensors: list[torch.Tensor], grad_out: torch.Tensor):
         it = iter(tensors)
-        params = [next(it) if is_t else v for v, is_t in zip(ctx.values, ctx.param_kinds)]
+        params = [next(it) if is_t else v for v, is_t in zip(ctx.values, ctx.param_kinds, strict=False)]
         grad_x, *grads = _graph_grads(ctx.kernel, ctx.reference, s, grad_out, params)
         return (None, None, grad_x, *grads)
 

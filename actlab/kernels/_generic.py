@@ -1,11 +1,11 @@
 """The memory-efficient path for every device and dtype without a fused kernel (CUDA, MPS, bf16, fp16).
 
 A composite formula under autograd keeps every intermediate it needs for backward: a safe-``where`` reference with a
-square root keeps up to 18 input-sized tensors per call. :func:`recompute` runs the same formula with no graph instead, saves one
-tensor (the input x, or the output y when ``output_grad`` gives f′ as a function of y) plus the tensor parameters,
-and recomputes f′ with torch ops in backward (timm's memory-efficient pattern). It costs one more evaluation of the
-formula in backward and saves the memory of all the intermediates. The same formula also serves double backward
-(``create_graph=True``), because backward is itself built from differentiable torch ops.
+square root keeps up to 18 input-sized tensors per call. :func:`recompute` runs the same formula with no graph
+instead, saves one tensor (the input x, or the output y when ``output_grad`` gives f′ as a function of y) plus the
+tensor parameters, and recomputes f′ with torch ops in backward (timm's memory-efficient pattern). It costs one more
+evaluation of the formula in backward and saves the memory of all the intermediates. The same formula also serves
+double backward (``create_graph=True``), because backward is itself built from differentiable torch ops.
 """
 
 from __future__ import annotations
@@ -36,19 +36,20 @@ def graph_grads(reference: Callable[..., torch.Tensor] | None, output_grad: Outp
         with torch.set_grad_enabled(create_graph):
             fprime, *dps = output_grad(s if create_graph else s.detach(), *params)
             grads: list[torch.Tensor | None] = [grad_out * fprime]
-            grads += [_sum_to(grad_out * d, p) if w else None for d, p, w in zip(dps, params, learn)]
+            grads += [_sum_to(grad_out * d, p) if w else None for d, p, w in zip(dps, params, learn, strict=False)]
         return grads
     if reference is None:
         raise RuntimeError("no composite reference to differentiate; double backward is unavailable")
     with torch.enable_grad():
         xg = s if create_graph and s.requires_grad else s.detach().requires_grad_(True)
-        ps = [p if create_graph or not w else p.detach().requires_grad_(True) for p, w in zip(params, learn)]
+        ps = [p if create_graph or not w else p.detach().requires_grad_(True)
+              for p, w in zip(params, learn, strict=False)]
         y = reference(xg, *ps)
-        wrt = [xg] + [p for p, w in zip(ps, learn) if w]
+        wrt = [xg] + [p for p, w in zip(ps, learn, strict=False) if w]
         g = torch.autograd.grad(y, wrt, grad_out, create_graph=create_graph, allow_unused=True)
     rest = iter(g[1:])
     out: list[torch.Tensor | None] = [g[0] if g[0] is not None else torch.zeros_like(s)]
-    for p, w in zip(params, learn):
+    for p, w in zip(params, learn, strict=False):
         gp = next(rest) if w else None
         out.append(torch.zeros_like(p) if w and gp is None else gp)
     return out
@@ -63,7 +64,7 @@ class _Recompute(torch.autograd.Function):
             y = y.clone()
         ctx.reference, ctx.output_grad = reference, output_grad
         ctx.kinds = tuple(isinstance(p, torch.Tensor) for p in params)
-        ctx.values = tuple(None if k else p for p, k in zip(params, ctx.kinds))
+        ctx.values = tuple(None if k else p for p, k in zip(params, ctx.kinds, strict=False))
         ctx.save_for_backward(y if output_grad is not None else x, *[p for p in params if isinstance(p, torch.Tensor)])
         return y
 
@@ -71,7 +72,7 @@ class _Recompute(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         s, *tensors = ctx.saved_tensors
         it = iter(tensors)
-        params = [next(it) if k else v for v, k in zip(ctx.values, ctx.kinds)]
+        params = [next(it) if k else v for v, k in zip(ctx.values, ctx.kinds, strict=False)]
         grads = graph_grads(ctx.reference, ctx.output_grad, s, grad_out, params, torch.is_grad_enabled())
         grad_x, *gp = grads
         return (None, None, grad_x, *[g if ctx.needs_input_grad[3 + i] else None for i, g in enumerate(gp)])

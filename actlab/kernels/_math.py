@@ -49,6 +49,7 @@ range reduction and the ``log1p`` correction; ``nsz`` loses −0.0.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 from llvmlite import ir
@@ -65,12 +66,12 @@ SAFE_FASTMATH = {"contract"}
 # each one is small, and the loops that call them still vectorise (checked by the vectorisation test).
 # The log and erf chains are too large for LLVM's inliner, so they are inlined at numba level instead (costlier to
 # compile, so only where needed).
-_INLINE = "never"
-_INLINE_BIG = "always"
+_INLINE: Literal["never"] = "never"
+_INLINE_BIG: Literal["always"] = "always"
 # Helpers compiled on their own (``_INLINE``) keep their own error model: numba's default ("python") guards every
 # float division with a ZeroDivisionError branch, which survives LLVM's inlining and keeps the caller's loop
 # scalar (vtanh measured 2.7× slower than native). IEEE division (±inf/NaN) is what these functions want anyway.
-_ERRORS = "numpy"
+_ERRORS: Literal["numpy"] = "numpy"
 
 RSQRT_MAGIC_F32 = 0x5F3759DF
 RSQRT_MAGIC_F64 = 0x5FE6EB50C7B537A9
@@ -169,7 +170,7 @@ def _cast_like_ol(value, arr):
     return lambda value, arr: np.float64(value)
 
 
-def _dispatch(f32_impl, f64_impl, name: str, doc: str, inline: str = _INLINE):
+def _dispatch(f32_impl, f64_impl, name: str, doc: str, inline: Literal["never", "always"] = _INLINE):
     """A one-argument function usable from numba (inlined, type-dispatched) and from Python (one scalar)."""
     def stub(x):
         return compiled(x)
@@ -446,8 +447,10 @@ def _log1p_f64(x):
     return math.log1p(x) if x > -1.0 else (-np.inf if x == -1.0 else np.nan) if x == x else x
 
 
-vlog = _dispatch(_log_f32, _log_f64, "vlog", "Natural log; log(0) = −inf, log(x < 0) = NaN. float32 vectorised.", inline=_INLINE_BIG)
-vlog1p = _dispatch(_log1p_f32, _log1p_f64, "vlog1p", "log(1 + x), accurate near 0. float32 vectorised.", inline=_INLINE_BIG)
+vlog = _dispatch(_log_f32, _log_f64, "vlog", "Natural log; log(0) = −inf, log(x < 0) = NaN. float32 vectorised.",
+                 inline=_INLINE_BIG)
+vlog1p = _dispatch(_log1p_f32, _log1p_f64, "vlog1p", "log(1 + x), accurate near 0. float32 vectorised.",
+                   inline=_INLINE_BIG)
 
 
 # ----------------------------------------------------------------------------------------- fast inverse square root

@@ -210,8 +210,11 @@ def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, 
     t, p = types.CPointer(_NUMBA_DTYPES[dtype]), types.CPointer(types.float64)
     # Not cached on disk: the wrappers close over dispatchers, which numba cannot key stably across processes.
     # Each takes ~0.1 s the first time a kernel meets a dtype; the loops inside come from numba's disk cache.
-    f = cfunc(types.void(t, t, types.int64, p), nopython=True)(ns["fwd"])
-    b = cfunc(types.void(t, t, t, types.int64, p), nopython=True)(ns["bwd"])
+    # numba's stubs do not list the compiler options cfunc forwards
+    f = cfunc(types.void(t, t, types.int64, p), nopython=True)(ns["fwd"])  # type: ignore[call-arg]
+    b = cfunc(types.void(t, t, t, types.int64, p), nopython=True)(ns["bwd"])  # type: ignore[call-arg]
+    if f.address is None or b.address is None:  # numba returns None only for an uncompiled cfunc
+        raise RuntimeError(f"numba did not compile the native wrappers of kernel {kernel.name!r}")
     return f.address, b.address, (kernel, f, b)  # the owners: a cfunc's code lives as long as its object
 
 

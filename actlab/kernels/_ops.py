@@ -86,7 +86,8 @@ def _register(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None
                       want: bool) -> list[torch.Tensor]:
         if supports(s, *params):
             grad_in, sums = fused_backward(kernel, s, grad, tuple(float(p) for p in params), want)
-            return [grad_in, *([torch.full_like(p, float(v)) for p, v in zip(params, sums)] if want else [])]
+            sums_t = [torch.full_like(p, float(v)) for p, v in zip(params, sums, strict=False)] if want else []
+            return [grad_in, *sums_t]
         ps = [p.detach().requires_grad_(want) for p in params]
         g = graph_grads(ref, out_grad, s.detach(), grad, list(ps), create_graph=False)
         return [_own(g[0], s, grad), *([_own(t, *params) for t in g[1:]] if want else [])]  # type: ignore[arg-type]

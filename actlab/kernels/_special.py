@@ -152,9 +152,11 @@ def _erfc_f64(x):
     return math.erfc(x)
 
 
-verf = _dispatch(_erf_f32, _erf_f64, "verf", "Error function erf(x). float32 vectorised; float64 uses libm.", inline=_INLINE_BIG)
+verf = _dispatch(_erf_f32, _erf_f64, "verf", "Error function erf(x). float32 vectorised; float64 uses libm.",
+                 inline=_INLINE_BIG)
 verfc = _dispatch(_erfc_f32, _erfc_f64, "verfc",
-                  "erfc(x) = 1 − erf(x) with relative accuracy in the tail. float32 vectorised; float64 uses libm.", inline=_INLINE_BIG)
+                  "erfc(x) = 1 − erf(x) with relative accuracy in the tail. float32 vectorised; float64 uses libm.",
+                  inline=_INLINE_BIG)
 
 # ----------------------------------------------------------------------------------------- normal CDF and density
 # Φ(−u)·e^{u²/2} = t·R(t), t = 1/(1 + u/4), u ≥ 0: one polynomial over the whole half line (degree 9, fitted here by
@@ -162,7 +164,8 @@ verfc = _dispatch(_erfc_f32, _erfc_f64, "verfc",
 # error 8.6e-9). Unlike verfc's two branches it needs no erf polynomial near 0 (Φ is needed to absolute accuracy
 # there, not relative), and the same e^{−u²/2} gives the density, so x·Φ(x)'s f′ costs one exp, not two.
 # The coefficients carry the 2^−64 of _exp64_neg_f32's scaled result (exact: a power of two), saving a multiply.
-_NDTR_R_F = tuple(_F(c * 2.0**-64) for c in (0.016892523315180093, -0.06453780819183227, 0.0558809770481775, 0.02260890012859444,
+_NDTR_R_F = tuple(_F(c * 2.0**-64) for c in (0.016892523315180093, -0.06453780819183227, 0.0558809770481775,
+                                  0.02260890012859444,
                                   0.01773637402928492, 0.08385033835081165, 0.07301311118455438, 0.09528779313514643,
                                   0.09952146615029686, 0.09974632915954586))
 _NDTR_CLAMP_F = _F(14.5)  # e^{−14.5²/2} underflows float32; the clamp keeps inf out of the exp's range reduction

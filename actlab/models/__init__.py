@@ -9,5 +9,6 @@ from ._nets import CNN1D, CNN2D, MLP, ResNet20
 from ._registry import MODELS, build_model, init_weights
 from ._rnn import DerivedGate, GatedRNN
 
-__all__ = ["ActSpec", "resolve_act", "candidate_act", "act_label", "parse_act_string", "is_act_module", "MLP", "CNN1D", "CNN2D",
+__all__ = ["ActSpec", "resolve_act", "candidate_act", "act_label", "parse_act_string", "is_act_module", "MLP", "CNN1D",
+           "CNN2D",
            "ResNet20", "GatedRNN", "DerivedGate", "MODELS", "build_model", "init_weights"]

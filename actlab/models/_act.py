@@ -130,7 +130,7 @@ def resolve_act(act: ActSpec) -> Callable[[], nn.Module]:
     if isinstance(act, str):
         return _tagged(_from_string(act), label)
     if type(act).__name__ == "Expr" or hasattr(act, "to_module") and not isinstance(act, nn.Module):
-        return _tagged(act.to_module, label)
+        return _tagged(act.to_module, label)  # type: ignore[union-attr,arg-type]  # an Expr (duck-typed: no upward import)
     if isinstance(act, nn.Module):
         return _tagged(lambda: copy.deepcopy(act), label)
     if inspect.isclass(act) and not issubclass(act, nn.Module):

@@ -18,7 +18,7 @@ def _median_curve(curves: list[dict[str, list[float]]], key: str) -> tuple[np.nd
     steps = sorted({s for c in curves for s in c["step"]})
     by_step: dict[float, list[float]] = {s: [] for s in steps}
     for c in curves:
-        for s, v in zip(c["step"], c[key]):
+        for s, v in zip(c["step"], c[key], strict=False):
             by_step[s].append(v)
     return np.array(steps), np.array([np.median(by_step[s]) for s in steps])
 

@@ -48,7 +48,8 @@ def _ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _rows(items: list[Any]) -> list[dict[str, Any]]:
-    return _ordered([r.to_dict() if hasattr(r, "to_dict") else dict(vars(r)) for r in items])
+    return _ordered([r.to_json() if hasattr(r, "to_json") else r.to_dict() if hasattr(r, "to_dict")
+                     else dict(vars(r)) for r in items])
 
 
 def _section(title: str, *parts: str) -> str:

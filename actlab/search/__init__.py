@@ -11,7 +11,7 @@ from ._config import BASELINES, OBJECTIVES, SearchConfig, parse_budget
 from ._controller import Controller
 from ._engine import Driver, SearchResult
 from ._executors import Executor, LocalExecutor, Outcome, RayExecutor, make_executor
-from ._final import final_name
+from ._final import final_name, fresh_seeds
 from ._objective import Job, run_job
 from ._export import export_expression, export_study, torch_source
 from ._leaderboard import Board, Check, Row, leaderboard, load_board, open_stored
@@ -29,4 +29,4 @@ __all__ = ["run_search", "make_space", "leaderboard", "load_board", "open_stored
            "STRATEGIES", "Strategy", "get_strategy", "register", "RichProgress", "evaluated", "open_study",
            "storage_url",
            # for tables and replays built on studies (actlab.bench.table, actlab.bench.replay)
-           "Job", "run_job", "Outcome", "final_name", "scalar", "MEMORY"]
+           "Job", "run_job", "Outcome", "final_name", "fresh_seeds", "scalar", "MEMORY"]

@@ -85,7 +85,7 @@ class SearchConfig:
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"--steps must be >= 1, got {self.steps}")
         parse_budget(self.budget)
-        self.units  # validates the space
+        _ = self.units  # validates the space
 
     def _check_tasks(self) -> None:
         """The default evaluator trains actlab tasks: resolve them now, so that an unknown task, an unimportable

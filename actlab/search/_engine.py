@@ -136,7 +136,7 @@ class Driver:
             return False
         first = claim(self.study, trial.number, canon, self.me)  # another driver chose it at the same moment
         if first is not None:
-            self._copy(trial, first)
+            self._untrained(trial, Outcomes.DUPLICATE, Attr.DUPLICATE_OF, first)
             return False
         seen[canon] = trial.number
         trial.set_user_attr(Attr.OUTCOME, Outcomes.TRAINED)
@@ -169,6 +169,8 @@ class Driver:
         """Whether ``value`` would be in the running top-k of the completed trials."""
         vals = sorted((v for v in (scalar(t) for t in evaluated(self.study)) if v is not None), reverse=True)
         k = self.cfg.top_k
+        if k < 1:  # no top-k (a table build keeps only its baselines): nothing to race for
+            return False
         return len(vals) < k or value >= vals[k - 1]
 
     def _record(self, out: Outcome, executor: Executor | None = None) -> dict[str, Any] | None:

@@ -131,7 +131,7 @@ def torch_source(text: str) -> tuple[str, int]:
             tpl = _BETA.sub(f"b{counter[0]}", tpl)
             counter[0] += 1
         tpl = re.sub(r"\beps\b", "EPS", tpl).replace("^", "**")
-        return "(" + tpl.format(**{h: f"({k})" for h, k in zip(node.op.holes, kids)}) + ")"
+        return "(" + tpl.format(**{h: f"({k})" for h, k in zip(node.op.holes, kids, strict=False)}) + ")"
 
     return emit(e), counter[0]
 

@@ -90,7 +90,7 @@ class ExprSpace(SearchSpace):
         by_text: dict[str, dict[str, str]] = {}
         exprs = []
         for combo in itertools.product(*(s.choices for s in self.slots)):
-            tokens = dict(zip(names, combo))
+            tokens = dict(zip(names, combo, strict=False))
             e = self.space.build(tokens)
             by_text.setdefault(str(e), tokens)
             exprs.append(e)

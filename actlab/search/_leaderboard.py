@@ -143,7 +143,7 @@ class Board(Tabular):
                 "rows": [r.to_json() for r in self.rows]}
 
     def _table_rows(self) -> list[dict[str, Any]]:
-        return [r.to_dict() for r in self.rows]  # for _repr_html_ and to_pandas()
+        return [r.to_json() for r in self.rows]  # for _repr_html_ and to_pandas()
 
 
 def _quote(v: Any) -> str:
@@ -257,7 +257,7 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
 
 
 def open_stored(study: str, storage: str | None = None, runs_dir: str = "runs") -> optuna.Study:
-    """The existing study ``study`` in ``storage`` (default ``runs_dir/<study>.db``); a clear error if it is not there."""
+    """The existing study ``study`` in ``storage`` (default ``runs_dir/<study>.db``); a clear error if it is absent."""
     from pathlib import Path
 
     from ._study import storage_url

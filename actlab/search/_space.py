@@ -1,9 +1,10 @@
 """The search space as the strategies see it: a fixed list of categorical slots.
 
 A candidate with ``units`` core units is exactly one choice per slot, so the slots *are* the expression tree
-(:meth:`actlab.expr.Space.slots`: per unit, two input wires, two unaries and a binary). Mutating a slot mutates one node of the tree, the controller emits one slot per step, and TPE/NSGA-II
-see one categorical parameter per slot. Only :class:`SearchSpace` subclasses know how tokens become text, so a
-synthetic space can replace the real one (``actlab.expr``) in the engine's unit tests.
+(:meth:`actlab.expr.Space.slots`: per unit, two input wires, two unaries and a binary). Mutating a slot mutates one
+node of the tree, the controller emits one slot per step, and TPE/NSGA-II see one categorical parameter per slot.
+Only :class:`SearchSpace` subclasses know how tokens become text, so a synthetic space can replace the real one
+(``actlab.expr``) in the engine's unit tests.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import optuna
-from optuna.distributions import CategoricalDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from ._space import Candidate, SearchSpace
 from ._study import evaluated, scalar, seen_identities
@@ -38,7 +38,7 @@ def get_strategy(name: str, space: SearchSpace, seed: int = 0, **options: Any) -
     return STRATEGIES[key](space, seed=seed, **options)
 
 
-def distributions(space: SearchSpace) -> dict[str, CategoricalDistribution]:
+def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
     """The categorical encoding of the tree: one distribution per slot."""
     return {s.name: CategoricalDistribution(s.choices) for s in space.slots}
 
@@ -99,7 +99,7 @@ class Exhaustive(Strategy):
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
         pool, _ = self.space.enumerate()
         taken = set(seen_identities(study.get_trials(deepcopy=False)))
-        out = []
+        out: list[Candidate] = []
         for tokens in pool:
             if len(out) >= n:
                 break

@@ -91,7 +91,8 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
 
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.3)
             raise KeyError(f"no study {name!r} in {mask_url(url)}; closest: {close or names[:5]}") from None
-    study = optuna.create_study(study_name=name, storage=storage, directions=directions, sampler=sampler,
+    study = optuna.create_study(study_name=name, storage=storage, directions=directions,  # type: ignore[arg-type]
+                                sampler=sampler,
                                 pruner=pruner, load_if_exists=True)
     if [d.name.lower() for d in study.directions] != [d.lower() for d in directions]:
         raise ValueError(f"study {name!r} exists with objectives {[d.name for d in study.directions]}; "

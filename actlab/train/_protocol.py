@@ -197,9 +197,9 @@ def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int |
     results: list[RunResult | None] = [None] * len(args)
     if workers <= 1 or len(args) <= 1:
         for i, a in enumerate(args):
-            results[i] = RunResult.from_dict(_job(a))
+            results[i] = r = RunResult.from_dict(_job(a))
             if progress:
-                progress(results[i])
+                progress(r)
         return results  # type: ignore[return-value]
     for act, _ in jobs:
         try:
@@ -216,9 +216,9 @@ def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int |
         futures = {pool.submit(_job, a): i for i, a in enumerate(args)}
         for fut in as_completed(futures):
             i = futures[fut]
-            results[i] = RunResult.from_dict(fut.result())
+            results[i] = r = RunResult.from_dict(fut.result())
             if progress:
-                progress(results[i])
+                progress(r)
     return results  # type: ignore[return-value]
 
 
@@ -282,7 +282,7 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
     order = [base_label] + [lab for lab in labels if lab != base_label]
     evs = {lab: Evaluation(lab, _name(t), metric, res[i * len(s):(i + 1) * len(s)]) for i, lab in enumerate(labels)}
     evs = {lab: evs[lab] for lab in order}
-    tests = paired_tests({lab: evs[lab].values for lab in order}, order[1:], [base_label])
+    tests = paired_tests({lab: list(evs[lab].values) for lab in order}, order[1:], [base_label])
     paired = {lab: tests[(lab, base_label)] for lab in order[1:]}
     return Comparison(_name(t), metric, base_label, s, evs, paired)
 

@@ -32,7 +32,8 @@ class RobustnessRow:
     """One (activation, attack, ε): accuracies are means over seeds, on the first ``n_eval`` test examples.
 
     ``diff_*``/``p``/``p_adjusted`` pair ``adv_acc`` with the baseline's over the same seeds (mean difference with its
-    t interval, paired t-test, Holm-adjusted over the activations of one attack and ε: :func:`actlab.train.paired_tests`).
+    t interval, paired t-test, Holm-adjusted over the activations of one attack and ε:
+    :func:`actlab.train.paired_tests`).
     The baseline's own row has ``None`` there. ``attack_time`` is the mean seconds to attack one model's evaluation set.
     """
 

@@ -17,8 +17,8 @@ __all__ = ["Schedule", "SCHEDULES", "make_schedule", "Constant", "Cosine", "OneC
 SCHEDULES: dict[str, type["Schedule"]] = {}
 
 
-def _register(name: str) -> Callable[[type], type]:
-    def wrap(cls: type) -> type:
+def _register(name: str) -> Callable[[type["Schedule"]], type["Schedule"]]:
+    def wrap(cls: type["Schedule"]) -> type["Schedule"]:
         cls.name = name
         SCHEDULES[name] = cls
         return cls

@@ -137,7 +137,7 @@ def paired_tests(values: Mapping[str, Sequence[float] | Mapping[int, float]], ca
     tests = {(c, b): paired_test(*_pair(values[c], values[b]), c, b, confidence)
              for c in candidates for b in baselines if c != b}
     adj = holm([t.p for t in tests.values()])
-    for t, pa in zip(tests.values(), adj):
+    for t, pa in zip(tests.values(), adj, strict=False):
         t.p_adjusted = pa
     return tests
 

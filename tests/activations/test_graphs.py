@@ -37,7 +37,7 @@ class Chain(nn.Module):
         self.lins = nn.ModuleList(nn.Linear(width, width) for _ in self.acts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for lin, act in zip(self.lins, self.acts):
+        for lin, act in zip(self.lins, self.acts, strict=False):
             x = act(lin(x))
         return x
 
@@ -74,7 +74,7 @@ def test_trace_records_the_operators_and_reproduces_eager(chain: Chain) -> None:
     y, g = _grads(chain, chain, x2)
     yt, gt = _grads(chain, traced, x2)
     torch.testing.assert_close(yt, y)
-    for a, b in zip(gt, g):
+    for a, b in zip(gt, g, strict=False):
         torch.testing.assert_close(a, b)
 
 
@@ -92,7 +92,7 @@ def test_compile_fullgraph_matches_eager(chain: Chain) -> None:
     y, g = _grads(chain, chain, x)
     yc, gc = _grads(chain, compiled, x)
     torch.testing.assert_close(yc, y)
-    for a, b in zip(gc, g):
+    for a, b in zip(gc, g, strict=False):
         torch.testing.assert_close(a, b)
     assert all(t.abs().sum() > 0 for t in gc)  # trainable α/β and every layer get gradients
 
@@ -107,7 +107,7 @@ def test_compile_inductor_matches_eager() -> None:
     y, g = _grads(m, m, x)
     yc, gc = _grads(m, compiled, x)
     torch.testing.assert_close(yc, y)
-    for a, b in zip(gc, g):
+    for a, b in zip(gc, g, strict=False):
         torch.testing.assert_close(a, b)
 
 

@@ -73,7 +73,7 @@ def test_trainable_parameters_get_gradients_on_the_generic_path(dtype: torch.dty
         m.fused = False
         m(x).sum().backward()
         m.fused = True
-        for a, p in zip(grads, ps):
+        for a, p in zip(grads, ps, strict=False):
             torch.testing.assert_close(a.float(), p.grad.float(), rtol=3e-2, atol=3e-2)
 
 

@@ -106,7 +106,7 @@ def _jump_ratio(g_coarse: torch.Tensor, g_fine: torch.Tensor) -> float:
 def test_smoothness_class(name):
     s = spec(name)
     coarse, fine = _derivs(name, _grid(-4, 4, 8001)), _derivs(name, _grid(-4, 4, 80001))
-    ratios = [_jump_ratio(c, f) for c, f in zip(coarse, fine)]  # f, f', f''
+    ratios = [_jump_ratio(c, f) for c, f in zip(coarse, fine, strict=False)]  # f, f', f''
     order = {"C0": 0, "C1": 1, "C2": 2, "Cinf": 3}[s.smoothness]
     for k, r in enumerate(ratios):
         if k <= order:

@@ -36,7 +36,8 @@ def test_every_strategy_replays_with_the_documented_shape(replayed: replay.Repla
             assert s[f"reached_{target}"] == sum(e <= BUDGET for e in ev)
         curve = s["regret_curve_median"]
         assert len(curve) == BUDGET and min(curve) >= 0
-        assert all(a >= b - 1e-12 for a, b in zip(curve[:-1], curve[1:], strict=True)), f"{name}: best-so-far regret rose"
+        assert all(a >= b - 1e-12 for a, b in zip(curve[:-1], curve[1:], strict=True)), \
+            f"{name}: best-so-far regret rose"
     json.dumps(d)  # plain JSON
 
 

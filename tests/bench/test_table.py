@@ -30,7 +30,10 @@ def test_build_writes_every_function_and_baseline_per_seed_with_its_protocol(tin
     tmp, tab = tiny
     fns, base = tab.functions(), tab.functions("baseline")
     assert len(fns) == 3 and list(base) == ["relu"]
-    assert all(sorted(r.seed for r in f.rows) == list(range(SEEDS)) for f in [*fns.values(), *base.values()])
+    side = json.loads(table.sidecar_path(tmp / "tiny.csv.gz").read_text())
+    assert all(sorted(r.seed for r in f.rows) == list(range(SEEDS)) for f in fns.values())
+    assert all(sorted(r.seed for r in f.rows) == side["baseline_seeds"] for f in base.values())
+    assert len(side["baseline_seeds"]) == SEEDS
     assert all(r.status in STATUSES for r in tab.rows)
     ok = [r for r in tab.rows if r.status == "ok"]
     assert ok and all(0 <= r.val_acc <= 1 and math.isfinite(r.train_loss) and r.seconds > 0 for r in ok)

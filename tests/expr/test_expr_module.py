@@ -32,7 +32,7 @@ def test_fused_and_composite_agree_and_train():
     assert y1.grad_fn is not None and "Fused" in y1.grad_fn.name()
     g1 = torch.autograd.grad(y1.square().sum(), [x, fused.beta])
     g2 = torch.autograd.grad(y2.square().sum(), [x, comp.beta])
-    for a, b in zip(g1, g2):
+    for a, b in zip(g1, g2, strict=False):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     opt = torch.optim.SGD(fused.parameters(), lr=0.1)
     fused(x).square().sum().backward()

@@ -37,7 +37,7 @@ def _choices(s, indices):
         for _, opts in reversed(s.slots()):
             j, d = divmod(j, len(opts))
             digits.append(d)
-        yield dict(zip(names, reversed(digits)))
+        yield dict(zip(names, reversed(digits), strict=False))
 
 
 def test_small_custom_space_enumerates_exactly():

@@ -24,7 +24,8 @@ def study(tmp_path_factory: pytest.TempPathFactory):
 
     tmp = tmp_path_factory.mktemp("report")
     cfg = SearchConfig(task="digits-mlp", steps=60, strategy="exhaustive", budget=3, workers=1, runs_dir=str(tmp),
-                       top_k=1, reeval_seeds=2, baselines=("tanh",), check_task="digits-mlp", pruner="none")
+                       top_k=1, reeval_seeds=2, baselines=("tanh",), check_task="mnist1d-mlp", check_seeds=2,
+                       pruner="none")
     return tmp, run_search(cfg)
 
 
@@ -49,13 +50,13 @@ def test_the_page_has_every_section_and_every_board_field(page: Path, study) -> 
     board = study[1].board
     for row in board.rows:
         assert row.name.replace("<", "&lt;") in text
-        for key in row.to_dict():  # rendered from the dict form: a new row field shows up as a column
+        for key in row.to_json():  # rendered from the dict form: a new row field shows up as a column
             assert f"<th>{key}</th>" in text, key
     assert text.count("<svg") == 3
     # the same rows in a notebook
-    assert all(f"<th>{key}</th>" in board._repr_html_() for key in board.rows[0].to_dict())
+    assert all(f"<th>{key}</th>" in board._repr_html_() for key in board.rows[0].to_json())
     if __import__("importlib.util").util.find_spec("pandas"):
-        assert list(board.to_pandas().columns) == list(board.rows[0].to_dict())
+        assert list(board.to_pandas().columns) == list(board.rows[0].to_json())
 
 
 @pytest.mark.slow

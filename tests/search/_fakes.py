@@ -60,7 +60,7 @@ class FakeSpace(SearchSpace):
         import itertools
 
         names = [s.name for s in self.slots]
-        raw = [dict(zip(names, combo)) for combo in itertools.product(*(s.choices for s in self.slots))]
+        raw = [dict(zip(names, combo, strict=False)) for combo in itertools.product(*(s.choices for s in self.slots))]
         seen, out, counts = set(), [], {"raw": len(raw)}
         for t in sorted(raw, key=self.complexity):
             text = self.render(t)

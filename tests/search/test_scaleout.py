@@ -174,7 +174,7 @@ def test_unknown_tasks_fail_before_any_file_exists(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ray_cluster_runs_user_tasks_and_survives_a_lost_node(tmp_path: Path) -> None:
+def test_ray_cluster_runs_user_tasks_and_survives_a_lost_node(tmp_path: Path, monkeypatch) -> None:
     """A real 2-node cluster: a user's custom evaluator (importable by spec) reaches the remote workers, every trial
     records its node, and killing a worker node mid-search loses no trial: its in-flight trials run again."""
     ray = pytest.importorskip("ray")
@@ -182,6 +182,7 @@ def test_ray_cluster_runs_user_tasks_and_survives_a_lost_node(tmp_path: Path) ->
 
     from actlab.search import make_space
 
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # Cluster sets it; undone after the test for the next ones
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     worker = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()

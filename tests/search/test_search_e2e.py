@@ -19,8 +19,8 @@ TASK, STEPS, BUDGET = "mnist1d-cnn", 300, 8
 
 
 def _search(strategy: str, tmp_path: Path, **kw) -> object:
-    cfg = SearchConfig(task=TASK, steps=kw.pop("steps", STEPS), strategy=strategy, budget=kw.pop("budget", BUDGET), workers=2,
-                       runs_dir=str(tmp_path), top_k=1, reeval_seeds=2, baselines=kw.pop("baselines", ()),
+    cfg = SearchConfig(task=TASK, steps=kw.pop("steps", STEPS), strategy=strategy, budget=kw.pop("budget", BUDGET),
+                       workers=2, runs_dir=str(tmp_path), top_k=1, reeval_seeds=2, baselines=kw.pop("baselines", ()),
                        analyse=False, pruner="none", check_task=None, race_seeds=0, **kw)
     return run_search(cfg)
 

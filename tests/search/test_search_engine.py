@@ -215,7 +215,8 @@ def test_config_and_budget_errors() -> None:
 
 def test_ray_backend(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    # "local": a new cluster of our own, whatever RAY_ADDRESS another test's cluster left in this process
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     try:
         cfg = fake_config(strategy="evolution", budget=4, ray_address="auto", storage=str(tmp_path / "r.db"),

@@ -40,7 +40,7 @@ def test_final_stage_uses_fresh_seeds_and_paired_corrected_tests(tmp_path: Path)
             assert (b in r.beats) == (t.p_adjusted < 0.05 and t.delta > 0)
     # Holm over all 3 x 2 pairs: the adjusted p-values are the step-down maxima of the sorted raw ones
     tests = sorted((t for r in found for t in r.vs.values()), key=lambda t: t.p)
-    assert all(a.p_adjusted <= b.p_adjusted for a, b in zip(tests, tests[1:]))
+    assert all(a.p_adjusted <= b.p_adjusted for a, b in zip(tests, tests[1:], strict=False))
     doc = board.to_json()
     assert set(doc) == {"study", "task", "protocol", "rows"}
     assert set(doc["protocol"]) == {"steps", "search_seeds", "reeval_seeds", "test", "correction", "alpha",
