@@ -20,27 +20,14 @@ from actlab.search import SearchConfig
 from actlab.search._engine import Driver
 from actlab.search._study import StorageError, evaluated, mask_url, normalise_url, open_study
 from tests.search._fakes import FakeSpace, fake_config
+from tests.search._pg import need_pg
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = ":actlab@"  # user:password@ of the URL .ci/start-postgres writes
 
 
-def _pg_url() -> str | None:
-    url = os.environ.get("ACTLAB_TEST_PG")
-    env = ROOT / ".ci" / "pg.env"
-    if not url and env.exists():
-        for line in env.read_text().splitlines():
-            if line.startswith("ACTLAB_TEST_PG="):
-                url = line.split("=", 1)[1].strip()
-    return url or None
 
 
-def _need_pg() -> str:
-    url = _pg_url()
-    if not url:
-        pytest.skip("PostgreSQL not available: set ACTLAB_TEST_PG to a SQLAlchemy URL (.ci/start-postgres "
-                    "writes it to .ci/pg.env)")
-    return url
 
 
 def _plain(url: str) -> str:
@@ -75,7 +62,7 @@ def fresh_pg_database():
     import sqlalchemy
     from sqlalchemy.engine import make_url
 
-    base = make_url(normalise_url(_need_pg()))
+    base = make_url(normalise_url(need_pg()))
     name = f"actlab_race_{os.getpid()}_{int(time.time())}"
     admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -138,7 +125,7 @@ def test_no_credentials_in_the_study_or_the_output() -> None:
 
     from actlab.search._run import RichProgress
 
-    url = _need_pg()
+    url = need_pg()
     assert SECRET in url
     name = f"actlab-secret-{os.getpid()}-{int(time.time())}"
     buf = io.StringIO()

@@ -17,6 +17,7 @@ from actlab.search import STRATEGIES, SearchConfig, get_strategy, parse_budget
 from actlab.search._engine import Driver
 from actlab.search._study import evaluated
 from tests.search._fakes import FakeSpace, fake_config
+from tests.search._pg import need_pg
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -229,21 +230,8 @@ def test_ray_backend(tmp_path: Path) -> None:
         ray.shutdown()
 
 
-def _pg_url() -> str | None:
-    url = os.environ.get("ACTLAB_TEST_PG")
-    env = ROOT / ".ci" / "pg.env"
-    if not url and env.exists():
-        for line in env.read_text().splitlines():
-            if line.startswith("ACTLAB_TEST_PG="):
-                url = line.split("=", 1)[1].strip()
-    return url or None
-
-
 def test_postgres_storage() -> None:
-    url = _pg_url()
-    if not url:
-        pytest.skip("PostgreSQL not available: set ACTLAB_TEST_PG to a SQLAlchemy URL (.ci/start-postgres "
-                    "writes it to .ci/pg.env)")
+    url = need_pg()
     name = f"actlab-test-{os.getpid()}-{int(time.time())}"
     try:
         res = Driver(fake_config(budget=6, storage=url, study=name), FakeSpace()).run()
