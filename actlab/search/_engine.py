@@ -193,6 +193,13 @@ class Driver:
         info: dict[str, Any] = {"number": trial.number, "expression": out.job.expression}
         trial.set_user_attr(Attr.ATTEMPTS, out.job.attempt)
         trial.set_user_attr(Attr.NODE, out.node)
+        # Two drivers can still both train one function when one chose it before the other's claim was visible
+        # (claim() only sees claims already written). The same check now, at the end, keeps one record of it: the
+        # lower-numbered trial, which never defers, while this one becomes its duplicate.
+        twin = claim(self.study, trial.number, trial.user_attrs.get(Attr.IDENTITY, ""), self.me)
+        if twin is not None:
+            self._untrained(trial, Outcomes.DUPLICATE, Attr.DUPLICATE_OF, twin)
+            return dict(info, state="DUPLICATE", duplicate_of=twin)
         if r is None:
             trial.set_user_attr(Attr.FAILURE, out.error)
             self.study.tell(trial, state=TrialState.FAIL)
@@ -261,7 +268,7 @@ class Driver:
                     info = self._record(out, None if stop else executor)
                     if info is None:
                         continue
-                    n_done += 1
+                    n_done += info["state"] != "DUPLICATE"  # a twin another driver trained is not a trial done
                     self.on_event("trial", dict(info, done=n_done, elapsed=time.monotonic() - t0))
                 if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
                     heartbeat(self.study, self.me)
