@@ -143,6 +143,10 @@ def check_hparam(name: str, key: str, value: Any, positive: bool = True) -> floa
     return float(v)
 
 
+# The attributes that decide whether an Activation's eager fast entry may serve (see Activation.forward).
+_FAST_INPUTS = frozenset({"fused", "is_trainable", "static"})
+
+
 class Activation(nn.Module):
     """Base of every zoo module: hyperparameters from ``defaults``, optionally trainable, and a fused forward.
 
@@ -164,6 +168,10 @@ class Activation(nn.Module):
     positive: tuple[str, ...] = ()  # hyperparameters that must be > 0
     static_options: tuple[str, ...] = ()  # kernel options that are not hyperparameters (e.g. ``newton``)
     spec: ActivationSpec
+    # The eager fast entry (kernels.eager_entry) and what it is called with; kept up to date by __setattr__.
+    _fast: Any
+    _fast_ok: bool
+    _fast_values: tuple[Any, ...]
 
     def __init__(self, *args: Any, trainable: bool = False, fused: bool = True, inplace: bool = False,
                  **hparams: Any) -> None:
@@ -204,10 +212,40 @@ class Activation(nn.Module):
         raise TypeError(kernels.SCRIPT_ERROR.format(name=type(self).__name__))
 
     def params(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, k) for k in self.defaults)
+        return tuple([getattr(self, k) for k in self.defaults])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.compiler.is_compiling() and type(x) is torch.Tensor:
+            # The eager small-tensor path: one C++ call that checks and runs the fused node (kernels.eager_entry).
+            # At 1K elements every Python layer of run() costs about what the kernel does.
+            fast = self._fast
+            if fast is None and self._fast_ok:
+                fast = self._resolve_fast()
+            if fast is not None:
+                y = fast(x, self._fast_values)
+                if y is not None:
+                    return y
         return run(self.spec, x, self.params(), self.fused, self.static)
+
+    def _resolve_fast(self) -> Any:
+        s = self.spec
+        k = kernels.get_kernel(s.kernel, **self.static) if s.kernel is not None else None
+        self.__dict__["_fast_values"] = self.params()
+        fast = self.__dict__["_fast"] = None if k is None else kernels.eager_entry(k, s.reference)
+        return fast  # None while the extension is not loaded yet: the next call tries again
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _FAST_INPUTS or name in self.defaults:  # what the fast entry depends on: resolve it again
+            d = self.__dict__
+            d["_fast"] = None
+            spec = getattr(self, "spec", None)
+            d["_fast_ok"] = bool(d.get("fused", True)) and not d.get("is_trainable", False) \
+                and spec is not None and spec.kernel is not None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The fast entry is a handle into this process's C++ extension: pickles and copies resolve their own.
+        return {**super().__getstate__(), "_fast": None}
 
     def extra_repr(self) -> str:
         parts = []

@@ -18,8 +18,8 @@ from . import _cachelock
 _cachelock.install()  # before anything compiles: see _cachelock for the race it closes
 
 from ._alloc import tune_allocator  # noqa: E402
-from ._native import build_native, native_enabled, native_status, use_native  # noqa: E402
-from ._fused import FusedKernel, empty_output, supports, sync_threads, use_hugepage_outputs  # noqa: E402
+from ._native import build_native, eager_entry, native_enabled, native_status, use_native  # noqa: E402
+from ._fused import FusedKernel, eager, empty_output, supports, sync_threads, use_hugepage_outputs  # noqa: E402
 from ._generic import recompute  # noqa: E402
 from ._ops import SCRIPT_ERROR, KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
 from ._drivers import CHUNK, SERIAL_MAX, SOURCE_FINGERPRINT, Loops, fingerprint, make_loops  # noqa: E402
@@ -30,8 +30,9 @@ from ._math import (  # noqa: E402
     vlog1p)
 from ._special import ndtr_exp, sigmoid_pair, verf, verfc, vsigmoid, vsoftplus, vtanh  # noqa: E402
 
-__all__ = ["FusedKernel", "apply", "supports", "recompute", "capturing", "operator", "KernelOp", "op_name",
-           "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS", "KernelDef", "NativeOp",
+__all__ = ["FusedKernel", "apply", "eager", "eager_entry", "supports", "recompute", "capturing", "operator",
+           "KernelOp", "op_name", "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS",
+           "KernelDef", "NativeOp",
            "add_kernel", "build_kernel", "make_loops", "Loops", "SERIAL_MAX", "CHUNK", "SOURCE_FINGERPRINT",
            "fingerprint", "NEWTON_MAX", "tune_allocator", "empty_output", "use_hugepage_outputs", "build_native",
            "use_native", "native_enabled", "native_status",

@@ -32,10 +32,11 @@ import numba
 import torch
 
 from . import _native
+from ._drivers import SERIAL_MAX
 from ._generic import graph_grads
 
-__all__ = ["FusedKernel", "apply_fused", "fused_forward", "fused_backward", "supports", "sync_threads", "empty_output",
-           "use_hugepage_outputs"]
+__all__ = ["FusedKernel", "apply_fused", "eager", "fused_forward", "fused_backward", "supports", "sync_threads",
+           "empty_output", "use_hugepage_outputs"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -259,20 +260,42 @@ def apply_fused(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | fl
     ``reference(x, *params)`` is the composite torch form of the same function; it is differentiated only for double
     backward (``create_graph=True``), which the flat kernels do not provide. The caller has checked :func:`supports`
     and the parameter count. The autograd node is the C++ one (:mod:`._native`) when it is
-    built and can serve the call, else the Python ``autograd.Function``; the results are the same.
+    built and can serve the call (:func:`eager`), else the Python ``autograd.Function``; the results are the same.
     """
-    # Small tensors go through the C++ node (no Python on the autograd path); large ones keep the Python Function,
-    # whose fixed cost is negligible there and whose outputs get huge pages (empty_output). The node computes no
-    # parameter gradients, so a learnable parameter also keeps the Python Function.
-    if kernel.native and _native.enabled() and (not _hugepages[0] or
-                                                x.numel() * x.element_size() < HUGEPAGE_MIN_BYTES):
-        values = _fixed_values(params)
-        if values is not None:
-            sync_threads()
-            y = _native.node(kernel, reference, x, values)
-            if y is not None:
-                return y
+    values = _fixed_values(params)
+    if values is not None:
+        y = eager(kernel, x, values, reference)
+        if y is not None:
+            return y
     return _FusedFunction.apply(kernel, reference, x, *params)
+
+
+def eager(kernel: FusedKernel, x: torch.Tensor, values: tuple[Any, ...],
+          reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor | None:
+    """``kernel`` on ``x`` through the C++ node, or None where that is not the path (then :func:`apply` decides).
+
+    The node serves an eagerly computed CPU float32/float64 tensor under 8 MB whose parameters ``values`` are all
+    Python floats (none needs a gradient: the node computes the input gradient only). Larger tensors keep the
+    Python Function, whose fixed cost is negligible there and whose outputs get huge pages (:func:`empty_output`).
+
+    This is the whole per-call cost of a small fused activation beyond the kernels (an activation module calls it
+    first), so the checks are ordered cheapest first and nothing else runs: at 1K elements the Python around the
+    node was a quarter of a forward+backward (benchmarks/RESULTS.md, "Eager, small tensors").
+    """
+    if (type(x) is not torch.Tensor or x.dtype not in _FLOAT_DTYPES or not x.is_cpu or not kernel.native
+            or torch.jit.is_tracing() or torch.compiler.is_compiling()):
+        return None
+    for v in values:
+        if type(v) is not float:
+            return None
+    n = x.numel()
+    if n > SERIAL_MAX or kernel.loops is None:
+        if _hugepages[0] and n * x.element_size() >= HUGEPAGE_MIN_BYTES:
+            return None
+        sync_threads()  # the serial loops (up to SERIAL_MAX) never touch numba's thread pool
+    if not _native.enabled():
+        return None
+    return _native.node(kernel, reference, x, values)
 
 
 def _fixed_values(params: tuple[torch.Tensor | float, ...]) -> tuple[float, ...] | None:

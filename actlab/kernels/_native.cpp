@@ -4,6 +4,7 @@
 // backward loops over flat contiguous arrays. This file only does what a Python autograd.Function would do, without
 // the Python interpreter on the forward and backward paths.
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/utils/pybind.h>
 
 #include <vector>
@@ -66,9 +67,48 @@ at::Tensor fused(const at::Tensor& x, int64_t fwd, int64_t bwd, std::vector<doub
 
 void set_double_backward(py::object fn) { double_backward = new py::object(std::move(fn)); }
 
+// One kernel's serial loops, per dtype (0: float32, 1: float64; an address of 0 is not compiled yet), called with
+// every check the eager path needs in C++: at 1K elements each Python call layer around the node costs about as
+// much as the kernel. Calls it cannot serve return None and go through kernels.apply, which fills the table.
+struct Fast {
+  int64_t fwd[2] = {0, 0};
+  int64_t bwd[2] = {0, 0};
+  bool save_output;
+  int64_t key;
+  int64_t serial_max;
+
+  Fast(bool save_output, int64_t key, int64_t serial_max)
+      : save_output(save_output), key(key), serial_max(serial_max) {}
+
+  void set(int64_t dtype, int64_t f, int64_t b) {
+    fwd[dtype] = f;
+    bwd[dtype] = b;
+  }
+
+  py::object call(const at::Tensor& x, const py::tuple& values) const {
+    const auto st = x.scalar_type();
+    const int d = st == at::kFloat ? 0 : st == at::kDouble ? 1 : -1;
+    if (d < 0 || fwd[d] == 0 || !x.is_cpu() || x.layout() != at::kStrided || x.numel() > serial_max ||
+        torch::jit::tracer::isTracing()) {
+      return py::none();
+    }
+    std::vector<double> params;
+    params.reserve(values.size());
+    for (const auto& v : values) {
+      if (!PyFloat_CheckExact(v.ptr())) return py::none();  // a tensor parameter may need its gradient
+      params.push_back(PyFloat_AS_DOUBLE(v.ptr()));
+    }
+    return py::cast(FusedNode::apply(x, fwd[d], bwd[d], std::move(params), save_output, key));
+  }
+};
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("fused", &fused, "Apply a fused kernel (numba cfunc addresses) with a C++ autograd node.");
+  py::class_<Fast>(m, "Fast")
+      .def(py::init<bool, int64_t, int64_t>())
+      .def("set", &Fast::set)
+      .def("__call__", &Fast::call);
   m.def("set_double_backward", &set_double_backward, "Register the Python formula used under create_graph=True.");
 }

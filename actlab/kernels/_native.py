@@ -35,7 +35,7 @@ from numba import carray, cfunc, types
 
 from ._drivers import SERIAL_MAX
 
-__all__ = ["use_native", "native_enabled", "build_native", "native_status", "node"]
+__all__ = ["use_native", "native_enabled", "build_native", "native_status", "node", "eager_entry"]
 
 _SOURCE = Path(__file__).with_name("_native.cpp")
 _NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64}
@@ -155,6 +155,12 @@ os.register_at_fork(after_in_child=_after_fork)
 def use_native(enable: bool = True) -> None:
     """Turn the C++ autograd node on or off for this process (on by default; ``ACTLAB_NATIVE=0`` starts off)."""
     _state["enabled"] = bool(enable)
+    if not enable:
+        with _lock:
+            _entries.clear()  # node() refills them (and the fast entries) once it is on again
+            for f in _fast.values():
+                for d in range(len(_FAST_DTYPES)):
+                    f.set(d, 0, 0)
 
 
 def enabled() -> bool:
@@ -224,15 +230,23 @@ def supported(kernel: Any) -> bool:
                (kernel.loops or (_loops(kernel, 0),)) for f in pair)
 
 
+def _key(kernel: Any, reference: Any) -> int:
+    key = _keys_by_id.get((id(kernel), id(reference)))
+    if key is None:
+        key = _keys_by_id[(id(kernel), id(reference))] = len(KEYS)
+        KEYS[key] = (kernel, reference)
+    return key
+
+
 def _entry(kernel: Any, reference: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, int]:
     w = _wrappers.get((id(kernel), dtype, loop))
     if w is None:
         w = _wrappers[(id(kernel), dtype, loop)] = _make_cfuncs(kernel, dtype, loop)
     fwd, bwd, _ = w
-    key = _keys_by_id.get((id(kernel), id(reference)))
-    if key is None:
-        key = _keys_by_id[(id(kernel), id(reference))] = len(KEYS)
-        KEYS[key] = (kernel, reference)
+    key = _key(kernel, reference)
+    f = _fast.get((id(kernel), id(reference)))
+    if f is not None and loop == 0:
+        f.set(_FAST_DTYPES.index(dtype), fwd, bwd)
     return fwd, bwd, key
 
 
@@ -253,3 +267,33 @@ def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Te
         with _lock:
             entry = _entries[ck] = _entry(kernel, reference, x.dtype, loop)
     return mod.fused(x, entry[0], entry[1], values, kernel.output_grad is not None, entry[2])
+
+
+# Per (kernel, reference): the C++ fast entry (see eager_entry), which node() fills as it compiles each dtype's loops.
+_FAST_DTYPES = (torch.float32, torch.float64)
+_fast: dict[tuple[int, int], Any] = {}
+
+
+def eager_entry(kernel: Any, reference: Callable[..., torch.Tensor] | None
+                ) -> Callable[..., torch.Tensor | None] | None:
+    """A callable ``(x, values) -> Tensor | None`` that runs ``kernel``'s serial loops on the node with all the
+    eager path's checks in C++, or None while the extension is not loaded (or is off, or cannot run the kernel).
+
+    It returns None for any call it cannot serve (another dtype or device, over :data:`SERIAL_MAX` elements, a
+    non-float value, jit tracing, a dtype not compiled yet): the caller then goes through ``kernels.apply``, whose
+    first call per dtype compiles the loops and fills the entry. The caller checks ``type(x) is torch.Tensor``
+    and ``torch.compiler.is_compiling()``, which only Python can see.
+    """
+    mod = _state["module"]
+    if mod is None or not _state["enabled"] or kernel.loops is None or not kernel.native:
+        return None
+    ck = (id(kernel), id(reference))
+    f = _fast.get(ck)
+    if f is None:
+        with _lock:
+            f = _fast[ck] = mod.Fast(kernel.output_grad is not None, _key(kernel, reference), SERIAL_MAX)
+            for d, dtype in enumerate(_FAST_DTYPES):
+                e = _entries.get((id(kernel), id(reference), dtype, 0))
+                if e is not None:
+                    f.set(d, e[0], e[1])
+    return f

@@ -22,9 +22,11 @@ _BETA = re.compile(r"\bbeta\b")
 _TEMPLATE = '''"""{title}
 
 {meta}
-Standalone: needs only torch. When actlab is installed, CPU float32/float64 inputs run through actlab's generated
-fused kernel (memory-efficient: only x and the betas are saved for backward); otherwise, or with fused=False, the
-pure-torch composite below runs. Both compute the same function.
+Standalone: needs only torch. When actlab is installed, the module runs through actlab's kernels.apply, which saves
+only x (or the output) and the betas for backward on every device and dtype: the generated fused kernel on CPU
+float32/float64, a recomputing backward elsewhere, and a registered operator under jit.trace, torch.compile and
+torch.export. Without actlab, or with fused=False, the pure-torch composite below runs. All compute the same
+function.
 """
 
 import math
@@ -103,10 +105,9 @@ class {cls}(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         betas = [b.to(x.dtype) for b in self.betas]
         if self.fused and _kernel() is not None:
-            from actlab.kernels import apply, supports
+            from actlab.kernels import apply
 
-            if supports(x, *betas):
-                return apply(_kernel(), x, *betas, reference={fn})
+            return apply(_kernel(), x, *betas, reference={fn})
         return {fn}(x, *betas)
 
     def extra_repr(self) -> str:

@@ -148,14 +148,19 @@ def test_backward_input_skips_parameter_reduction(monkeypatch) -> None:
 
 
 def test_threads_follow_torch() -> None:
+    # The parallel loops (above SERIAL_MAX elements) run on numba's pool, which must follow torch's thread count;
+    # the serial ones never touch it, so a small call leaves it alone (that check is the small path's cost).
+    big = K.SERIAL_MAX + 1
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        K.apply(K.KERNELS["isru"], torch.randn(10), 1.0)
+        K.apply(K.KERNELS["isru"], torch.randn(big), 1.0)
         assert numba.get_num_threads() == 1
         if numba.config.NUMBA_NUM_THREADS >= 2:
             torch.set_num_threads(2)
             K.apply(K.KERNELS["isru"], torch.randn(10), 1.0)
+            assert numba.get_num_threads() == 1
+            K.apply(K.KERNELS["isru"], torch.randn(big), 1.0)
             assert numba.get_num_threads() == 2
     finally:
         torch.set_num_threads(old)

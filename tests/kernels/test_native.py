@@ -176,3 +176,68 @@ def test_switched_off_by_environment() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
                          check=True).stdout
     assert out.startswith("off") and "FusedNode" not in out
+
+
+FUSED_ACTS = [n for n in A.names() if A.spec(n).kernel is not None]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", FUSED_ACTS)
+def test_module_fast_entry_matches_apply(name: str, dtype: torch.dtype) -> None:
+    """A zoo module's eager fast entry (the C++ call with the checks) gives kernels.apply's exact values and
+    gradients, on the node, and steps aside above SERIAL_MAX elements."""
+    m = A.get(name)
+    for n in (5, 1000, K.SERIAL_MAX + 3):
+        g = torch.Generator().manual_seed(n)
+        x = torch.randn(n, generator=g, dtype=dtype) * 4
+        gy = torch.randn(n, generator=g, dtype=dtype)
+        xa, xm = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ya = K.apply(K.KERNELS[A.spec(name).kernel], xa, *m.params(), reference=A.spec(name).reference)
+        ya.backward(gy)
+        m(xm)  # the first call compiles this dtype's loops and fills the entry
+        ym = m(xm)
+        ym.backward(gy)
+        assert _is_node(ym.grad_fn.name())
+        assert torch.equal(ya.detach(), ym.detach()) and torch.equal(xa.grad, xm.grad)
+        served = m._fast(x, m._fast_values)  # what the module's forward asked first
+        assert (served is not None) == (n <= K.SERIAL_MAX)
+        if served is not None:
+            assert torch.equal(served, ya.detach())
+
+
+def test_module_fast_entry_follows_switches() -> None:
+    """use_native(False), a new hyperparameter, fused=False, trainable, pickling and copies all keep it right."""
+    import copy
+    import pickle
+
+    x = torch.randn(300, dtype=torch.float64)
+    m = A.get("isrlu")
+    m(x)
+    assert m(x).grad_fn is None and m._fast is not None  # no grad needed: still the node's forward
+    xg = x.clone().requires_grad_(True)
+    K.use_native(False)
+    try:
+        assert not _is_node(m(xg).grad_fn.name())
+    finally:
+        K.use_native(True)
+    m(xg)
+    assert _is_node(m(xg).grad_fn.name())
+    m.alpha = 3.0
+    assert torch.equal(m(x), A.get("isrlu", alpha=3.0)(x))
+    assert torch.allclose(m(x), A.get("isrlu", alpha=3.0, fused=False)(x))
+    for other in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        other(x)
+        assert torch.equal(other(x), m(x)) and other._fast is not None
+    m.fused = False
+    assert m._fast is None and not m._fast_ok and m(xg).grad_fn.name() != "CppFunction"
+    t = A.get("isrlu", trainable=True)
+    assert not t._fast_ok and not _is_node(t(xg).grad_fn.name())
+
+
+def test_module_fast_entry_steps_aside_under_tracing() -> None:
+    """Under jit.trace the C++ entry returns None, so the trace records the registered operator."""
+    m = A.get("isrlu")
+    x = torch.randn(50)
+    m(x), m(x)
+    graph = str(torch.jit.trace(m, (x,)).graph)
+    assert "actlab::isrlu" in graph and "empty_like" not in graph

@@ -121,6 +121,31 @@ def test_export_source_covers_every_operator(op, tmp_path: Path) -> None:
     assert torch.allclose(got, want, atol=1e-12, equal_nan=True), (str(e), got[:3], want[:3])
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float64], ids=str)
+def test_exported_module_saves_one_tensor_and_traces_with_actlab(dtype: torch.dtype, tmp_path: Path) -> None:
+    # With actlab importable the export goes through kernels.apply on every dtype (not only CPU float32/64), and
+    # jit.trace records the registered operator rather than the composite's ops.
+    text = "x * sigmoid(beta * x)"
+    mod = _import(export_expression(text, tmp_path / "sw.py"), "sw")
+    act = mod.FoundActivation().to(dtype)
+    x = (torch.linspace(-4, 4, 97, dtype=dtype)).requires_grad_(True)
+    count = [0]
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        count[0] += t.numel() == x.numel()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = act(x)
+    assert count[0] == 1
+    want = mod.FoundActivation(fused=False).to(dtype)(x)
+    torch.testing.assert_close(y, want)
+    y.sum().backward()
+    assert x.grad is not None and act.betas[0].grad is not None
+    graph = str(torch.jit.trace(act, (x.detach(),)).graph)
+    assert "actlab::" in graph
+
+
 def test_exported_softplus_stays_finite_and_exact_in_float32(tmp_path: Path) -> None:
     # log(1 + exp(x)) written literally overflows to inf above x ≈ 88 and loses everything below x ≈ -17.
     text = "log(1 + exp(x))"
