@@ -3,7 +3,9 @@
 // The kernels themselves stay in numba: Python hands over the addresses of numba cfuncs that run the forward and
 // backward loops over flat contiguous arrays. This file only does what a Python autograd.Function would do, without
 // the Python interpreter on the forward and backward paths.
-#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
+#include <torch/csrc/autograd/saved_variable.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/utils/pybind.h>
 
@@ -11,7 +13,6 @@
 
 namespace {
 
-using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // forward(x, out, n, params) and backward(saved, grad_out, grad_in, n, params), as compiled by numba.
@@ -23,46 +24,67 @@ using BackwardFn = void (*)(const void*, const void*, void*, int64_t, const doub
 // graph, and destroying a Python object during interpreter shutdown is unsafe.
 py::object* double_backward = nullptr;
 
-struct FusedNode : public torch::autograd::Function<FusedNode> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, int64_t fwd, int64_t bwd,
-                            std::vector<double> params, bool save_output, int64_t key) {
-    at::Tensor xc = x.contiguous();
-    at::Tensor out = at::empty_like(xc, at::MemoryFormat::Contiguous);
-    {
-      // The loop may run on numba's thread pool for a while; other Python threads (data loaders) can go on.
-      py::gil_scoped_release no_gil;
-      reinterpret_cast<ForwardFn>(fwd)(xc.data_ptr(), out.data_ptr(), xc.numel(), params.data());
-    }
-    ctx->saved_data["bwd"] = bwd;
-    ctx->saved_data["key"] = key;
-    ctx->saved_data["params"] = params;
-    // The output when the derivative is a function of it (see FusedKernel.output_grad): the next layer saves that same
-    // tensor, so the activation keeps nothing extra alive, as with torch's rectifier.
-    ctx->save_for_backward({save_output ? out : x});
-    return out;
-  }
+// The backward node, written as PyTorch's generated nodes are (a Node subclass with plain fields) rather than through
+// torch::autograd::Function, whose per-call IValue map (three string-keyed entries set in forward and read back in
+// backward) and generic input handling were a measurable share of a 1K-element forward+backward.
+struct FusedNodeBackward : public torch::autograd::Node {
+  torch::autograd::SavedVariable saved;
+  BackwardFn bwd = nullptr;
+  int64_t key = 0;
+  std::vector<double> params;
 
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    at::Tensor saved = ctx->get_saved_variables()[0];
-    std::vector<double> params = ctx->saved_data["params"].toDoubleVector();
+  std::string name() const override { return "FusedNodeBackward"; }
+
+  void release_variables() override { saved.reset_data(); }
+
+  variable_list apply(variable_list&& grads) override {
+    at::Tensor s = saved.unpack(getptr());
     at::Tensor grad_in;
+    if (!grads[0].defined()) {
+      return {at::Tensor()};
+    }
     if (at::GradMode::is_enabled()) {
+      // create_graph=True: the numba loops have no graph, so Python's differentiable formula builds it.
       py::gil_scoped_acquire gil;
-      grad_in = (*double_backward)(ctx->saved_data["key"].toInt(), saved, grads[0], params).cast<at::Tensor>();
+      grad_in = (*double_backward)(key, s, grads[0], params).cast<at::Tensor>();
     } else {
-      at::Tensor sc = saved.contiguous();
+      at::Tensor sc = s.contiguous();
       at::Tensor go = grads[0].to(sc.scalar_type()).contiguous();
       grad_in = at::empty_like(sc, at::MemoryFormat::Contiguous);
-      reinterpret_cast<BackwardFn>(ctx->saved_data["bwd"].toInt())(sc.data_ptr(), go.data_ptr(), grad_in.data_ptr(),
-                                                                   sc.numel(), params.data());
+      bwd(sc.data_ptr(), go.data_ptr(), grad_in.data_ptr(), sc.numel(), params.data());
     }
-    return {grad_in, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_in};
   }
 };
 
+// f(x) by the numba forward loop, with the backward node attached when x needs a gradient.
+at::Tensor run_node(const at::Tensor& x, int64_t fwd, int64_t bwd, std::vector<double> params, bool save_output,
+                    int64_t key) {
+  at::Tensor xc = x.contiguous();
+  at::Tensor out = at::empty_like(xc, at::MemoryFormat::Contiguous);
+  {
+    // The loop may run on numba's thread pool for a while; other Python threads (data loaders) can go on.
+    py::gil_scoped_release no_gil;
+    reinterpret_cast<ForwardFn>(fwd)(xc.data_ptr(), out.data_ptr(), xc.numel(), params.data());
+  }
+  if (torch::autograd::compute_requires_grad(x)) {
+    auto node = c10::make_intrusive<FusedNodeBackward>();
+    node->set_next_edges(torch::autograd::collect_next_edges(x));
+    node->bwd = reinterpret_cast<BackwardFn>(bwd);
+    node->key = key;
+    node->params = std::move(params);
+    torch::autograd::set_history(out, node);
+    // The output when the derivative is a function of it (see FusedKernel.output_grad): the next layer saves that
+    // same tensor, so the activation keeps nothing extra alive, as with torch's rectifier. Saved after set_history,
+    // as an output, so that the saved variable does not hold its own node.
+    node->saved = save_output ? torch::autograd::SavedVariable(out, true) : torch::autograd::SavedVariable(x, false);
+  }
+  return out;
+}
+
 at::Tensor fused(const at::Tensor& x, int64_t fwd, int64_t bwd, std::vector<double> params, bool save_output,
                  int64_t key) {
-  return FusedNode::apply(x, fwd, bwd, std::move(params), save_output, key);
+  return run_node(x, fwd, bwd, std::move(params), save_output, key);
 }
 
 void set_double_backward(py::object fn) { double_backward = new py::object(std::move(fn)); }
@@ -98,7 +120,7 @@ struct Fast {
       if (!PyFloat_CheckExact(v.ptr())) return py::none();  // a tensor parameter may need its gradient
       params.push_back(PyFloat_AS_DOUBLE(v.ptr()));
     }
-    return py::cast(FusedNode::apply(x, fwd[d], bwd[d], std::move(params), save_output, key));
+    return py::cast(run_node(x, fwd[d], bwd[d], std::move(params), save_output, key));
   }
 };
 
