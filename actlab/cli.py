@@ -350,7 +350,12 @@ def search(task: str = _search_option("task", _TASK_HELP),
            storage: Optional[str] = _search_option("storage", "SQLAlchemy URL or file (default runs/STUDY.db)"),
            study: Optional[str] = _search_option("study", "study name (default: STRATEGY-TASK-uUNITS)"),
            ray_address: Optional[str] = _search_option("ray_address", "evaluate on Ray: auto or HOST:PORT"),
-           objective: str = _search_option("objective", "accuracy, or accuracy,speed for a Pareto front"),
+           objective: str = _search_option("objective", "accuracy, or a Pareto front: accuracy,speed, "
+                                                        "accuracy,robustness (or all three)"),
+           attack: str = _search_option("attack", "the robustness objective's attack (fgsm, pgd, trust-region), "
+                                                  "on the validation split"),
+           eps: float = _search_option("eps", "the robustness attack's budget ε > 0"),
+           norm: str = _search_option("norm", "the robustness attack's norm: linf or l2"),
            controller_algo: str = _search_option("controller_algo", "controller training: ppo or reinforce"),
            pruner: str = _search_option("pruner", "halving, hyperband or none"),
            top_k: int = _search_option("top_k", "top candidates re-evaluated for the leaderboard"),
@@ -369,7 +374,8 @@ def search(task: str = _search_option("task", _TASK_HELP),
         cfg = SearchConfig(task=task, device=device, space=space, strategy=strategy, budget=budget, seeds=seeds,
                            steps=steps,
                            workers=workers, storage=storage, study=study, ray_address=ray_address,
-                           objective=objective, controller_algo=controller_algo, pruner=pruner, top_k=top_k,
+                           objective=objective, attack=attack, eps=eps, norm=norm,
+                           controller_algo=controller_algo, pruner=pruner, top_k=top_k,
                            reeval_seeds=reeval_seeds, check_task=check_task, check_seeds=check_seeds,
                            race_seeds=race_seeds, timeout=timeout, seed=seed)
         progress = RichProgress()
