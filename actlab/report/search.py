@@ -38,9 +38,15 @@ def _vs(r: Any, vs: dict[str, Any], alpha: float) -> str:
 def _columns(board: Any) -> list[str]:
     cols = ["rank", "activation", "kind", "search val", "fresh val", "test acc ± 95% CI", "seeds", "cost ns/el",
             "smoothness", "Δ test vs baseline (Holm p)", "beats"]
+    if _robust(board):
+        cols += [f"adv val ({board.config.get('attack')} ε={board.config.get('eps')}) search / fresh"]
     if board.config.get("check_task"):
         cols += [f"{board.config['check_task']} test ± 95% CI", "check Δ (Holm p)", "holds"]
     return cols
+
+
+def _robust(board: Any) -> bool:
+    return "robustness" in str(board.config.get("objective", ""))
 
 
 def _cells(board: Any, r: Any) -> list[str]:
@@ -50,6 +56,8 @@ def _cells(board: Any, r: Any) -> list[str]:
              str(len(r.test)) + (f" ({r.failed} failed)" if r.failed else ""), _f(r.cost, ".2f"),
              r.smoothness or "—", _vs(r, r.vs, board.alpha),
              (", ".join(r.beats) or "none") if r.kind == "found" else "—"]
+    if _robust(board):
+        cells += [f"{_f(r.adv_score)} / {_f(r.fresh_adv)}"]
     if board.config.get("check_task"):
         c = r.check
         acc = (_acc(c.test_ci) + (f" ({c.failed} failed)" if c.failed else "")) if c else "—"
@@ -92,14 +100,20 @@ def board_table(board: Any) -> Any:
 
 
 def pareto_table(board: Any) -> Any:
-    """The accuracy-vs-cost Pareto front as a rich Table (multi-objective studies)."""
+    """The Pareto front of the study's objectives as a rich Table (multi-objective studies)."""
     from rich.table import Table
 
-    t = Table(title=f"Pareto front — accuracy vs fused-kernel cost ({len(board.pareto)} functions)")
-    for c in ("trial", "activation", "val acc", "cost ns/el", "smoothness"):
+    objs = str(board.config.get("objective", "accuracy,speed")).split(",")
+    axes = {"speed": "fused-kernel cost", "robustness": "adversarial accuracy"}
+    title = " vs ".join(["accuracy"] + [axes.get(o, o) for o in objs[1:]])
+    t = Table(title=f"Pareto front — {title} ({len(board.pareto)} functions)")
+    cols = ["trial", "activation", "val acc"] + (["adv val acc"] if "robustness" in objs else []) + [
+        "cost ns/el", "smoothness"]
+    for c in cols:
         t.add_column(c, overflow="fold")
     for r in board.pareto:
-        t.add_row(str(r.trial), r.name, _f(r.val_median), _f(r.cost, ".2f"), r.smoothness or "—")
+        adv = [_f(r.adv_score)] if "robustness" in objs else []
+        t.add_row(str(r.trial), r.name, _f(r.val_median), *adv, _f(r.cost, ".2f"), r.smoothness or "—")
     return t
 
 

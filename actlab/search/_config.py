@@ -7,8 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ._objective import DEFAULT_EVALUATOR
+from ._records import AttackSpec
 
-__all__ = ["SearchConfig", "parse_budget", "BASELINES", "OBJECTIVES", "FRESH_SEED_BASE", "DEFAULT_CHECK_TASK"]
+__all__ = ["SearchConfig", "parse_budget", "BASELINES", "OBJECTIVES", "SearchObjective", "FRESH_SEED_BASE",
+           "DEFAULT_CHECK_TASK"]
 
 #: Always on the leaderboard, trained under the identical protocol.
 BASELINES: tuple[str, ...] = ("relu", "swish", "isrlu", "elu", "gelu")
@@ -18,8 +20,27 @@ FRESH_SEED_BASE = 1000
 #: machine, unlike Fashion-MNIST), it is a different dataset and architecture (MLP, SGD+LEGW) from the MNIST-1D CNN,
 #: and a training takes about a second, so checking the top-k and baselines on 5 seeds adds well under +50 %.
 DEFAULT_CHECK_TASK = "digits-mlp"
-#: Objective name -> optimisation direction.
-OBJECTIVES: dict[str, str] = {"accuracy": "maximize", "speed": "minimize"}
+
+
+@dataclass(frozen=True)
+class SearchObjective:
+    """One axis the search can optimise: its direction, the metric name Optuna shows, and the
+    :class:`~actlab.search._records.JobResult` field holding a trial's value."""
+
+    name: str
+    direction: str       # "maximize" or "minimize"
+    metric: str
+    result: str          # the JobResult attribute (None there: the trial fails, saying which was not measured)
+    description: str
+
+
+#: The one table of objectives; ``--objective`` is "accuracy" optionally followed by others (a Pareto front).
+OBJECTIVES: dict[str, SearchObjective] = {o.name: o for o in [
+    SearchObjective("accuracy", "maximize", "val_acc", "value", "median validation accuracy over the seeds"),
+    SearchObjective("speed", "minimize", "ns_per_element", "cost", "fused forward+backward kernel ns/element"),
+    SearchObjective("robustness", "maximize", "adv_acc", "adv_value",
+                    "median validation accuracy under --attack at --eps (--norm) over the seeds"),
+]}
 
 
 @dataclass
@@ -31,7 +52,10 @@ class SearchConfig:
     space: str = "1"                   # core units: "1" or "2" (also "1-unit", "units=2")
     seeds: int = 1                     # seeds per candidate during the search; objective = median val accuracy
     steps: int | None = 1000           # child training steps (default fidelity); None = the task preset's
-    objective: str = "accuracy"        # "accuracy" or "accuracy,speed" (Pareto front with fused fwd+bwd ns/elem)
+    objective: str = "accuracy"        # "accuracy", or a Pareto front: "accuracy,speed", "accuracy,robustness"...
+    attack: str = "fgsm"               # the robustness objective's attack (actlab.train.ATTACKS), on the val split
+    eps: float = 0.1                   # its budget ε (as actlab bench robustness), in the input's units
+    norm: str = "linf"                 # its norm: linf or l2
     # how to search
     strategy: str = "evolution"        # a key of STRATEGIES
     budget: str | int = "5m"           # trials evaluated in total ("150") or wall time of this run ("5m", "90s")
@@ -70,8 +94,13 @@ class SearchConfig:
         names = [o.strip() for o in self.objective.split(",") if o.strip()]
         bad = [o for o in names if o not in OBJECTIVES]
         if not names or bad or len(set(names)) != len(names) or names[0] != "accuracy":
-            raise ValueError(f"--objective must be 'accuracy' or 'accuracy,speed', got {self.objective!r}")
+            raise ValueError(f"--objective must be accuracy, optionally followed by "
+                             f"{' or '.join(o for o in OBJECTIVES if o != 'accuracy')} (comma-separated), "
+                             f"got {self.objective!r}")
         self.objective = ",".join(names)
+        from actlab.train import check_attacks  # one-line errors for an unknown attack or norm, or eps <= 0
+
+        check_attacks([self.attack], [self.eps], self.norm)
         if self.seeds < 1 or self.race_seeds < 0:
             raise ValueError("--seeds must be >= 1 and --race-seeds >= 0")
         if self.reeval_seeds < 2 or self.check_seeds < 2:  # a paired test needs two pairs
@@ -97,6 +126,9 @@ class SearchConfig:
         if self.check_task is not None:
             get_task(self.check_task)
             self.check_task = task_spec(self.check_task)
+        if task.objective is not None and "robustness" in self.objectives:
+            raise ValueError(f"--objective robustness attacks the trained network, which task {task.name!r} with its "
+                             f"own training objective does not return")
         if task.objective is None:
             resolve_device(self.device or task.device)
             if self.device is None and task.device != "cpu":  # the executors place workers (Ray: asks for GPUs)
@@ -122,8 +154,17 @@ class SearchConfig:
         return int(m.group(1))
 
     @property
+    def objectives(self) -> list[str]:
+        return [o.strip() for o in self.objective.split(",") if o.strip()]
+
+    @property
     def directions(self) -> list[str]:
-        return [OBJECTIVES[o] for o in self.objective.split(",")]
+        return [OBJECTIVES[o].direction for o in self.objectives]
+
+    @property
+    def attack_spec(self) -> AttackSpec | None:
+        """The robustness objective's attack, or None when robustness is not an objective."""
+        return AttackSpec(self.attack, float(self.eps), self.norm) if "robustness" in self.objectives else None
 
     @property
     def multi(self) -> bool:
@@ -132,7 +173,7 @@ class SearchConfig:
     def study_name(self) -> str:
         if self.study:
             return self.study
-        obj = "" if not self.multi else "-speed"
+        obj = "".join(f"-{o}" for o in self.objectives[1:])  # "-speed" for accuracy,speed, as before
         return f"{self.strategy}-{self.task_name}-u{self.units}{obj}"
 
     def protocol(self) -> dict[str, Any]:
@@ -142,6 +183,8 @@ class SearchConfig:
         d.pop("storage", None)
         d["space"] = self.units
         d["baselines"] = list(self.baselines)
+        if self.attack_spec is None:  # the attack is part of the protocol only when robustness is an objective
+            d["attack"] = d["eps"] = d["norm"] = None
         return d
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import Trial, TrialState
 
-from ._config import SearchConfig, parse_budget
+from ._config import OBJECTIVES, SearchConfig, parse_budget
 from ._executors import Executor, Outcome, make_executor
 from ._objective import Job, PruneSpec, first_report_step
 from ._records import Attr, JobResult, Outcomes
@@ -52,9 +52,9 @@ class SearchResult:
     board: Any = None                    # the leaderboard (filled by run_search)
 
 
-def metric_names(multi: bool) -> list[str]:
+def metric_names(objectives: list[str]) -> list[str]:
     """The objective names shown by Optuna's tools (``study.set_metric_names``)."""
-    return ["val_acc", "ns_per_element"] if multi else ["val_acc"]
+    return [OBJECTIVES[o].metric for o in objectives]
 
 
 def make_pruner(kind: str, multi: bool, first_step: int | None = None) -> optuna.pruners.BasePruner:
@@ -94,7 +94,7 @@ class Driver:
         if self.study.metric_names is None:
             with warnings.catch_warnings():  # experimental in Optuna 5, and exactly what its dashboard reads
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                self.study.set_metric_names(metric_names(cfg.multi))
+                self.study.set_metric_names(metric_names(cfg.objectives))
         self.me = driver_id()
         self.on_event = on_event or (lambda kind, info: None)
         self.dists = distributions(space)
@@ -142,7 +142,8 @@ class Driver:
         trial.set_user_attr(Attr.OUTCOME, Outcomes.TRAINED)
         job = Job(key=trial.number, expression=text, task=self.cfg.task, seeds=tuple(range(self.cfg.seeds)),
                   steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
-                  analyse=self.cfg.analyse, measure=self.cfg.multi, prune=self._prune_spec())
+                  analyse=self.cfg.analyse, measure="speed" in self.cfg.objectives, attack=self.cfg.attack_spec,
+                  prune=self._prune_spec())
         executor.submit(job)
         self.inflight[trial.number] = trial
         self.started += 1
@@ -212,11 +213,12 @@ class Driver:
             for k, v in r.pruner_attrs.items():
                 self.study._storage.set_trial_system_attr(trial._trial_id, k, v)
         status, reason = r.status, r.reason
-        if status == "ok" and self.cfg.multi and r.cost is None:
-            status, reason = "fail", "no fused-kernel cost measured for the speed objective"
+        values = [getattr(r, OBJECTIVES[o].result) for o in self.cfg.objectives]
+        missing = [o for o, v in zip(self.cfg.objectives, values, strict=True) if v is None]
+        if status == "ok" and missing and r.value is not None:
+            status, reason = "fail", f"no value measured for the {', '.join(missing)} objective"
         if status == "ok" and r.value is not None:
-            values = [r.value] + ([float(r.cost)] if self.cfg.multi and r.cost is not None else [])
-            self.study.tell(trial, values)
+            self.study.tell(trial, [float(v) for v in values])
             return dict(info, state="COMPLETE", value=r.value, cost=r.cost)
         if status == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)

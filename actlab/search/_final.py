@@ -7,7 +7,8 @@ seeds), so a row's fresh score is free of the selection that picked it; the boar
 
 Each (role, activation, task, seed) evaluation is one trial of a companion study ``<study>:final`` in the same
 storage, so this stage resumes after a kill exactly like the search (finished evaluations are never redone). The
-first fresh seed of every row on the main task also measures its fused-kernel cost and properties.
+first fresh seed of every row on the main task also measures its fused-kernel cost and properties; with the
+robustness objective every main-task evaluation is also attacked, so the board shows fresh adversarial accuracy.
 """
 
 from __future__ import annotations
@@ -117,8 +118,11 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
                             (Attr.TASK, task), (Attr.SEED, seed), (Attr.DRIVER, me), (Attr.EXPRESSION, act)):
                 trial.set_user_attr(name, v)
             cost = cfg.analyse and role != "check" and seed == first_seed  # one cost measurement per row
+            # Robustness studies attack the main task's fresh-seed networks too (the check task's are not judged on it).
+            attack = cfg.attack_spec if role != "check" else None
             executor.submit(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=cfg.steps,
-                                timeout=cfg.timeout, evaluator=cfg.evaluator, analyse=cost, measure=cost))
+                                timeout=cfg.timeout, evaluator=cfg.evaluator, analyse=cost, measure=cost,
+                                attack=attack))
             trials[trial.number] = trial
         last = time.monotonic()
         while trials:

@@ -54,6 +54,8 @@ class Row:
     val: dict[int, float] = field(default_factory=dict)   # fresh seed -> val accuracy, main task
     test: dict[int, float] = field(default_factory=dict)  # fresh seed -> test accuracy, main task
     cost: float | None = None      # fused-kernel forward+backward ns/element (kernel_ns_per_element)
+    adv_score: float | None = None  # the search's median adversarial val accuracy (robustness objective)
+    adv: dict[int, float] = field(default_factory=dict)   # fresh seed -> adversarial val accuracy, main task
     smoothness: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     rank: int = 0
@@ -79,6 +81,11 @@ class Row:
         return self.search_score if self.search_score is not None else math.nan
 
     @property
+    def fresh_adv(self) -> float:
+        """Mean adversarial validation accuracy on the fresh seeds (nan without the robustness objective)."""
+        return statistics.fmean(self.adv.values()) if self.adv else math.nan
+
+    @property
     def fresh_val(self) -> float:
         return statistics.fmean(self.val.values()) if self.val else math.nan
 
@@ -98,12 +105,14 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         """This row in the shape of ``actlab show --json``."""
+        robust = {"adv_score": _num(self.adv_score), "adv_acc": _num(self.fresh_adv)} if (
+            self.adv_score is not None or self.adv) else {}  # only robustness studies have these keys
         return {"expression": self.name, "kind": self.kind, "seeds": self.seeds,
                 "search_score": _num(self.search_score), "test_acc": _acc(self.test_ci),
                 "vs": {b: _vs(t) for b, t in self.vs.items()}, "beats": list(self.beats),
                 "check": None if self.check is None else {  # a failed training has no value: mean null
                     "task": self.check.task, "test_acc": _acc(self.check.test_ci),
-                    "vs": {b: _vs(t) for b, t in self.check.vs.items()}}}
+                    "vs": {b: _vs(t) for b, t in self.check.vs.items()}}, **robust}
 
 
 @dataclass
@@ -133,7 +142,8 @@ class Board(Tabular):
         opts = [("task", c.get("task")), ("space", c.get("space")), ("seeds", c.get("seeds")),
                 ("steps", c.get("steps")), ("objective", c.get("objective")), ("strategy", c.get("strategy")),
                 ("study", self.study), ("top-k", c.get("top_k")), ("reeval-seeds", c.get("reeval_seeds")),
-                ("check-task", c.get("check_task") or "none"), ("storage", c.get("storage"))]
+                ("check-task", c.get("check_task") or "none"), ("storage", c.get("storage")),
+                ("attack", c.get("attack")), ("eps", c.get("eps")), ("norm", c.get("norm"))]
         args = " ".join(f"--{k} {_quote(v)}" for k, v in opts if v is not None)
         return f"actlab search {args} --budget 1"
 
@@ -178,7 +188,7 @@ def _found_row(t: FrozenTrial) -> Row:
     props = a.get(Attr.PROPERTIES) or {}
     return Row(a[Attr.EXPRESSION], "found", t.number, a.get(Attr.CANONICAL),
                search_score=float(t.values[0]) if t.values else None, search_seeds=len(a.get(Attr.PER_SEED, [])),
-               cost=a.get(Attr.COST), smoothness=_smooth(props), properties=props)
+               cost=a.get(Attr.COST), adv_score=a.get(Attr.ADV_ACC), smoothness=_smooth(props), properties=props)
 
 
 def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: int | None = None,
@@ -212,6 +222,8 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
                 row.val[seed] = float(res.val_acc)
             if res.test_acc is not None:
                 row.test[seed] = float(res.test_acc)
+            if res.adv_acc is not None:
+                row.adv[seed] = float(res.adv_acc)
         elif a.get(Attr.ROLE) == "check" and res.test_acc is not None:
             row.check = row.check or Check(str(a.get(Attr.TASK)))
             row.check.test[seed] = float(res.test_acc)

@@ -19,7 +19,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ._records import JobResult, SeedResult
+from ._records import AttackSpec, JobResult, SeedResult
 
 __all__ = ["Job", "PruneSpec", "run_job", "train_candidate", "describe_candidate", "DEFAULT_EVALUATOR"]
 
@@ -51,6 +51,7 @@ class Job:
     evaluator: str = DEFAULT_EVALUATOR
     analyse: bool = True          # also compute properties and the sympy canonical form
     measure: bool = False         # also time the fused kernel (compiles it; needed for the speed objective)
+    attack: AttackSpec | None = None  # also attack each trained network (the robustness objective)
     prune: PruneSpec | None = None
     attempt: int = 1
 
@@ -132,9 +133,11 @@ def run_job(job: Job) -> JobResult:
                 raise _Timeout()
             return False
 
+        # Only a job that needs the attack passes it, so evaluators without the keyword keep working.
+        kw: dict[str, Any] = {} if job.attack is None else {"attack": job.attack}
         for i, seed in enumerate(job.seeds):
             res = SeedResult.from_attr(evaluate(job.expression, job.task, seed, job.steps,
-                                                report if i == 0 else report_quiet), seed=seed)
+                                                report if i == 0 else report_quiet, **kw), seed=seed)
             out.per_seed.append(res)
             if res.pruned:
                 out.status = "pruned"
@@ -144,6 +147,9 @@ def run_job(job: Job) -> JobResult:
                 break
         if job.seeds and out.ok:
             out.value = statistics.median(float(r.val_acc) for r in out.per_seed)  # type: ignore[arg-type]
+            advs = [r.adv_acc for r in out.per_seed if r.adv_acc is not None]
+            if job.attack is not None and len(advs) == len(out.per_seed):
+                out.adv_value = statistics.median(float(a) for a in advs)
         if pruner_report is not None:
             out.pruner_attrs = pruner_report.attrs
             if pruner_report.error:
@@ -165,21 +171,30 @@ def run_job(job: Job) -> JobResult:
 
 
 def train_candidate(expression: str, task: str, seed: int, steps: int | None,
-                    report: Callable[[int, float], bool] | None) -> dict[str, Any]:
+                    report: Callable[[int, float], bool] | None, attack: AttackSpec | None = None) -> dict[str, Any]:
     """Train one child network with ``expression`` (or a registry name) as its activation; the default evaluator.
 
     Candidates train through :func:`actlab.models.candidate_act`, the one path shared with the tabular benchmarks
     and :func:`actlab.evaluate` (composite torch ops: no kernel compilation per candidate, and a result reproduces
     only when every caller trains the same way). The fused kernel is compiled only where its speed is the point
-    (the speed objective, the cost column).
+    (the speed objective, the cost column). With ``attack``, the trained network is also attacked on the whole
+    validation split (``adv_acc``); a run that diverged or was pruned has none.
     """
     from actlab.models import candidate_act
-    from actlab.train import train_one
+    from actlab.train import adversarial_accuracy, get_task, task_data, train_one
 
     act = candidate_act(expression)
-    d = train_one(act, task, seed, steps=steps, report=report, threads=1).to_dict()
+    got: dict[str, float] = {}
+    on_model = None
+    if attack is not None:
+        ds = task_data(get_task(task))
+
+        def on_model(model: Any) -> None:
+            got["adv_acc"] = adversarial_accuracy(model, ds.x_val, ds.y_val, attack.name, attack.eps, attack.norm)
+
+    d = train_one(act, task, seed, steps=steps, report=report, threads=1, on_model=on_model).to_dict()
     keep = ("val_acc", "test_acc", "val_loss", "train_loss", "wall_time", "steps_done", "diverged", "pruned")
-    return {k: d.get(k) for k in keep}
+    return {**{k: d.get(k) for k in keep}, **got}
 
 
 def first_report_step(task: str) -> int | None:

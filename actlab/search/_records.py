@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["Attr", "SeedResult", "JobResult", "Outcomes"]
+__all__ = ["Attr", "SeedResult", "JobResult", "Outcomes", "AttackSpec"]
 
 
 class Attr:
@@ -30,6 +30,7 @@ class Attr:
     CANONICAL = "canonical"        # sympy canonical form
     PROPERTIES = "properties"
     COST = "cost"                  # fused forward+backward ns/element (actlab.expr.kernel_ns_per_element)
+    ADV_ACC = "adv_acc"            # median adversarial validation accuracy over the seeds (robustness objective)
     # what happened
     OUTCOME = "outcome"            # Outcomes.*: trained, skipped, duplicate
     SKIPPED = "skipped"            # the reason a proposal was not trained
@@ -60,6 +61,16 @@ class Attr:
     CONFIG = "config"
 
 
+@dataclass(frozen=True)
+class AttackSpec:
+    """The attack of the robustness objective: an ``actlab.train.ATTACKS`` name, its budget ε and norm, run on the
+    trained child network's validation split (the split the search selects on; test stays for the final board)."""
+
+    name: str = "fgsm"
+    eps: float = 0.1
+    norm: str = "linf"
+
+
 class Outcomes:
     """Values of :attr:`Attr.OUTCOME`."""
 
@@ -81,6 +92,7 @@ class SeedResult:
     steps_done: int | None = None
     diverged: bool = False
     pruned: bool = False
+    adv_acc: float | None = None      # adversarial validation accuracy (only when an AttackSpec was given)
 
     @classmethod
     def from_attr(cls, d: dict[str, Any], seed: int | None = None) -> "SeedResult":
@@ -106,6 +118,7 @@ class JobResult:
     intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, val acc) of the first seed
     value: float | None = None          # median validation accuracy over the seeds (status "ok")
     cost: float | None = None
+    adv_value: float | None = None      # median adversarial validation accuracy over the seeds (status "ok")
     properties: dict[str, Any] | None = None
     canonical: str | None = None
     pruner_attrs: dict[str, Any] = field(default_factory=dict)
@@ -124,7 +137,8 @@ class JobResult:
         """The user attributes a trial stores for this result (None values left out)."""
         out: dict[str, Any] = {Attr.PER_SEED: [s.to_attr() for s in self.per_seed], Attr.WALL: self.wall,
                                Attr.CPU: self.cpu}
-        for key, v in ((Attr.COST, self.cost), (Attr.PROPERTIES, self.properties), (Attr.CANONICAL, self.canonical),
+        for key, v in ((Attr.COST, self.cost), (Attr.ADV_ACC, self.adv_value), (Attr.PROPERTIES, self.properties),
+                       (Attr.CANONICAL, self.canonical),
                        (Attr.PRUNER_ERROR, self.pruner_error), (Attr.RACED, self.raced or None),
                        (Attr.RACE_FAILURE, self.race_failure)):
             if v is not None:

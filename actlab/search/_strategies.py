@@ -153,7 +153,7 @@ class TPE(_SamplerStrategy):
 
 @register
 class NSGA2(_SamplerStrategy):
-    """Optuna's NSGA-II over the same encoding; meant for ``--objective accuracy,speed``."""
+    """Optuna's NSGA-II over the same encoding; meant for the multi-objective ``--objective``s."""
 
     name = "nsga2"
     summary = "Optuna NSGAIISampler (multi-objective) over the same encoding"

@@ -109,7 +109,7 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
     return study
 
 
-_PROTOCOL_KEYS = ("task", "space", "seeds", "steps", "objective")
+_PROTOCOL_KEYS = ("task", "space", "seeds", "steps", "objective", "attack", "eps", "norm")
 
 
 # What the loser of a race to create a new database's schema sees, by backend: optuna's CREATE TABLE / CREATE TYPE

@@ -24,7 +24,7 @@ from ._stats import paired_tests
 from ._tasks import Task, get_task
 from ._trainer import RunResult, train_one
 
-__all__ = ["RobustnessRow", "Robustness", "robustness", "check_attacks"]
+__all__ = ["RobustnessRow", "Robustness", "robustness", "check_attacks", "adversarial_accuracy"]
 
 
 @dataclass
@@ -74,6 +74,21 @@ class Robustness:
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     logits = model(x)
     return float(((logits.argmax(1) == y) & torch.isfinite(logits).all(1)).float().mean())
+
+
+def adversarial_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: str, eps: float,
+                         norm: str = "linf") -> float:
+    """Accuracy of a trained ``model`` on ``attack``'s adversarial examples of ``(x, y)`` (moved to its device).
+
+    The model is put in eval mode and its parameters stop requiring gradients (the attack needs input gradients only),
+    so call it on a model that is done training.
+    """
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    dev = next(model.parameters(), torch.empty(0)).device
+    x, y = x.to(dev), y.to(dev)
+    return _accuracy(model, get_attack(attack)(model, x, y, eps, norm), y)
 
 
 def check_attacks(attacks: Sequence[str], eps: Sequence[float], norm: str) -> None:

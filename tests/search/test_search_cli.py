@@ -58,3 +58,17 @@ def test_search_prints_one_line_per_trial_when_not_a_terminal(monkeypatch, tmp_p
     lines = re.findall(r"^\[(\d)/4\] trial \d+ \w+\(.*\): (?:val \d\.\d{4}|pruned|fail).*$", res.output, re.M)
     assert sorted(lines) == ["1", "2", "3", "4"], res.output
     assert "search stopped: budget of 4 trials" in res.output
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--objective", "accuracy,robust"], "--objective must be accuracy"),
+    (["--objective", "robustness"], "--objective must be accuracy"),
+    (["--objective", "accuracy,robustness", "--eps", "0"], "eps must be > 0"),
+    (["--objective", "accuracy,robustness", "--eps", "-0.5"], "eps must be > 0"),
+    (["--objective", "accuracy,robustness", "--attack", "fgsn"], "unknown attack 'fgsn'; did you mean fgsm"),
+    (["--objective", "accuracy,robustness", "--norm", "l3"], "norm must be one of linf, l2"),
+])
+def test_bad_robustness_objective_input_is_a_one_line_error(captured, args: list[str], says: str) -> None:
+    res = CliRunner().invoke(app, ["search", *args])
+    assert res.exit_code == 2 and says in res.output and not captured, res.output
+    assert len(res.output.strip().splitlines()) == 1, res.output

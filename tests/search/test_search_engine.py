@@ -243,3 +243,27 @@ def test_postgres_storage() -> None:
             optuna.delete_study(study_name=name, storage=url)
         except KeyError:
             pass
+
+
+def test_every_objective_is_declared_once_and_names_a_job_result_field() -> None:
+    from actlab.search import OBJECTIVES
+    from actlab.search._engine import metric_names
+    from actlab.search._records import JobResult
+
+    for name, o in OBJECTIVES.items():
+        assert o.name == name and o.direction in ("maximize", "minimize") and hasattr(JobResult(), o.result)
+        cfg = SearchConfig(objective="accuracy" if name == "accuracy" else f"accuracy,{name}")
+        assert cfg.directions[-1] == o.direction and metric_names(cfg.objectives)[-1] == o.metric
+    both = SearchConfig(objective="accuracy, robustness", eps=0.2)
+    assert both.objective == "accuracy,robustness" and both.study_name().endswith("-robustness")
+    assert both.attack_spec is not None and both.attack_spec.eps == 0.2 and both.protocol()["attack"] == "fgsm"
+    plain = SearchConfig(attack="pgd")  # the attack is no part of a protocol that does not use it
+    assert plain.attack_spec is None and plain.protocol()["attack"] is None
+
+
+def test_resuming_a_robustness_study_with_another_attack_budget_is_refused(tmp_path: Path) -> None:
+    kw = dict(budget=1, storage=str(tmp_path / "r.db"), study="r", objective="accuracy,robustness")
+    Driver(fake_config(eps=0.1, **kw), FakeSpace())
+    Driver(fake_config(eps=0.1, **kw), FakeSpace())  # the same protocol resumes
+    with pytest.raises(ValueError, match="different protocol.*eps"):
+        Driver(fake_config(eps=0.2, **kw), FakeSpace())

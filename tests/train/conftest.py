@@ -1,5 +1,5 @@
 """Train fixtures: one MNIST-1D cache per session, exported through $ACTLAB_DATA_DIR (so spawned workers see it),
-and tiny CIFAR-10 files in the real python-pickle format."""
+tiny CIFAR-10 files in the real python-pickle format, and two small trained models for the attack tests."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import os
 import pickle
 from pathlib import Path
 
+import dataclasses
+
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,3 +43,27 @@ def cifar_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (folder / name).write_bytes(pickle.dumps({b"data": data, b"labels": labels.tolist()}))
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"c%d" % i for i in range(10)]}))
     return folder
+
+
+@pytest.fixture(scope="session")
+def trained() -> dict[str, nn.Module]:
+    """Two small trained models (relu, swish: 300 steps of digits-mlp), parameters frozen."""
+    from actlab.train import get_task, train_one
+
+    task = dataclasses.replace(get_task("digits-mlp"), eval_every=1000)
+    out: dict[str, nn.Module] = {}
+    for act in ("relu", "swish"):
+        train_one(act, task, seed=0, steps=300, on_model=lambda m, a=act: out.__setitem__(a, m))
+    for m in out.values():
+        for p in m.parameters():
+            p.requires_grad_(False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def data() -> tuple[torch.Tensor, torch.Tensor]:
+    """The first 300 digits test examples."""
+    from actlab.data import load
+
+    ds = load("digits")
+    return ds.x_test[:300], ds.y_test[:300]

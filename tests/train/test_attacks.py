@@ -1,34 +1,13 @@
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 import torch
 from torch import nn
 
-from actlab.data import load
-from actlab.train import ATTACKS, NORMS, get_attack, get_task, robustness, train_one
+from actlab.train import ATTACKS, NORMS, get_attack, robustness
 
-EPS = {"linf": 0.1, "l2": 1.0}
-
-
-@pytest.fixture(scope="module")
-def trained() -> dict[str, nn.Module]:
-    """Two small trained models (different activations) and the first 300 digits test examples."""
-    task = dataclasses.replace(get_task("digits-mlp"), eval_every=1000)
-    out: dict[str, nn.Module] = {}
-    for act in ("relu", "swish"):
-        train_one(act, task, seed=0, steps=300, on_model=lambda m, a=act: out.__setitem__(a, m))
-    for m in out.values():
-        for p in m.parameters():
-            p.requires_grad_(False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def data() -> tuple[torch.Tensor, torch.Tensor]:
-    ds = load("digits")
-    return ds.x_test[:300], ds.y_test[:300]
+EPS = {"linf": 0.1, "l2": 1.0}  # the fixtures `trained` and `data` are in conftest.py (shared with the foolbox test)
 
 
 def _acc(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
