@@ -102,14 +102,17 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
         if old is None:
             study.set_user_attr("config", config)
         else:
-            diff = {k: (old.get(k), v) for k, v in config.items() if k in _PROTOCOL_KEYS and old.get(k) != v}
+            # A key the study predates is not compared (a study made before racing existed raced no seeds).
+            diff = {k: (old.get(k), v) for k, v in config.items()
+                    if k in _PROTOCOL_KEYS and k in old and old.get(k) != v}
             if diff:
                 raise ValueError(f"study {name!r} was run with a different protocol {diff} (old, new); "
                                  f"resume with the same options or choose another --study")
     return study
 
 
-_PROTOCOL_KEYS = ("task", "space", "seeds", "steps", "objective", "attack", "eps", "norm")
+# What makes two records comparable: race_seeds too, since a raced candidate's value is the median over more seeds.
+_PROTOCOL_KEYS = ("task", "space", "seeds", "race_seeds", "steps", "objective", "attack", "eps", "norm")
 
 
 # What the loser of a race to create a new database's schema sees, by backend: optuna's CREATE TABLE / CREATE TYPE

@@ -197,6 +197,9 @@ def test_resuming_with_another_protocol_is_refused(tmp_path: Path) -> None:
     Driver(cfg, FakeSpace()).run()
     with pytest.raises(ValueError, match="different protocol"):
         Driver(fake_config(budget=2, seeds=2, storage=str(tmp_path / "s.db"), study="s"), FakeSpace())
+    with pytest.raises(ValueError, match="different protocol.*race_seeds"):
+        Driver(fake_config(budget=2, race_seeds=cfg.race_seeds + 1, storage=str(tmp_path / "s.db"), study="s"),
+               FakeSpace())
 
 
 def test_config_and_budget_errors() -> None:
