@@ -5,8 +5,9 @@ Each issue's commands live in their own section; keep imports inside the command
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import typer
 
@@ -50,6 +51,27 @@ def _fail(message: str) -> None:
     """Print a one-line error and exit 2, instead of a traceback, for input the user can fix."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
+
+
+@contextmanager
+def _resumable(what: str) -> Iterator[None]:
+    """Stop a long study on Ctrl-C or SIGTERM (what Slurm, Kubernetes and ``kill`` send) through the same path:
+    the ``finally`` blocks close the workers, the trials already told stay recorded, and one line says how to go
+    on; exit status 130. Without it SIGTERM killed the driver outright and its workers died on a broken pipe."""
+    import signal
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.secho(f"interrupted: the finished trials are recorded; run the same command again to resume {what}",
+                    fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _task_option(task: str, train_fn: Optional[str]) -> str:
@@ -381,7 +403,8 @@ def search(task: str = _search_option("task", _TASK_HELP),
                            race_seeds=race_seeds, timeout=timeout, seed=seed)
         progress = RichProgress()
         try:
-            result = run_search(cfg, on_event=progress)
+            with _resumable("the search"):
+                result = run_search(cfg, on_event=progress)
         finally:
             progress.close()
     except (ValueError, KeyError) as e:
@@ -467,8 +490,9 @@ def bench_table(
     progress = RichProgress()
     try:
         try:
-            tab = table.build(out, task=task, steps=steps, seeds=seeds, limit=limit, order=order, workers=workers,
-                              baselines=base, runs_dir=runs_dir, on_event=progress)
+            with _resumable("the build"):
+                tab = table.build(out, task=task, steps=steps, seeds=seeds, limit=limit, order=order,
+                                  workers=workers, baselines=base, runs_dir=runs_dir, on_event=progress)
         finally:
             progress.close()
     except (ValueError, KeyError) as e:

@@ -2,8 +2,9 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/search_quick.py --runs-dir /tmp/quick --json benchmarks/search_quick.json
 
-Runs ``actlab search`` with its defaults (override with --strategy/--budget/--steps/--race-seeds/--check-task) in a
-runs directory and prints, counting only the trials THIS run recorded (a resumed study's older trials are left out):
+Runs ``actlab search`` with its defaults (override with --strategy/--budget/--steps/--race-seeds/--check-task/
+--workers) in a runs directory and prints, counting only the trials THIS run recorded (a resumed study's older
+trials are left out):
 complete trainings per hour (seed trainings that ran their full step budget) and full-length equivalents per hour
 (all steps trained, pruned runs included, divided by the step budget), both measured over the search phase's wall
 time; the final stage's time split into the main and the check task; the winner's-curse gap of the top-k (search
@@ -33,11 +34,12 @@ def main() -> None:
     ap.add_argument("--race-seeds", type=int, default=None)
     ap.add_argument("--check-task", default=None)
     ap.add_argument("--study", default=None)
+    ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     kw = {k: v for k, v in (("strategy", args.strategy), ("budget", args.budget), ("steps", args.steps),
                             ("race_seeds", args.race_seeds), ("check_task", args.check_task),
-                            ("study", args.study)) if v is not None}
+                            ("study", args.study), ("workers", args.workers)) if v is not None}
     cfg = SearchConfig(runs_dir=args.runs_dir, **kw)
     marks: dict[str, float] = {}
     mine: set[int] = set()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import socket
+import signal
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -87,6 +88,9 @@ def _orphan_watch(driver: int) -> None:
 
 def _worker_main(conn: Any, threads: int, parent: int, slot: int = 0, device: str | None = None) -> None:
     threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
+    # Ctrl-C reaches the whole process group: the driver decides (it closes the workers); a worker must not die
+    # mid-job with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
     from actlab.train import place_worker
@@ -100,7 +104,11 @@ def _worker_main(conn: Any, threads: int, parent: int, slot: int = 0, device: st
             return
         if job is None:
             return
-        conn.send(run_job(job))
+        result = run_job(job)
+        try:
+            conn.send(result)
+        except OSError:  # the driver is gone (killed): its trial is requeued when the study resumes
+            return
 
 
 @dataclass

@@ -249,16 +249,21 @@ def recover_stale(study: optuna.Study, me: str) -> list[int]:
         if owner is None and others and t.datetime_start is not None and (
                 now - t.datetime_start.timestamp() < GRACE_SECONDS):
             continue
-        live = Trial(study, t._trial_id)
-        live.set_user_attr("failure", f"driver {owner} died while this trial ran; requeued")
-        live.set_user_attr("requeued", True)
-        study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-        # A trial killed between ask() and its first suggestion has no params yet, only the enqueued ones.
-        params = t.params or t.system_attrs.get("fixed_params")
-        if params:
-            study.enqueue_trial(params, user_attrs={"requeued_from": t.number})
+        requeue(study, t, f"driver {owner} died while this trial ran; requeued")
         requeued.append(t.number)
     return requeued
+
+
+def requeue(study: optuna.Study, t: FrozenTrial, reason: str) -> None:
+    """Fail running trial ``t`` (not counted as evaluated) and enqueue its candidate again, so nothing is lost."""
+    live = Trial(study, t._trial_id)
+    live.set_user_attr("failure", reason)
+    live.set_user_attr("requeued", True)
+    study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+    # A trial killed between ask() and its first suggestion has no params yet, only the enqueued ones.
+    params = t.params or t.system_attrs.get("fixed_params")
+    if params:
+        study.enqueue_trial(params, user_attrs={"requeued_from": t.number})
 
 
 def is_evaluated(t: FrozenTrial) -> bool:

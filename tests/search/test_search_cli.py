@@ -72,3 +72,43 @@ def test_bad_robustness_objective_input_is_a_one_line_error(captured, args: list
     res = CliRunner().invoke(app, ["search", *args])
     assert res.exit_code == 2 and says in res.output and not captured, res.output
     assert len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_sigterm_stops_the_search_cleanly_and_it_resumes(monkeypatch, tmp_path: Path) -> None:
+    # What a cluster scheduler does to a job: SIGTERM mid-search. The command exits 130 with one line, the trials
+    # in flight are requeued (none stays RUNNING), and the same command again finishes the budget.
+    import os
+    import signal
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from actlab.search import evaluated
+
+    real = actlab.search.run_search
+    cfg = fake_config(budget=6, storage=str(tmp_path / "s.db"), study="s")
+    kill_after = [2]
+
+    def search(_cfg: SearchConfig, on_event=None):
+        def events(kind: str, info: dict) -> None:
+            on_event(kind, info)
+            if kind == "trial":
+                kill_after[0] -= 1
+                if kill_after[0] == 0:
+                    os.kill(os.getpid(), signal.SIGTERM)
+        return real(cfg, space=FakeSpace(), final=False, on_event=events)
+
+    monkeypatch.setattr(actlab.search, "run_search", search)
+    before = signal.getsignal(signal.SIGTERM)
+    res = CliRunner().invoke(app, ["search"])
+    assert res.exit_code == 130, res.output
+    assert "interrupted: the finished trials are recorded; run the same command again to resume" in res.output
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is the command's only
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
+    trials = study.get_trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    assert 2 <= len(evaluated(study)) < 6
+    kill_after[0] = -1  # no more signals
+    res = CliRunner().invoke(app, ["search"])
+    assert res.exit_code == 0, res.output
+    assert len(evaluated(study)) == 6
