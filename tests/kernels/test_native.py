@@ -241,3 +241,28 @@ def test_module_fast_entry_steps_aside_under_tracing() -> None:
     m(x), m(x)
     graph = str(torch.jit.trace(m, (x,)).graph)
     assert "actlab::isrlu" in graph and "empty_like" not in graph
+
+
+@pytest.mark.parametrize("name", FUSED_ACTS)
+def test_module_node_saves_one_tensor_and_catches_in_place_edits(name: str) -> None:
+    """The node keeps one input-sized tensor (through saved_tensors_hooks, as autograd's own nodes do), and an
+    in-place edit of what it saved is an error at backward, not a wrong gradient."""
+    m = A.get(name)
+    x = torch.randn(300, requires_grad=True)
+    m(x)
+    count = [0]
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        count[0] += t.numel() == x.numel()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = m(x)
+    assert _is_node(y.grad_fn.name()) and count[0] == 1
+    # Without hooks (which take over the saved tensor, so autograd checks no version), as a model runs:
+    inp = x.detach().clone().requires_grad_(True) * 1.0  # a non-leaf input, which may be edited in place
+    y = m(inp)
+    with torch.no_grad():
+        (y if K.get_kernel(A.spec(name).kernel).saves_output else inp).add_(1.0)  # what the node saved
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
