@@ -8,6 +8,7 @@ import torch
 import actlab
 from actlab import kernels
 from actlab.expr import ExprActivation
+from tests._saved import saved_count
 
 DTYPES = (torch.bfloat16, torch.float16)
 
@@ -15,19 +16,6 @@ DTYPES = (torch.bfloat16, torch.float16)
 def _modules() -> list[tuple[str, torch.nn.Module]]:
     mods = [(n, actlab.get(n)) for n in actlab.names()]
     return mods + [(e, ExprActivation(e)) for e in ("x * sigmoid(beta * x)", "x * tanh(x)")]
-
-
-def _saved(fn, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-    # Input-sized saved tensors (a trainable β is saved too, but it is a scalar).
-    count = [0]
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        count[0] += t.numel() == x.numel()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = fn(x)
-    return y, count[0]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -38,7 +26,7 @@ def test_one_saved_tensor_and_composite_values(dtype: torch.dtype) -> None:
     for name, m in _modules():
         x = base.to(dtype).requires_grad_(True)
         assert not kernels.supports(x)  # this is the generic path
-        y, n = _saved(m, x)
+        y, n = saved_count(m, x)
         if n != 1:
             bad.append(f"{name}: {n}")
             continue

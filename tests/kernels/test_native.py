@@ -16,6 +16,7 @@ import actlab.activations as A
 from actlab import kernels as K
 from actlab.expr import compile_kernel
 from actlab.kernels import _fused, _native
+from tests._saved import saved_count
 
 NAMES = list(K.KERNELS)
 DTYPES = [torch.float32, torch.float64]
@@ -250,15 +251,8 @@ def test_module_node_saves_one_tensor_and_catches_in_place_edits(name: str) -> N
     m = A.get(name)
     x = torch.randn(300, requires_grad=True)
     m(x)
-    count = [0]
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        count[0] += t.numel() == x.numel()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = m(x)
-    assert _is_node(y.grad_fn.name()) and count[0] == 1
+    y, n = saved_count(m, x)
+    assert _is_node(y.grad_fn.name()) and n == 1
     # Without hooks (which take over the saved tensor, so autograd checks no version), as a model runs:
     inp = x.detach().clone().requires_grad_(True) * 1.0  # a non-leaf input, which may be edited in place
     y = m(inp)

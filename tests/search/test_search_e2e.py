@@ -11,6 +11,7 @@ import torch
 
 from actlab import expr
 from actlab.search import STRATEGIES, SearchConfig, export_expression, export_study, run_search
+from tests._saved import saved_count
 
 # A real task where good functions clearly beat tanh and the identity in seconds of training (300 steps of the
 # MNIST-1D CNN: relu ~0.75, tanh ~0.57, identity ~0.30 validation accuracy; about half of the prefiltered 1-unit
@@ -158,15 +159,8 @@ def test_exported_module_saves_one_tensor_and_traces_with_actlab(dtype: torch.dt
     mod = _import(export_expression(text, tmp_path / "sw.py"), "sw")
     act = mod.FoundActivation().to(dtype)
     x = (torch.linspace(-4, 4, 97, dtype=dtype)).requires_grad_(True)
-    count = [0]
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        count[0] += t.numel() == x.numel()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = act(x)
-    assert count[0] == 1
+    y, n = saved_count(act, x)
+    assert n == 1
     want = mod.FoundActivation(fused=False).to(dtype)(x)
     torch.testing.assert_close(y, want)
     y.sum().backward()
