@@ -204,3 +204,20 @@ def test_drop_in_training_loss_decreases():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_functional_binds_like_its_signature(name):
+    # The binder is hand-written for speed: positional and keyword hyperparameters agree, and bad calls say why.
+    fn, keys = getattr(actlab.functional, name), list(spec(name).defaults)
+    x = torch.randn(50)
+    vals = [1.25 + 0.25 * i for i in range(len(keys))]
+    torch.testing.assert_close(fn(x, *vals), fn(x, **dict(zip(keys, vals, strict=True))))
+    torch.testing.assert_close(fn(x, *vals), actlab.get(name, *vals)(x))
+    with pytest.raises(TypeError, match=f"takes {len(keys)} hyperparameter"):
+        fn(x, *vals, 1.0)
+    with pytest.raises(TypeError, match="unknown keyword.*allowed: .*fused"):
+        fn(x, not_a_hparam=1.0)
+    if keys:
+        with pytest.raises(TypeError, match=f"multiple values for '{keys[0]}'"):
+            fn(x, vals[0], **{keys[0]: vals[0]})
