@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["board_table", "board_caption", "pareto_table", "board_markdown", "print_board", "final_stage_notice",
-           "plot_search", "plot_progress", "plot_cost", "plot_top_functions", "study_and_board", "show"]
+           "plot_search", "plot_progress", "plot_cost", "plot_robustness", "plot_top_functions", "study_and_board",
+           "show"]
 
 
 def _f(v: float | None, fmt: str = ".4f") -> str:
@@ -216,6 +217,38 @@ def plot_cost(study: Any, board: Any, out: str | Path | None = None) -> "Figure"
     return save(fig, out, dpi=110)
 
 
+def plot_robustness(study: Any, board: Any, out: str | Path | None = None) -> "Figure | None":
+    """Clean against adversarial validation accuracy for every candidate of a robustness study, its Pareto front
+    (both maximised) and the baselines on fresh seeds; None for a study without the robustness objective."""
+    from actlab.search import Attr, evaluated
+
+    pts = [(t.values[0], t.user_attrs[Attr.ADV_ACC]) for t in evaluated(study)
+           if t.values and t.user_attrs.get(Attr.ADV_ACC) is not None]
+    bases = [r for r in board.rows if r.kind == "baseline" and r.adv]
+    if not pts and not bases:
+        return None
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
+    if pts:
+        clean, adv = zip(*pts, strict=True)
+        ax.scatter(clean, adv, s=12, alpha=0.5, label="candidates (search seeds)")
+        best, front = -math.inf, []
+        for c, a in sorted(pts, reverse=True):  # by clean accuracy, best first: the front keeps each new best adv
+            if a > best:
+                front.append((c, a))
+                best = a
+        ax.step(*zip(*sorted(front), strict=True), where="pre", color="C3", label="Pareto front")
+    for r in bases:
+        ax.scatter([r.fresh_val], [r.fresh_adv], marker="*", s=80, color="k")
+        ax.annotate(r.name, (r.fresh_val, r.fresh_adv), fontsize=8)
+    ax.set_xlabel("clean validation accuracy")
+    ax.set_ylabel("adversarial validation accuracy")
+    ax.set_title("clean vs adversarial accuracy (baselines: fresh seeds)")
+    if pts:
+        ax.legend(fontsize=8)
+    return save(fig, out, dpi=110)
+
+
 def plot_top_functions(board: Any, k: int = 5, out: str | Path | None = None) -> "Figure | None":
     """f, f′ and f″ of the top-``k`` found functions and the best baseline (None if the board has neither)."""
     fns = _top_functions(board, k)
@@ -223,8 +256,12 @@ def plot_top_functions(board: Any, k: int = 5, out: str | Path | None = None) ->
 
 
 def plot_search(study: Any, board: Any, out_dir: str | Path | None = None) -> dict[str, "Figure"]:
-    """The search figures by name (progress, accuracy_vs_cost, top_functions); ``out_dir`` also writes NAME.png."""
+    """The search figures by name (progress, accuracy_vs_cost, clean_vs_adversarial for robustness studies,
+    top_functions); ``out_dir`` also writes NAME.png."""
     figs: dict[str, Any] = {"progress": plot_progress(study, board), "accuracy_vs_cost": plot_cost(study, board)}
+    robust = plot_robustness(study, board)
+    if robust is not None:
+        figs["clean_vs_adversarial"] = robust
     top = plot_top_functions(board)
     if top is not None:
         figs["top_functions"] = top

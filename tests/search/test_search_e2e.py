@@ -98,6 +98,10 @@ def test_robustness_objective_gives_a_non_dominated_front_of_clean_and_adversari
     assert again["adv_acc"] == r.adv_score and again["val_acc"] == r.search_score
     found = next(row for row in res.board.rows if row.kind == "found")
     assert sorted(found.adv) == sorted(found.test) and len(found.adv) == 2  # fresh seeds attacked too
+    from actlab.report.search import plot_search
+
+    figs = plot_search(study, res.board, out_dir=tmp_path / "plots")
+    assert "clean_vs_adversarial" in figs and (tmp_path / "plots" / "clean_vs_adversarial.png").stat().st_size > 1000
     assert "adv_acc" in found.to_json()
 
 
