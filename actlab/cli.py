@@ -481,6 +481,8 @@ def bench_table(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes (default: one per core)"),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="comma-separated zoo baselines"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="where the resumable study lives"),
+    exclude: Optional[list[Path]] = typer.Option(None, "--exclude", help="a table whose functions this build skips "
+                                                 "(repeatable): build the rest as a shard, then bench merge"),
 ) -> None:
     """Train every distinct prefiltered 1-unit function and the zoo baselines once per seed; re-run to resume."""
     from actlab.bench import table
@@ -492,13 +494,35 @@ def bench_table(
         try:
             with _resumable("the build"):
                 tab = table.build(out, task=task, steps=steps, seeds=seeds, limit=limit, order=order,
-                                  workers=workers, baselines=base, runs_dir=runs_dir, on_event=progress)
+                                  workers=workers, baselines=base, runs_dir=runs_dir, exclude=tuple(exclude or ()),
+                                  on_event=progress)
         finally:
             progress.close()
-    except (ValueError, KeyError) as e:
+    except (FileNotFoundError, ValueError, KeyError) as e:
         _fail(str(e).strip('"'))
+    _wrote(tab, out)
+
+
+def _wrote(tab: Any, out: Path) -> None:
+    from actlab.bench import table
+
     typer.echo(f"wrote {out} ({tab.protocol['functions']} functions, {len(tab.rows)} rows) and "
                f"{table.sidecar_path(out)}")
+
+
+@bench_app.command("merge")
+def bench_merge(
+    tables: list[Path] = typer.Argument(..., help="tables built under one protocol (e.g. shards from --exclude)"),
+    out: Path = typer.Option(..., "--out", help="the merged table: NAME.csv.gz (+ NAME.json)"),
+) -> None:
+    """Merge table shards into one table; rows present in several shards must agree exactly."""
+    from actlab.bench import table
+
+    try:
+        tab = table.merge(list(tables), out)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e).strip('"'))
+    _wrote(tab, out)
 
 
 @bench_app.command("strategies")

@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["ORDERS", "STATUSES", "Function", "Landscape", "Table", "TableRow", "build", "export", "landscape", "load",
-           "plot_landscape", "sidecar_path",
-           "write_rows"]
+           "merge", "plot_landscape", "sidecar_path", "write_rows"]
 
 #: Row statuses: trained to the end, non-finite loss (chance accuracy), or the job failed (timeout, exception).
 STATUSES = ("ok", "diverged", "failed")
@@ -36,6 +35,8 @@ STATUSES = ("ok", "diverged", "failed")
 #: or a uniform random order (a ``limit`` then takes an unbiased sample).
 ORDERS = {"simplest": "exhaustive", "random": "random"}
 _SUFFIX = ".csv.gz"
+#: Protocol keys two tables must share to be merged (or for one to extend the other): the rows must be comparable.
+SAME_PROTOCOL = ("task", "steps", "seeds", "space", "baseline_seeds", "baselines", "trains_with")
 
 
 @dataclass
@@ -144,6 +145,7 @@ def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: 
 def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, seeds: int = 2,
           limit: int | None = None, order: str = "simplest", workers: int | None = None,
           baselines: tuple[str, ...] | None = None, runs_dir: str = "runs", timeout: float = 600.0,
+          exclude: tuple[str | Path, ...] = (),
           on_event: Callable[[str, dict[str, Any]], None] | None = None) -> Table:
     """Build (or resume) the table ``out`` (``NAME.csv.gz``) and its sidecar; returns the loaded table.
 
@@ -154,6 +156,8 @@ def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, 
         order: ``"simplest"`` (the exhaustive order) or ``"random"`` (an unbiased sample when limited).
         baselines: zoo activations trained under the same protocol (default: the search's ``BASELINES``).
         runs_dir: where the resumable study lives (``runs/table-NAME.db``).
+        exclude: tables (same protocol) whose functions this build skips: it trains the rest of the space, as a
+            shard to :func:`merge` with them (another machine's share, or a build whose study was lost).
     """
     from actlab.search import BASELINES, make_space, run_search
 
@@ -161,7 +165,12 @@ def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, 
     name = path.name[: -len(_SUFFIX)]
     cfg = _config(task, steps, seeds, limit, order, workers, BASELINES if baselines is None else baselines,
                   runs_dir, f"table-{name}", timeout)
-    space = make_space(cfg)
+    skip: set[str] = set()
+    for other in exclude:
+        tab = load(other)
+        _check_same(tab.path, tab.protocol, _protocol_of(cfg), keys=("task", "steps", "seeds", "space"))
+        skip |= set(tab.functions())
+    space = make_space(cfg, exclude=skip)
     pool, counts = space.enumerate()
     if limit is None:
         cfg.budget = len(pool)
@@ -206,7 +215,7 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
     import torch
 
     import actlab
-    from actlab.search import evaluated, final_name, fresh_seeds
+    from actlab.search import evaluated, final_name
 
     path = _check_out(out)
     main = optuna.load_study(study_name=study, storage=storage)
@@ -226,12 +235,8 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
         rows.append(_row("baseline", t.user_attrs["act"], "", int(t.user_attrs["seed"]), res,
                          failed=t.state.name == "FAIL" and not res.get("diverged")))
     protocol = {
-        "task": cfg.task, "steps": cfg.steps, "seeds": list(range(cfg.seeds)), "space": cfg.units,
-        "baseline_seeds": fresh_seeds(cfg.reeval_seeds),
-        "order": next(k for k, v in ORDERS.items() if v == cfg.strategy),
-        "functions": len({r.fingerprint for r in rows if r.kind == "candidate"}),
-        "space_counts": counts or {}, "baselines": list(cfg.baselines),
-        "trains_with": "actlab.models.candidate_act (composite torch ops), 1 thread",
+        **_protocol_of(cfg), "order": next(k for k, v in ORDERS.items() if v == cfg.strategy),
+        "functions": len({r.fingerprint for r in rows if r.kind == "candidate"}), "space_counts": counts or {},
         "reproduce": "actlab.evaluate(expression, task=task, seeds=[seed], steps=steps, metric='val_acc')",
         "actlab_version": actlab.__version__, "git_commit": _commit(), "torch_version": torch.__version__,
         "python": platform.python_version(), "study": study, "storage": storage,
@@ -239,6 +244,55 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
         **({"build_seconds_this_run": round(seconds, 1)} if seconds is not None else {}),
     }
     return write_rows(path, rows, protocol)
+
+
+def _protocol_of(cfg: Any) -> dict[str, Any]:
+    """The protocol keys a search config fixes (``SAME_PROTOCOL``)."""
+    from actlab.search import fresh_seeds
+
+    return {"task": cfg.task, "steps": cfg.steps, "seeds": list(range(cfg.seeds)), "space": cfg.units,
+            "baseline_seeds": fresh_seeds(cfg.reeval_seeds), "baselines": list(cfg.baselines),
+            "trains_with": "actlab.models.candidate_act (composite torch ops), 1 thread"}
+
+
+def _check_same(name: str, got: dict[str, Any], want: dict[str, Any], keys: tuple[str, ...] = SAME_PROTOCOL) -> None:
+    diff = [f"{k}: {got.get(k)!r} != {want.get(k)!r}" for k in keys if got.get(k) != want.get(k)]
+    if diff:
+        raise ValueError(f"{name} was built under another protocol ({'; '.join(diff)})")
+
+
+def merge(paths: list[str | Path], out: str | Path) -> Table:
+    """One table from shards built under one protocol (e.g. with ``build(exclude=...)``), written to ``out``.
+
+    A (function, seed) present in several shards must hold the same values in each, since training is
+    deterministic: the baselines, which every shard trains, check that the shards reproduce one another.
+    """
+    if len(paths) < 2:
+        raise ValueError(f"merge needs at least two tables, got {len(paths)}")
+    tabs = [load(p) for p in paths]
+    for t in tabs[1:]:
+        _check_same(t.path, t.protocol, tabs[0].protocol)
+    rows: dict[tuple[str, str, int], TableRow] = {}
+    for t in tabs:
+        for r in t.rows:
+            key = (r.kind, r.fingerprint or r.expression, r.seed)
+            old = rows.setdefault(key, r)
+            if old is not r and (old.status, repr(old.val_acc), repr(old.test_acc)) != \
+                    (r.status, repr(r.val_acc), repr(r.test_acc)):
+                raise ValueError(f"{r.kind} {r.expression!r} seed {r.seed} differs between shards "
+                                 f"(val_acc {old.val_acc!r} vs {r.val_acc!r} in {t.path}): they do not reproduce")
+    merged = sorted(rows.values(), key=lambda r: r.kind != "candidate")  # candidates, then baselines (stable)
+    counts = dict(tabs[0].protocol.get("space_counts") or {})
+    if "excluded" in counts:  # a shard's counts: its survivors plus those it left to the other shards
+        counts["survivors"] = counts.get("survivors", 0) + counts.pop("excluded")
+    protocol = {**tabs[0].protocol, "functions": len({r.fingerprint for r in merged if r.kind == "candidate"}),
+                "space_counts": counts, "git_commit": sorted({str(t.protocol.get("git_commit")) for t in tabs}),
+                "merged_from": [{"table": Path(t.path).name, **{k: t.protocol.get(k) for k in
+                                 ("functions", "git_commit", "storage", "created", "build_seconds_this_run")}}
+                                for t in tabs],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    protocol.pop("build_seconds_this_run", None)
+    return write_rows(out, merged, protocol)
 
 
 def load(path: str | Path) -> Table:

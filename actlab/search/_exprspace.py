@@ -12,7 +12,7 @@ import itertools
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from ._space import SearchSpace, Slot
 
@@ -28,9 +28,11 @@ class ExprSpace(SearchSpace):
     Args:
         units: core units (1 or 2).
         cache_dir: where the exhaustive order is cached (``None``: no cache).
+        exclude: identities left out of :meth:`enumerate` (functions trained elsewhere, e.g. by the table this
+            build extends or another machine's shard); counted as ``"excluded"``.
     """
 
-    def __init__(self, units: int = 1, cache_dir: str | Path | None = "runs") -> None:
+    def __init__(self, units: int = 1, cache_dir: str | Path | None = "runs", exclude: Iterable[str] = ()) -> None:
         from actlab import expr
 
         self._expr = expr
@@ -43,6 +45,7 @@ class ExprSpace(SearchSpace):
         self._check = lru_cache(maxsize=100_000)(self._check_uncached)
         self._render = lru_cache(maxsize=100_000)(self._render_uncached)
         self._enum: tuple[list[dict[str, str]], dict[str, int]] | None = None
+        self.exclude = frozenset(exclude)
 
     def render(self, tokens: Mapping[str, str]) -> str:
         # Cached: the random and surrogate strategies render the whole exhaustive pool at every proposal.
@@ -74,17 +77,24 @@ class ExprSpace(SearchSpace):
         return h.hexdigest()[:12]
 
     def enumerate(self) -> tuple[list[dict[str, str]], dict[str, int]]:
-        """Deduplicated (one representative per function) and prefiltered, simplest first."""
-        if self._enum is not None:
-            return self._enum
+        """Deduplicated (one representative per function) and prefiltered, simplest first, without ``exclude``."""
+        if self._enum is None:
+            order, counts = self._enumerate_all()
+            if self.exclude:  # the cache holds the whole order; exclusion is per build
+                kept = [t for t in order if self.identity(self.render(t)) not in self.exclude]
+                counts = {**counts, "excluded": len(order) - len(kept), "survivors": len(kept)}
+                order = kept
+            self._enum = (order, counts)
+        return self._enum
+
+    def _enumerate_all(self) -> tuple[list[dict[str, str]], dict[str, int]]:
         if self.space.size() > MAX_EXHAUSTIVE:
             raise ValueError(f"the {self.units}-unit space has {self.space.size():,} raw candidates; exhaustive "
                              f"search is for spaces up to {MAX_EXHAUSTIVE:,} (use --space 1 or another strategy)")
         path = self.cache_dir / f"space-{self.name}-{self._signature()}.json" if self.cache_dir else None
         if path is not None and path.exists():
             data = json.loads(path.read_text())
-            self._enum = (data["order"], data["counts"])
-            return self._enum
+            return data["order"], data["counts"]
         expr = self._expr
         names = [s.name for s in self.slots]
         by_text: dict[str, dict[str, str]] = {}
@@ -100,8 +110,8 @@ class ExprSpace(SearchSpace):
         order = sorted(pf.survivors, key=lambda e: (e.betas, e.size(), e.cost(), len(str(e))))
         counts = {"raw": len(exprs), "distinct": len(groups), "duplicates": len(exprs) - len(groups),
                   **{f"rejected_{k}": v for k, v in pf.counts.items()}, "survivors": len(order)}
-        self._enum = ([by_text[str(e)] for e in order], counts)
+        out = [by_text[str(e)] for e in order]
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"order": self._enum[0], "counts": counts}))
-        return self._enum
+            path.write_text(json.dumps({"order": out, "counts": counts}))
+        return out, counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ._config import SearchConfig
 from ._engine import Driver, SearchResult
@@ -16,11 +16,11 @@ from ._space import SearchSpace
 __all__ = ["run_search", "make_space", "RichProgress"]
 
 
-def make_space(cfg: SearchConfig) -> SearchSpace:
-    """The real expression space of ``cfg.space`` units (imports actlab.expr)."""
+def make_space(cfg: SearchConfig, exclude: Iterable[str] = ()) -> SearchSpace:
+    """The real expression space of ``cfg.space`` units (imports actlab.expr), without the identities ``exclude``."""
     from ._exprspace import ExprSpace
 
-    return ExprSpace(cfg.units, cache_dir=cfg.runs_dir)
+    return ExprSpace(cfg.units, cache_dir=cfg.runs_dir, exclude=exclude)
 
 
 def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None, final: bool = True,

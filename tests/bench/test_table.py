@@ -65,6 +65,41 @@ def test_a_rerun_resumes_and_a_larger_limit_extends_without_retraining(tiny, run
     assert all(old[(r.expression, r.seed)] == r for r in again.rows if (r.expression, r.seed) in old)
 
 
+@pytest.mark.slow
+def test_a_shard_skips_the_excluded_table_and_merges_into_one(tiny, runs_dir: Path) -> None:
+    tmp, _ = tiny
+    first = table.load(tmp / "tiny.csv.gz")  # a resume test may have extended it
+    shard = table.build(tmp / "shard.csv.gz", task=TASK, steps=STEPS, seeds=SEEDS, limit=2, order="random",
+                        workers=2, baselines=("relu",), runs_dir=str(runs_dir), exclude=(tmp / "tiny.csv.gz",))
+    assert not set(shard.functions()) & set(first.functions()) and len(shard.functions()) == 2
+    assert shard.protocol["space_counts"]["excluded"] == len(first.functions())
+    both = table.merge([tmp / "tiny.csv.gz", tmp / "shard.csv.gz"], tmp / "both.csv.gz")
+    assert list(both.functions()) == list(first.functions()) + list(shard.functions())
+    assert both.functions("baseline")["relu"].rows == first.functions("baseline")["relu"].rows  # shards agree
+    counts = first.protocol["space_counts"]
+    assert both.protocol["space_counts"]["survivors"] == counts["survivors"]
+    assert len(both.protocol["merged_from"]) == 2 and table.load(tmp / "both.csv.gz").rows == both.rows
+    with pytest.raises(ValueError, match="another protocol .*steps"):
+        table.build(tmp / "x.csv.gz", task=TASK, steps=STEPS + 1, seeds=SEEDS, limit=1, runs_dir=str(runs_dir),
+                    exclude=(tmp / "tiny.csv.gz",))
+
+
+def test_merge_refuses_other_protocols_and_shards_that_disagree(tmp_path: Path) -> None:
+    proto = {k: 1 for k in table.SAME_PROTOCOL}
+    row = TableRow("candidate", "x", "fp", 0, 0.5, 0.5, 0.1, "ok", 1.0)
+    a, b, c = (tmp_path / f"{n}.csv.gz" for n in "abc")
+    table.write_rows(a, [row], proto)
+    table.write_rows(b, [TableRow(**{**row.__dict__, "val_acc": 0.25})], proto)
+    table.write_rows(c, [row], {**proto, "task": "other"})
+    with pytest.raises(ValueError, match="differs between shards"):
+        table.merge([a, b], tmp_path / "m.csv.gz")
+    with pytest.raises(ValueError, match="another protocol .task"):
+        table.merge([a, c], tmp_path / "m.csv.gz")
+    with pytest.raises(ValueError, match="at least two"):
+        table.merge([a], tmp_path / "m.csv.gz")
+    assert not (tmp_path / "m.csv.gz").exists()
+
+
 def test_rows_round_trip_and_bad_files_fail_in_one_line(tmp_path: Path) -> None:
     rows = [TableRow("candidate", "x * sigmoid(x)", "abc", 0, 0.1 + 0.2, math.nan, 1 / 3, "diverged", 0.5),
             TableRow("baseline", "relu", "", 1, 0.9, 0.8, 0.25, "ok", 1.0)]
