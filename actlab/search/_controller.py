@@ -83,6 +83,16 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(prev)
 
 
+def _pack(state: dict[str, Any]) -> str:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _unpack(text: str) -> Any:
+    return torch.load(io.BytesIO(base64.b64decode(text)), weights_only=True)
+
+
 @register
 class Controller(Strategy):
     """RNN controller trained with PPO (default) or REINFORCE and an EMA baseline.
@@ -97,6 +107,8 @@ class Controller(Strategy):
             step size does not depend on how spread the accuracies of a task are. Default: True.
         skip_reward: reward of a proposal the prefilter rejected: ``"min"`` (the worst accuracy of the batch,
             so rejects rank last without dragging the baseline to 0) or ``"zero"``. Default: ``"min"``.
+        keep_adam: carry Adam's moments from one update to the next (checkpointed with the weights). A fresh Adam
+            per update makes every first step ±lr per weight whatever the gradient says. Default: True.
     """
 
     name = "controller"
@@ -104,7 +116,7 @@ class Controller(Strategy):
 
     def __init__(self, space: SearchSpace, seed: int = 0, algo: str = "ppo", batch: int = 8, lr: float = 5e-3,
                  ema: float = 0.9, entropy: float = 1e-2, ppo_epochs: int = 4, clip: float = 0.2,
-                 normalize: bool = True, skip_reward: str = "min") -> None:
+                 normalize: bool = True, skip_reward: str = "min", keep_adam: bool = True) -> None:
         super().__init__(space, seed)
         if algo not in ("ppo", "reinforce"):
             raise ValueError(f"controller algo must be 'ppo' or 'reinforce', got {algo!r}")
@@ -114,29 +126,33 @@ class Controller(Strategy):
         if skip_reward not in ("min", "zero"):
             raise ValueError(f"controller skip_reward must be 'min' or 'zero', got {skip_reward!r}")
         self.entropy, self.ppo_epochs, self.clip = entropy, ppo_epochs, clip
-        self.normalize, self.skip_reward = bool(normalize), skip_reward
-        self._cache: tuple[int, ControllerNet] | None = None
+        self.normalize, self.skip_reward, self.keep_adam = bool(normalize), skip_reward, bool(keep_adam)
+        self._cache: tuple[int, ControllerNet, torch.optim.Adam] | None = None
 
     # ---- checkpoint in the study
 
-    def _load(self, study: optuna.Study) -> tuple[ControllerNet, dict[str, Any]]:
+    def _load(self, study: optuna.Study) -> tuple[ControllerNet, torch.optim.Adam, dict[str, Any]]:
         state = study.user_attrs.get(_ATTR) or {"updates": 0, "consumed": [], "baseline": None}
         if self._cache is not None and self._cache[0] == state["updates"]:
-            return self._cache[1], state
+            return self._cache[1], self._cache[2], state
         torch.manual_seed(self.seed)
         net = ControllerNet(self.space)
         if state.get("weights"):
-            buf = io.BytesIO(base64.b64decode(state["weights"]))
-            net.load_state_dict(torch.load(buf, weights_only=True))
-        self._cache = (state["updates"], net)
-        return net, state
+            net.load_state_dict(_unpack(state["weights"]))
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        if self.keep_adam and state.get("adam"):
+            opt.load_state_dict(_unpack(state["adam"]))
+        self._cache = (state["updates"], net, opt)
+        return net, opt, state
 
-    def _save(self, study: optuna.Study, net: ControllerNet, state: dict[str, Any]) -> None:
-        buf = io.BytesIO()
-        torch.save(net.state_dict(), buf)
-        state = dict(state, updates=state["updates"] + 1, weights=base64.b64encode(buf.getvalue()).decode())
+    def _save(self, study: optuna.Study, net: ControllerNet, opt: torch.optim.Adam, state: dict[str, Any]) -> None:
+        state = dict(state, updates=state["updates"] + 1, weights=_pack(net.state_dict()))
+        if self.keep_adam:
+            state["adam"] = _pack(opt.state_dict())
+        else:
+            opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         study.set_user_attr(_ATTR, state)
-        self._cache = (state["updates"], net)
+        self._cache = (state["updates"], net, opt)
 
     # ---- learning
 
@@ -145,7 +161,7 @@ class Controller(Strategy):
 
     def learn(self, study: optuna.Study) -> int:
         """Update the policy on finished trials it has not learnt from yet; returns the number used."""
-        net, state = self._load(study)
+        net, opt, state = self._load(study)
         consumed = set(state["consumed"])
         # Prefilter-rejected proposals count too (reward 0), so the policy learns to avoid them.
         trials = study.get_trials(deepcopy=False)
@@ -170,7 +186,6 @@ class Controller(Strategy):
         if self.normalize and len(adv) > 1:
             adv = adv / (adv.std() + 1e-8)
         picks = torch.tensor([self._indices({k: str(v) for k, v in t.params.items()}) for t in fresh])
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         with torch.no_grad():
             now, _ = net.score(picks)
         old = torch.tensor([float(t.user_attrs.get("controller_logp", now[i])) for i, t in enumerate(fresh)])
@@ -187,7 +202,7 @@ class Controller(Strategy):
             loss.backward()
             opt.step()
         state = dict(state, consumed=sorted(consumed | {t.number for t in fresh}), baseline=b)
-        self._save(study, net, state)
+        self._save(study, net, opt, state)
         return len(fresh)
 
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
@@ -196,7 +211,7 @@ class Controller(Strategy):
 
     def _propose(self, study: optuna.Study, n: int) -> list[Candidate]:
         self.learn(study)
-        net, _ = self._load(study)
+        net, _, _ = self._load(study)
         gen = torch.Generator().manual_seed(self.rng(study).randrange(2**31))
         taken = set(seen_identities(study.get_trials(deepcopy=False)))
         out: list[Candidate] = []

@@ -77,6 +77,11 @@ def test_controller_checkpoint_lives_in_the_study(tmp_path: Path) -> None:
     study = _load(res.storage, "s")
     state = study.user_attrs["controller"]
     assert state["updates"] >= 1 and state["weights"] and state["consumed"]
+    # Adam's moments carry over between updates (a fresh Adam makes every update a ±lr sign step).
+    from actlab.search._controller import _unpack
+
+    adam = _unpack(state["adam"])["state"]
+    assert adam and all(int(s["step"]) == 4 * state["updates"] for s in adam.values())  # 4 PPO epochs each
     # A fresh strategy object (a resumed driver) sees the same policy: same proposals for the same history.
     a = get_strategy("controller", FakeSpace(), batch=4).propose(study, 3)
     b = get_strategy("controller", FakeSpace(), batch=4).propose(study, 3)

@@ -21,7 +21,7 @@ def test_features_are_fixed_length_finite_and_equal_for_equal_functions() -> Non
     assert not features("not an expression (").any()  # neutral vector, no exception
 
 
-@pytest.mark.parametrize("bad", [{"acquisition": "pi"}, {"init": 0}, {"refit": 0}])
+@pytest.mark.parametrize("bad", [{"acquisition": "pi"}, {"init": 0}, {"refit": 0}, {"warp": "log"}])
 def test_bad_options_fail_in_one_line(bad: dict) -> None:
     with pytest.raises(ValueError, match="surrogate"):
         Surrogate(make_space(SearchConfig()), **bad)
