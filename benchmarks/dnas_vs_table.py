@@ -28,7 +28,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--table", required=True)
     ap.add_argument("--k", type=int, default=10, help="DNAS proposals looked up")
-    ap.add_argument("--arch-lr", type=float, default=3e-3)
+    ap.add_argument("--arch-lr", type=float, default=None, help="default: the dnas strategy's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--strategies", default="random,evolution,evolution:init=random,surrogate,controller,tpe")
     ap.add_argument("--repeats", type=int, default=10)
@@ -46,12 +46,15 @@ def main() -> None:
     space = make_space(SearchConfig(space=str(p.get("space", 1))), exclude=())
     if args.reuse:
         old = json.loads(args.reuse.read_text())
+        args.arch_lr = old["arch_lr"] if args.arch_lr is None else args.arch_lr
         if (old["task"], old["steps"], old["arch_lr"], old["seed"]) != (p["task"], p["steps"], args.arch_lr, args.seed):
             raise SystemExit(f"{args.reuse} was trained under another protocol")
         texts, probs = [r["expression"] for r in old["proposals"]], [r["prob"] for r in old["proposals"]]
         status, wall = old["status"], old["supernet_seconds"]
     else:
-        dnas = STRATEGIES["dnas"](space, seed=args.seed, task=p["task"], steps=p["steps"], arch_lr=args.arch_lr)
+        hp = {} if args.arch_lr is None else {"arch_lr": args.arch_lr}
+        dnas = STRATEGIES["dnas"](space, seed=args.seed, task=p["task"], steps=p["steps"], **hp)
+        args.arch_lr = dnas.hp["arch_lr"]
         props = dnas.propose(optuna.create_study(), args.k)
         texts, probs = [space.render(c.tokens) for c in props], [c.attrs["dnas_prob"] for c in props]
         status, wall = dnas.status, dnas.wall_time

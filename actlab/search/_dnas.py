@@ -23,7 +23,7 @@ import optuna
 from ._space import Candidate, SearchSpace
 from ._strategies import Strategy, register
 from ._study import seen_identities
-from ._supernet import CLIP_IN, CLIP_OUT, MixedUnit, Supernet, train_supernet
+from ._supernet import ARCH_LR, CLIP_IN, CLIP_OUT, MixedUnit, Supernet, train_supernet
 
 __all__ = ["DNAS", "MixedUnit", "Supernet", "train_supernet", "CLIP_IN", "CLIP_OUT", "MAX_RANKED", "rank_choices"]
 
@@ -49,9 +49,9 @@ class DNAS(Strategy):
     """Trains one relaxed supernet of the space's units, then proposes the most probable discrete candidates.
 
     Options (``--extra``): ``task`` and ``steps`` (supernet steps; default: the study's task and child budget, read
-    from the study's stored configuration, else ``mnist1d-mlp`` and its budget), ``arch_lr`` (3e-3), ``tau0`` (5),
-    ``tau1`` (0.2). One supernet step costs two passes through every operator of the table per unit (about 25× a
-    child step for one unit).
+    from the study's stored configuration, else ``mnist1d-mlp`` and its budget), ``arch_lr`` (``ARCH_LR`` = 0.03),
+    ``tau0`` (5), ``tau1`` (0.2). One supernet step costs two passes through every operator of the table per unit
+    (about 25× a child step for one unit).
     """
 
     name = "dnas"
@@ -62,7 +62,7 @@ class DNAS(Strategy):
     summary = "differentiable search: one softmax-relaxed supernet, then its most probable units"
 
     def __init__(self, space: SearchSpace, seed: int = 0, task: str | None = None, steps: int | None = None,
-                 arch_lr: float = 3e-3, tau0: float = 5.0, tau1: float = 0.2) -> None:
+                 arch_lr: float = ARCH_LR, tau0: float = 5.0, tau1: float = 0.2) -> None:
         super().__init__(space, seed=seed)
         slots = space.slots
         self.units = len(slots) // 5

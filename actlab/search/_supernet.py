@@ -34,6 +34,10 @@ __all__ = ["Supernet", "MixedUnit", "train_supernet", "CLIP_IN", "CLIP_OUT"]
 
 CLIP_IN = 10.0
 CLIP_OUT = 1e3
+#: Adam learning rate of the mixture logits. 3e-3 left the 1-unit mixtures near uniform after 300-1000 steps (the
+#: argmax barely above the runners-up); 0.03 gave a clear argmax on mnist1d-mlp (400 steps) and mnist1d-cnn (1000
+#: steps, whose first proposal ranks in the table's top 10 %): benchmarks/RESULTS.md, DNAS sections.
+ARCH_LR = 0.03
 
 
 class _Choice(nn.Module):
@@ -155,7 +159,7 @@ class _Layer(nn.Module):
 
 
 def train_supernet(unary: tuple[str, ...], binary: tuple[str, ...], task: Any, steps: int, seed: int,
-                   arch_lr: float = 3e-3, tau0: float = 5.0, tau1: float = 0.2, units: int = 1,
+                   arch_lr: float = ARCH_LR, tau0: float = 5.0, tau1: float = 0.2, units: int = 1,
                    data_dir: str | None = None) -> tuple[Supernet, str, float]:
     """Train the relaxed network of ``task``; return the supernet, ``"ok"`` or ``"diverged"``, and wall seconds.
 

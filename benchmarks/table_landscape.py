@@ -1,0 +1,37 @@
+"""The landscape of a tabular benchmark as Markdown (quantiles, who beats each baseline, the top functions) and its
+histogram beside the table.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/table_landscape.py benchmarks/tables/mnist1d-cnn.csv.gz [--top 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from actlab.bench import table
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("table", type=Path)
+    ap.add_argument("--top", type=int, default=20)
+    args = ap.parse_args()
+    tab = table.load(args.table)
+    ls = table.landscape(tab, top=args.top)
+    name = args.table.name.removesuffix(".csv.gz")
+    png = table.plot_landscape(tab, args.table.with_name(f"landscape-{name}.png"))
+    statuses = {s: sum(r.status == s for r in tab.rows if r.kind == "candidate") for s in table.STATUSES}
+    print(f"{ls.functions} functions, {sum(statuses.values())} candidate rows ({statuses}); histogram {png}\n")
+    print("| " + " | ".join(ls.quantiles) + " |\n|" + " --- |" * len(ls.quantiles))
+    print("| " + " | ".join(f"{v:.3f}" for v in ls.quantiles.values()) + " |\n")
+    print("| baseline | its mean val acc | functions above it |\n| --- | --- | --- |")
+    for b, (v, n) in ls.beat.items():
+        print(f"| {b} | {v:.4f} | {n} ({100 * n / ls.functions:.1f} %) |")
+    print("\n| rank | function | mean val acc | mean test acc |\n| --- | --- | --- | --- |")
+    for i, (expr, v, t) in enumerate(ls.top):
+        print(f"| {i + 1} | `{expr}` | {v:.4f} | {t:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
