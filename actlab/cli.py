@@ -514,12 +514,14 @@ def _wrote(tab: Any, out: Path) -> None:
 def bench_merge(
     tables: list[Path] = typer.Argument(..., help="tables built under one protocol (e.g. shards from --exclude)"),
     out: Path = typer.Option(..., "--out", help="the merged table: NAME.csv.gz (+ NAME.json)"),
+    mixed_hardware: bool = typer.Option(False, "--mixed-hardware", help="accept shards trained on different CPUs "
+                                        "(rows then reproduce on their own shard's CPU; disagreements recorded)"),
 ) -> None:
     """Merge table shards into one table; rows present in several shards must agree exactly."""
     from actlab.bench import table
 
     try:
-        tab = table.merge(list(tables), out)
+        tab = table.merge(list(tables), out, mixed_hardware=mixed_hardware)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e).strip('"'))
     _wrote(tab, out)

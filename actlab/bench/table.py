@@ -216,6 +216,7 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
 
     import actlab
     from actlab.search import evaluated, final_name
+    from actlab.train import cpu_signature
 
     path = _check_out(out)
     main = optuna.load_study(study_name=study, storage=storage)
@@ -237,8 +238,10 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
     protocol = {
         **_protocol_of(cfg), "order": next(k for k, v in ORDERS.items() if v == cfg.strategy),
         "functions": len({r.fingerprint for r in rows if r.kind == "candidate"}), "space_counts": counts or {},
-        "reproduce": "actlab.evaluate(expression, task=task, seeds=[seed], steps=steps, metric='val_acc')",
+        "reproduce": "actlab.evaluate(expression, task=task, seeds=[seed], steps=steps, metric='val_acc'), on a "
+                     "CPU whose actlab.train.cpu_signature() equals 'cpu'",
         "actlab_version": actlab.__version__, "git_commit": _commit(), "torch_version": torch.__version__,
+        "cpu": cpu_signature(),
         "python": platform.python_version(), "study": study, "storage": storage,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **({"build_seconds_this_run": round(seconds, 1)} if seconds is not None else {}),
@@ -261,35 +264,50 @@ def _check_same(name: str, got: dict[str, Any], want: dict[str, Any], keys: tupl
         raise ValueError(f"{name} was built under another protocol ({'; '.join(diff)})")
 
 
-def merge(paths: list[str | Path], out: str | Path) -> Table:
+def merge(paths: list[str | Path], out: str | Path, mixed_hardware: bool = False) -> Table:
     """One table from shards built under one protocol (e.g. with ``build(exclude=...)``), written to ``out``.
 
     A (function, seed) present in several shards must hold the same values in each, since training is
-    deterministic: the baselines, which every shard trains, check that the shards reproduce one another.
+    deterministic: the baselines, which every shard trains, check that the shards reproduce one another. That holds
+    on one kind of CPU only (:func:`actlab.train.cpu_signature`), so shards from different or unrecorded CPUs are
+    refused unless ``mixed_hardware``; the merge then keeps the first shard's row of a (function, seed) and records
+    every disagreement in the sidecar (``"disagreements"``), and each shard's rows reproduce on its own CPU.
     """
     if len(paths) < 2:
         raise ValueError(f"merge needs at least two tables, got {len(paths)}")
     tabs = [load(p) for p in paths]
     for t in tabs[1:]:
         _check_same(t.path, t.protocol, tabs[0].protocol)
+    cpus = [t.protocol.get("cpu") for t in tabs]
+    if not mixed_hardware and (None in cpus or any(c != cpus[0] for c in cpus)):
+        raise ValueError("the shards were trained on different or unrecorded CPUs "
+                         f"({', '.join(f'{Path(t.path).name}: {c}' for t, c in zip(tabs, cpus, strict=True))}), "
+                         "so their rows do not reproduce on one machine; merge them with mixed_hardware")
     rows: dict[tuple[str, str, int], TableRow] = {}
+    disagree: list[dict[str, Any]] = []
     for t in tabs:
         for r in t.rows:
             key = (r.kind, r.fingerprint or r.expression, r.seed)
             old = rows.setdefault(key, r)
-            if old is not r and (old.status, repr(old.val_acc), repr(old.test_acc)) != \
+            if old is r or (old.status, repr(old.val_acc), repr(old.test_acc)) == \
                     (r.status, repr(r.val_acc), repr(r.test_acc)):
+                continue
+            if not mixed_hardware:
                 raise ValueError(f"{r.kind} {r.expression!r} seed {r.seed} differs between shards "
                                  f"(val_acc {old.val_acc!r} vs {r.val_acc!r} in {t.path}): they do not reproduce")
+            disagree.append({"kind": r.kind, "expression": r.expression, "seed": r.seed, "kept_val_acc": old.val_acc,
+                             "other_val_acc": r.val_acc, "other_table": Path(t.path).name})
     merged = sorted(rows.values(), key=lambda r: r.kind != "candidate")  # candidates, then baselines (stable)
     counts = dict(tabs[0].protocol.get("space_counts") or {})
     if "excluded" in counts:  # a shard's counts: its survivors plus those it left to the other shards
         counts["survivors"] = counts.get("survivors", 0) + counts.pop("excluded")
     protocol = {**tabs[0].protocol, "functions": len({r.fingerprint for r in merged if r.kind == "candidate"}),
                 "space_counts": counts, "git_commit": sorted({str(t.protocol.get("git_commit")) for t in tabs}),
+                "cpu": cpus[0] if not mixed_hardware else "mixed: see merged_from",
                 "merged_from": [{"table": Path(t.path).name, **{k: t.protocol.get(k) for k in
-                                 ("functions", "git_commit", "storage", "created", "build_seconds_this_run")}}
+                                 ("functions", "cpu", "git_commit", "storage", "created", "build_seconds_this_run")}}
                                 for t in tabs],
+                **({"disagreements": disagree} if mixed_hardware else {}),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     protocol.pop("build_seconds_this_run", None)
     return write_rows(out, merged, protocol)

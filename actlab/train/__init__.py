@@ -11,7 +11,7 @@ _require("scipy", "actlab.train")  # the paired statistics; a one-line `pip inst
 
 from ._attacks import ATTACKS, NORMS, Attack, get_attack  # noqa: E402
 from ._batch import BATCH_SCHEDULES, BatchSchedule, make_batch_schedule  # noqa: E402
-from ._device import DEVICES, on_device, place_worker, resolve_device, worker_device  # noqa: E402
+from ._device import DEVICES, cpu_signature, on_device, place_worker, resolve_device, worker_device  # noqa: E402
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs  # noqa: E402
 from ._robustness import Robustness, RobustnessRow, adversarial_accuracy, check_attacks, robustness  # noqa: E402
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule  # noqa: E402
@@ -21,8 +21,8 @@ from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec  # noqa
 from ._trainer import CURVE_POINTS, RunResult, task_data, train_one  # noqa: E402
 
 __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "task_data", "resolve_device",
-           "place_worker", "worker_device", "on_device", "DEVICES", "train_one", "RunResult", "CURVE_POINTS",
-           "evaluate", "compare",
+           "place_worker", "worker_device", "on_device", "DEVICES", "cpu_signature", "train_one", "RunResult",
+           "CURVE_POINTS", "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
            "Cosine", "OneCycle", "LEGW", "ALPHA", "CONFIDENCE", "CORRECTION", "TEST", "PairedTest", "holm", "mean_ci",
            "min_detectable_effect", "paired_test", "paired_tests", "BATCH_SCHEDULES", "BatchSchedule",

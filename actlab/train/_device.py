@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["resolve_device", "place_worker", "worker_device", "on_device", "DEVICES"]
+__all__ = ["resolve_device", "place_worker", "worker_device", "on_device", "DEVICES", "cpu_signature"]
 
 #: The accepted forms, for help texts and error messages.
 DEVICES = "cpu, cuda, cuda:N, mps or auto"
@@ -97,3 +97,28 @@ def on_device(ds: Any, device: torch.device) -> Any:
         while len(_moved) > _KEEP:
             _moved.popitem(last=False)
     return moved
+
+
+def cpu_signature() -> dict[str, str]:
+    """The CPU a training ran on, as far as it decides the floating-point result.
+
+    Training is deterministic per seed on one kind of CPU, but torch, oneDNN and MKL pick kernels by instruction
+    set and vendor, and their different summation orders grow, over a thousand steps, into different accuracies.
+    So a recorded result reproduces exactly only where this signature is equal (benchmarks/RESULTS.md measures it).
+    """
+    import hashlib
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
+                    model = value.strip()
+                elif key.strip() in ("flags", "Features") and not flags:
+                    flags = " ".join(sorted(value.split()))
+    except OSError:  # not Linux: the model and torch's capability are what there is
+        pass
+    return {"machine": platform.machine(), "model": model, "capability": torch.backends.cpu.get_cpu_capability(),
+            "flags_sha1": hashlib.sha1(flags.encode()).hexdigest()[:12] if flags else ""}

@@ -41,6 +41,7 @@ def test_build_writes_every_function_and_baseline_per_seed_with_its_protocol(tin
     side = json.loads(table.sidecar_path(tmp / "tiny.csv.gz").read_text())
     assert side["task"] == TASK and side["steps"] == STEPS and side["seeds"] == list(range(SEEDS))
     assert {"actlab_version", "git_commit", "torch_version"} <= set(side) and side["functions"] == 3
+    assert side["cpu"] == actlab.train.cpu_signature()
     assert table.load(tmp / "tiny.csv.gz").rows == tab.rows  # floats read back exactly
 
 
@@ -85,19 +86,26 @@ def test_a_shard_skips_the_excluded_table_and_merges_into_one(tiny, runs_dir: Pa
 
 
 def test_merge_refuses_other_protocols_and_shards_that_disagree(tmp_path: Path) -> None:
-    proto = {k: 1 for k in table.SAME_PROTOCOL}
+    proto = {**{k: 1 for k in table.SAME_PROTOCOL}, "cpu": actlab.train.cpu_signature()}
     row = TableRow("candidate", "x", "fp", 0, 0.5, 0.5, 0.1, "ok", 1.0)
-    a, b, c = (tmp_path / f"{n}.csv.gz" for n in "abc")
+    a, b, c, d = (tmp_path / f"{n}.csv.gz" for n in "abcd")
     table.write_rows(a, [row], proto)
     table.write_rows(b, [TableRow(**{**row.__dict__, "val_acc": 0.25})], proto)
     table.write_rows(c, [row], {**proto, "task": "other"})
+    table.write_rows(d, [TableRow(**{**row.__dict__, "val_acc": 0.25})], {**proto, "cpu": {"model": "elsewhere"}})
     with pytest.raises(ValueError, match="differs between shards"):
         table.merge([a, b], tmp_path / "m.csv.gz")
     with pytest.raises(ValueError, match="another protocol .task"):
         table.merge([a, c], tmp_path / "m.csv.gz")
     with pytest.raises(ValueError, match="at least two"):
         table.merge([a], tmp_path / "m.csv.gz")
+    with pytest.raises(ValueError, match="different or unrecorded CPUs"):
+        table.merge([a, d], tmp_path / "m.csv.gz")
     assert not (tmp_path / "m.csv.gz").exists()
+    # On mixed hardware the first shard's row stays and the other value is recorded, not lost.
+    mixed = table.merge([a, d], tmp_path / "m.csv.gz", mixed_hardware=True)
+    assert mixed.rows == [row] and mixed.protocol["disagreements"][0]["other_val_acc"] == 0.25
+    assert [m["cpu"] for m in mixed.protocol["merged_from"]] == [proto["cpu"], {"model": "elsewhere"}]
 
 
 def test_rows_round_trip_and_bad_files_fail_in_one_line(tmp_path: Path) -> None:
