@@ -126,3 +126,27 @@ def test_cli_show_json_matches_the_board(tmp_path: Path, monkeypatch) -> None:
     doc = json.loads((tmp_path / "b.json").read_text())
     assert doc == json.loads(json.dumps(res.board.to_json()))
     assert "Hall of fame" in out.output and "Holm" in out.output
+
+
+def test_an_interrupted_final_stage_leaves_nothing_running_and_resumes(tmp_path: Path) -> None:
+    cfg = fake_config(storage=str(tmp_path / "s.db"), study="fin", baselines=BASES, top_k=2, reeval_seeds=3,
+                      budget=12, task="fake;delay=0.2")
+
+    def stop_after_first(kind: str, info: dict) -> None:
+        if kind == "final-trial":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg, space=FakeSpace(), on_event=stop_after_first)
+    final = optuna.load_study(study_name="fin:final", storage=f"sqlite:///{tmp_path / 's.db'}")
+    states = [t.state for t in final.get_trials()]
+    assert TrialState.RUNNING not in states and TrialState.COMPLETE in states
+    requeued = [t for t in final.get_trials() if t.user_attrs.get(Attr.REQUEUED)]
+    assert requeued and all(t.state == TrialState.FAIL for t in requeued)
+    # The same process resumes: every planned evaluation is done once, none of the requeued ones is lost.
+    res = run_search(cfg, space=FakeSpace())
+    board = res.board
+    assert board.has_final and all(len(r.seeds) == 3 for r in board.rows)
+    final = optuna.load_study(study_name="fin:final", storage=f"sqlite:///{tmp_path / 's.db'}")
+    done = [t.user_attrs[Attr.KEY] for t in final.get_trials() if t.state == TrialState.COMPLETE]
+    assert len(done) == len(set(done)) == (2 + len(BASES)) * 3
