@@ -2,7 +2,7 @@
 
 The order is read from the architecture's diagram (``kernels ← activations ← … ← search``), so the doc and the test
 cannot drift apart: a package imports only packages to its left; ``data`` feeds ``train``; bench, report and
-cli.py sit on top; nothing imports cli; top-level private modules (``actlab/_x.py``) are leaves any layer may use;
+cli sit on top; nothing imports cli; top-level private modules (``actlab/_x.py``) are leaves any layer may use;
 the root package ``actlab`` (whose lazy attributes reach the harness) is imported only from the top. And nothing
 imports another package's private module.
 """
