@@ -16,6 +16,9 @@ Numerics (what keeps one operator from poisoning the mixture), the same for one 
 * every operand is **clamped** to ±``CLIP_IN`` (so exp/sinh/cosh/cube stay below e¹⁰ ≈ 2·10⁴) and every operator's
   output to ±``CLIP_OUT`` (the ε-guarded division's pole, log near 0). A unit's output is thus at most
   ``CLIP_OUT`` in size, and the second unit clamps it again to ±``CLIP_IN`` as its operand;
+* the network's weights train with the task's own optimizer and schedule, so that the mixture favours what a child
+  can train: with Adam in place of an SGD task's optimizer, growth (x³ + sinh x) looked harmless to the supernet and
+  its argmax diverged as a child;
 * a non-finite loss ends the supernet training with status ``"diverged"``: the logits of the last finite step are
   kept (the strategy still proposes from them, flagged), and the search goes on.
 """
@@ -163,13 +166,14 @@ def train_supernet(unary: tuple[str, ...], binary: tuple[str, ...], task: Any, s
                    data_dir: str | None = None) -> tuple[Supernet, str, float]:
     """Train the relaxed network of ``task``; return the supernet, ``"ok"`` or ``"diverged"``, and wall seconds.
 
-    Weights train on the training split and the logits on the validation split with their own Adam, alternating
-    one step each (first-order, as DARTS' first-order variant and FBNet); the Gumbel temperature anneals
+    Weights train on the training split with the task's optimizer and learning-rate schedule (at the task's batch
+    size: a batch-size schedule is not followed), the logits on the validation split with their own Adam,
+    alternating one step each (first-order, as DARTS' first-order variant and FBNet); the Gumbel temperature anneals
     geometrically from ``tau0`` to ``tau1``.
     """
     from actlab.data import load
     from actlab.models import build_model, init_weights
-    from actlab.train import get_task
+    from actlab.train import apply_schedule, get_task, make_optimizer, make_schedule
 
     t0 = time.perf_counter()
     task = get_task(task)
@@ -183,15 +187,21 @@ def train_supernet(unary: tuple[str, ...], binary: tuple[str, ...], task: Any, s
         init_weights(model, torch.Generator().manual_seed(seed))
         arch = {id(p) for p in net.arch_parameters()}
         weights = [p for p in model.parameters() if id(p) not in arch]
-        w_opt = torch.optim.Adam(weights, lr=task.lr if task.optimizer == "adam" else 1e-3)
+        # The weights train as the task's children do (its optimizer, schedule and LEGW batch rule): under Adam at
+        # 1e-3 on digits-mlp, an SGD task, the supernet's argmax was x^3 + sinh(x), which diverges under the
+        # task's own SGD; with the task's optimizer it is a bump exp(-beta*(...)^2) (benchmarks/RESULTS.md, DNAS).
+        w_opt = make_optimizer(task, weights)
         a_opt = torch.optim.Adam(net.arch_parameters(), lr=arch_lr, betas=(0.5, 0.999))
         net.gen = torch.Generator().manual_seed(seed + 1)
         g = torch.Generator().manual_seed(seed + 2)
         n, nv, b = len(ds.y_train), len(ds.y_val), min(task.batch_size, len(ds.y_train), len(ds.y_val))
+        sched = make_schedule(task.schedule, task.lr, steps, batch_size=b, steps_per_epoch=max(1, n // b),
+                              **task.schedule_kwargs)
         last = [p.detach().clone() for p in net.arch_parameters()]
         status = "ok"
         for t in range(steps):
             net.tau = tau0 * (tau1 / tau0) ** (t / max(steps - 1, 1))
+            apply_schedule(w_opt, sched, t, b)
             for opt, x, y, nn_ in ((w_opt, ds.x_train, ds.y_train, n), (a_opt, ds.x_val, ds.y_val, nv)):
                 idx = torch.randint(0, nn_, (b,), generator=g)
                 net.resample()

@@ -21,7 +21,7 @@ from ._schedules import Schedule, make_schedule
 from ._device import on_device, worker_device
 from ._tasks import Task, get_task
 
-__all__ = ["RunResult", "train_one", "task_data", "CURVE_POINTS"]
+__all__ = ["RunResult", "train_one", "task_data", "CURVE_POINTS", "make_optimizer", "apply_schedule"]
 
 CURVE_POINTS = 100  # the training-loss curve keeps about this many points whatever the budget
 
@@ -103,7 +103,8 @@ def _augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
-def _optimizer(task: Task, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+def make_optimizer(task: Task, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """The optimizer ``task`` trains ``params`` with (its learning rate before the schedule applies)."""
     # fused=True: one C++ kernel per step instead of ~8 Python-dispatched ops per parameter. On the MNIST-1D CNN it
     # took a step from 3.95 to 3.15 ms (benchmarks/RESULTS.md, harness performance); same update up to an ulp, and
     # as deterministic.
@@ -113,7 +114,8 @@ def _optimizer(task: Task, params: list[nn.Parameter]) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=task.lr, momentum=task.momentum, weight_decay=task.weight_decay, fused=True)
 
 
-def _set_hparams(opt: torch.optim.Optimizer, sched: Schedule, t: int, batch: int) -> None:
+def apply_schedule(opt: torch.optim.Optimizer, sched: Schedule, t: int, batch: int) -> None:
+    """Set step ``t``'s learning rate (scaled for a batch of ``batch``) and, if it cycles it, momentum."""
     lr, mom = sched.lr(t) * sched.batch_scale(batch), sched.momentum(t)
     for group in opt.param_groups:
         group["lr"] = lr
@@ -262,7 +264,7 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
     bsched = make_batch_schedule(task.batch_schedule, batch, total, n, **task.batch_schedule_kwargs)
     sched = make_schedule(task.schedule, task.lr, total, batch_size=batch, steps_per_epoch=per_epoch,
                           **task.schedule_kwargs)
-    opt = _optimizer(task, [p for p in model.parameters() if p.requires_grad])
+    opt = make_optimizer(task, [p for p in model.parameters() if p.requires_grad])
     chance = 1.0 / ds.n_classes
     every = max(1, total // CURVE_POINTS)
 
@@ -282,7 +284,7 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
         xb, yb = ds.x_train[idx], ds.y_train[idx]
         if task.augment:
             xb = _augment(xb, g_data)
-        _set_hparams(opt, sched, t, b)
+        apply_schedule(opt, sched, t, b)
         loss = F.cross_entropy(model(xb), yb)
         lv = float(loss.detach())
         if not math.isfinite(lv):
