@@ -28,8 +28,8 @@ from ._objective import Job, PruneSpec, first_report_step
 from ._records import Attr, JobResult, Outcomes
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
-from ._study import (claim, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale, requeue, scalar,
-                     seen_identities, storage_url)
+from ._study import (claim, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale, requeue_all,
+                     scalar, seen_identities, storage_url)
 
 __all__ = ["Driver", "SearchResult", "make_pruner", "metric_names"]
 
@@ -278,8 +278,7 @@ class Driver:
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (the CLI turns it into this): what is in flight goes back to the queue now, so a
             # resume in this same process (a notebook) finds it too, not only a new driver's stale-trial check.
-            for trial in list(self.inflight.values()):
-                requeue(self.study, self.study._storage.get_trial(trial._trial_id), "interrupted; requeued")
+            requeue_all(self.study, self.inflight.values())
             self.inflight.clear()
             raise
         finally:

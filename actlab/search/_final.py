@@ -25,7 +25,7 @@ from ._config import FRESH_SEED_BASE, SearchConfig
 from ._executors import Executor, make_executor
 from ._objective import Job
 from ._records import Attr
-from ._study import driver_id, evaluated, heartbeat, open_study, recover_stale, requeue, scalar
+from ._study import driver_id, evaluated, heartbeat, open_study, recover_stale, requeue_all, scalar
 
 __all__ = ["final_name", "top_trials", "plan", "run_final", "fresh_seeds", "has_final"]
 
@@ -150,8 +150,7 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
         # As in the search loop: in-flight evaluations are failed as requeued (not counted as done), so a resume in
         # this same process redoes them and no trial stays RUNNING; another driver's stale check would only see them
         # once this one is dead.
-        for trial in trials.values():
-            requeue(final, final._storage.get_trial(trial._trial_id), "interrupted; requeued")
+        requeue_all(final, trials.values())
         raise
     finally:
         if own:

@@ -19,8 +19,11 @@ from typing import Any, Iterable
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from ._records import Attr
+
 __all__ = ["storage_url", "mask_url", "normalise_url", "StorageError", "open_study", "driver_id", "claim",
-           "recover_stale", "evaluated", "is_evaluated", "scalar", "seen_identities", "heartbeat", "RUNS_DIR", "MEMORY"]
+           "recover_stale", "requeue", "requeue_all", "evaluated", "is_evaluated", "scalar", "seen_identities",
+           "heartbeat", "RUNS_DIR", "MEMORY"]
 
 RUNS_DIR = Path("runs")
 #: ``storage=MEMORY`` keeps a study in this process (optuna's InMemoryStorage): no file, no resume.
@@ -98,9 +101,9 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
         raise ValueError(f"study {name!r} exists with objectives {[d.name for d in study.directions]}; "
                          f"use another --study name for {directions}")
     if config is not None:
-        old = study.user_attrs.get("config")
+        old = study.user_attrs.get(Attr.CONFIG)
         if old is None:
-            study.set_user_attr("config", config)
+            study.set_user_attr(Attr.CONFIG, config)
         else:
             # A key the study predates is not compared (a study made before racing existed raced no seeds).
             diff = {k: (old.get(k), v) for k, v in config.items()
@@ -195,8 +198,8 @@ def claim(study: optuna.Study, number: int, identity: str, me: str) -> int | Non
                for k, v in study.user_attrs.items()):
         return None
     for t in study.get_trials(deepcopy=False):
-        if t.number < number and t.user_attrs.get("identity") == identity and (
-                is_evaluated(t) or (t.state == TrialState.RUNNING and "driver" in t.user_attrs)):
+        if t.number < number and t.user_attrs.get(Attr.IDENTITY) == identity and (
+                is_evaluated(t) or (t.state == TrialState.RUNNING and Attr.DRIVER in t.user_attrs)):
             return t.number
     return None
 
@@ -243,7 +246,7 @@ def recover_stale(study: optuna.Study, me: str) -> list[int]:
                  if k.startswith("heartbeat:") and k != f"heartbeat:{me}")
     requeued = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = t.user_attrs.get("driver")
+        owner = t.user_attrs.get(Attr.DRIVER)
         if owner == me or (owner is not None and _alive(owner, attrs, now)):
             continue
         if owner is None and others and t.datetime_start is not None and (
@@ -257,21 +260,27 @@ def recover_stale(study: optuna.Study, me: str) -> list[int]:
 def requeue(study: optuna.Study, t: FrozenTrial, reason: str) -> None:
     """Fail running trial ``t`` (not counted as evaluated) and enqueue its candidate again, so nothing is lost."""
     live = Trial(study, t._trial_id)
-    live.set_user_attr("failure", reason)
-    live.set_user_attr("requeued", True)
+    live.set_user_attr(Attr.FAILURE, reason)
+    live.set_user_attr(Attr.REQUEUED, True)
     study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
     # A trial killed between ask() and its first suggestion has no params yet, only the enqueued ones.
     params = t.params or t.system_attrs.get("fixed_params")
     if params:
-        study.enqueue_trial(params, user_attrs={"requeued_from": t.number})
+        study.enqueue_trial(params, user_attrs={Attr.REQUEUED_FROM: t.number})
+
+
+def requeue_all(study: optuna.Study, trials: Iterable[Trial], reason: str = "interrupted; requeued") -> None:
+    """:func:`requeue` each live trial of ``study`` a driver holds (its in-flight evaluations when interrupted)."""
+    for trial in list(trials):
+        requeue(study, study._storage.get_trial(trial._trial_id), reason)
 
 
 def is_evaluated(t: FrozenTrial) -> bool:
     """Whether a trial's candidate was actually trained (to its end, pruned or failing)."""
     a = t.user_attrs
-    if "duplicate_of" in a or "skipped" in a or a.get("requeued"):
+    if Attr.DUPLICATE_OF in a or Attr.SKIPPED in a or a.get(Attr.REQUEUED):
         return False
-    return t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and "expression" in a
+    return t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and Attr.EXPRESSION in a
 
 
 def evaluated(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) -> list[FrozenTrial]:
@@ -283,10 +292,10 @@ def seen_identities(trials: Iterable[FrozenTrial]) -> dict[str, int]:
     """identity -> trial number, for candidates evaluated or being evaluated (the dedupe set)."""
     seen: dict[str, int] = {}
     for t in trials:
-        c = t.user_attrs.get("identity")
+        c = t.user_attrs.get(Attr.IDENTITY)
         if c is None or c in seen:
             continue
-        if is_evaluated(t) or (t.state == TrialState.RUNNING and "driver" in t.user_attrs):
+        if is_evaluated(t) or (t.state == TrialState.RUNNING and Attr.DRIVER in t.user_attrs):
             seen[c] = t.number
     return seen
 
