@@ -120,7 +120,10 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
             cost = cfg.analyse and role != "check" and seed == first_seed  # one cost measurement per row
             # Robustness studies attack the main task's fresh-seed networks too (the check task's are not judged on it).
             attack = cfg.attack_spec if role != "check" else None
-            executor.submit(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=cfg.steps,
+            # --steps is the main task's fidelity; the check task is another protocol and trains at its own budget
+            # (digits-mlp's 600 steps whether the search ran 100 or 5000).
+            steps = cfg.steps if role != "check" else None
+            executor.submit(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=steps,
                                 timeout=cfg.timeout, evaluator=cfg.evaluator, analyse=cost, measure=cost,
                                 attack=attack))
             trials[trial.number] = trial

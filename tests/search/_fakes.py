@@ -110,7 +110,8 @@ def fake_eval(expression: str, task: str, seed: int, steps: int | None,
             time.sleep(delay / 4)
         if report is not None and i < 3 and report(step, acc * (0.7 + 0.1 * i)):
             return {"val_acc": acc * (0.7 + 0.1 * i), "pruned": True, "steps_done": step}
-    return {"val_acc": acc, "test_acc": acc - 0.005, "diverged": not math.isfinite(acc), "steps_done": 100}
+    # the budget it was given (None: this fake task's "preset", 100 steps)
+    return {"val_acc": acc, "test_acc": acc - 0.005, "diverged": not math.isfinite(acc), "steps_done": steps or 100}
 
 
 def fake_config(**kw: Any) -> Any:

@@ -150,3 +150,12 @@ def test_an_interrupted_final_stage_leaves_nothing_running_and_resumes(tmp_path:
     final = optuna.load_study(study_name="fin:final", storage=f"sqlite:///{tmp_path / 's.db'}")
     done = [t.user_attrs[Attr.KEY] for t in final.get_trials() if t.state == TrialState.COMPLETE]
     assert len(done) == len(set(done)) == (2 + len(BASES)) * 3
+
+
+def test_the_check_task_trains_at_its_own_budget_not_the_searchs_steps(tmp_path: Path) -> None:
+    cfg, _ = _run(tmp_path, budget=6, steps=40, check_task="fake;check=1", check_seeds=2)
+    final = optuna.load_study(study_name="fin:final", storage=f"sqlite:///{tmp_path / 's.db'}")
+    steps = {(t.user_attrs[Attr.ROLE], t.user_attrs[Attr.RESULT]["steps_done"]) for t in final.get_trials()
+             if t.state == TrialState.COMPLETE}
+    # the main task's rows at the search's --steps; the check task's at its preset (the fake's 100)
+    assert steps == {("top", 40), ("baseline", 40), ("check", 100)}
