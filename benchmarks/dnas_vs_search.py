@@ -49,9 +49,8 @@ def run_arm(args: argparse.Namespace, strategy: str, budget: str, extra: dict[st
                     key=lambda t: t.datetime_complete)  # type: ignore[arg-type, return-value]
     rows = [((t.datetime_complete - t0).total_seconds(), float(scalar(t)), str(t.user_attrs.get(Attr.EXPRESSION)))  # type: ignore[operator, arg-type]
             for t in trials]
-    # trainings that failed (diverged, crashed) apart from proposals the prefilter skipped, which cost no training
-    failed = sum(t.state == optuna.trial.TrialState.FAIL and not t.user_attrs.get(Attr.REQUEUED)
-                 and Attr.SKIPPED not in t.user_attrs and Attr.DUPLICATE_OF not in t.user_attrs for t in study.trials)
+    # trainings that failed (diverged, crashed); evaluated() already leaves out skipped, duplicate and requeued trials
+    failed = sum(t.state == optuna.trial.TrialState.FAIL for t in evaluated(study))
     skipped = sum(Attr.SKIPPED in t.user_attrs for t in study.trials)
     return {"strategy": strategy, "wall_seconds": wall, "trials": rows, "failed": failed, "skipped": skipped,
             "supernet_seconds": next((t.user_attrs.get("dnas_wall_time") for t in trials), None)}
@@ -91,7 +90,7 @@ def main() -> None:
     exprs = list(dict.fromkeys(a["match"][2] for a in arms.values() if a["match"]))
     comp = compare(exprs, args.task, seeds=fresh_seeds(args.fresh), steps=args.steps, workers=args.workers,
                    metric="val_acc")
-    fresh = {lab: ev for lab, ev in comp.evaluations.items()}
+    fresh = comp.evaluations
 
     print(f"{args.task}, {args.steps} steps, {args.space}-unit space, {args.seeds} search seeds; DNAS supernet "
           f"{dnas['supernet_seconds'] or 0:.0f} s, its best of {len(dnas['trials'])} proposals: `{best_expr}` "
