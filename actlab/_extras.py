@@ -18,6 +18,7 @@ EXTRA_OF: dict[str, str] = {
     "matplotlib": "report",
     "typer": "cli", "rich": "cli",
     "ray": "ray", "psycopg2": "postgres", "optuna_dashboard": "dashboard",
+    "triton": "gpu",
     "pandas": "",
 }
 _PIP_NAME = {"sklearn": "scikit-learn", "psycopg2": "psycopg2-binary", "optuna_dashboard": "optuna-dashboard"}

@@ -4,6 +4,11 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")
 
+# Triton kernels run on CPU tensors through Triton's interpreter (tests/kernels/test_triton.py); it is chosen when
+# a kernel is decorated, so it must be set before any Triton element function is imported. On a GPU machine run
+# with TRITON_INTERPRET=0 to test the compiled kernels instead.
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
 import torch  # noqa: E402
 
 torch.set_num_threads(1)

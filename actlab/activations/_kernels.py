@@ -33,6 +33,9 @@ from ._baselines import GELU_TANH_CUBIC, SELU_ALPHA, SELU_SCALE, SQRT_2_OVER_PI
 
 __all__ = ["SELU_ALPHA", "SELU_SCALE", "SQRT_2_OVER_PI", "GELU_TANH_CUBIC"]
 _BIG = 1e10
+# The GPU form of each description: Triton element functions of the same name (imported only when a GPU kernel is
+# first built, so numba-only installs never import Triton).
+_TL = f"{__package__}._triton_kernels:"
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
@@ -98,7 +101,8 @@ def _isru_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
     return _isru_slope(y, alpha), -0.5 * y * y * y
 
 
-ISRU = KernelDef(isru_prep, isru_f, isru_grad_y, output_grad=_isru_dy, newton=True, native=N.TANH_OP)
+ISRU = KernelDef(isru_prep, isru_f, isru_grad_y, output_grad=_isru_dy, newton=True, native=N.TANH_OP,
+                 triton=_TL + "isru")
 
 
 @_jit
@@ -117,7 +121,8 @@ def _isrlu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
     return torch.where(neg, _isru_slope(y, alpha), 1.0), torch.where(neg, -0.5 * y * y * y, 0.0)
 
 
-ISRLU = KernelDef(isru_prep, isrlu_f, isrlu_grad_y, output_grad=_isrlu_dy, newton=True, native=N.ELU_OP)
+ISRLU = KernelDef(isru_prep, isrlu_f, isrlu_grad_y, output_grad=_isrlu_dy, newton=True, native=N.ELU_OP,
+                  triton=_TL + "isrlu")
 
 
 @_jit
@@ -139,7 +144,7 @@ def _isru_sigmoid_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
 
 
 ISRU_SIGMOID = KernelDef(isru_prep, isru_sigmoid_f, isru_sigmoid_grad_y, output_grad=_isru_sigmoid_dy, newton=True,
-                         native=N.SIGMOID_OP)
+                         native=N.SIGMOID_OP, triton=_TL + "isru_sigmoid")
 
 
 # ----------------------------------------------------------------------------------------- ELU family
@@ -165,7 +170,7 @@ def _elu_dy(y: torch.Tensor, alpha) -> tuple[torch.Tensor, ...]:
     return torch.where(pos, 1.0, y + alpha), torch.where(pos, 0.0, y / alpha)
 
 
-ELU = KernelDef(elu_prep, elu_f, elu_grad_y, output_grad=_elu_dy, native=N.ELU_OP)
+ELU = KernelDef(elu_prep, elu_f, elu_grad_y, output_grad=_elu_dy, native=N.ELU_OP, triton=_TL + "elu")
 
 
 @_jit
@@ -184,7 +189,7 @@ def celu_grad(v, c, k):
 
 
 # ∂f/∂α needs x itself, so CELU saves the input.
-CELU = KernelDef(elu_prep, celu_f, celu_grad, native=N.CELU_OP)
+CELU = KernelDef(elu_prep, celu_f, celu_grad, native=N.CELU_OP, triton=_TL + "celu")
 
 
 @_jit
@@ -207,7 +212,7 @@ def _selu_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 
 SELU = KernelDef(selu_prep, selu_f, selu_grad_y, output_grad=_selu_dy,
-                 native=N.SELU_OP)
+                 native=N.SELU_OP, triton=_TL + "selu")
 
 
 # ----------------------------------------------------------------------------------------- sigmoid family
@@ -235,7 +240,7 @@ def swish_grad(v, c, k):
     return g, db
 
 
-SWISH = KernelDef(swish_prep, swish_f, swish_grad, native=N.SILU_OP)
+SWISH = KernelDef(swish_prep, swish_f, swish_grad, native=N.SILU_OP, triton=_TL + "swish")
 
 
 @_jit
@@ -266,7 +271,7 @@ def gelu_tanh_grad(v, c, k):
     return select((oms == zero) | (s == zero), s, g), zero
 
 
-GELU_TANH = KernelDef(gelu_tanh_prep, gelu_tanh_f, gelu_tanh_grad, native=N.GELU_TANH_OP)
+GELU_TANH = KernelDef(gelu_tanh_prep, gelu_tanh_f, gelu_tanh_grad, native=N.GELU_TANH_OP, triton=_TL + "gelu_tanh")
 
 
 @_jit
@@ -283,7 +288,8 @@ def _sigmoid_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return (y * (1 - y),)
 
 
-SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=N.SIGMOID_OP)
+SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=N.SIGMOID_OP,
+                    triton=_TL + "sigmoid")
 
 
 @_jit
@@ -296,7 +302,7 @@ def softplus_grad(v, c, k):
     return sigmoid_pair(v, c[2])[0], c[0]
 
 
-SOFTPLUS = KernelDef(none_prep, softplus_f, softplus_grad, native=N.SOFTPLUS_OP)
+SOFTPLUS = KernelDef(none_prep, softplus_f, softplus_grad, native=N.SOFTPLUS_OP, triton=_TL + "softplus")
 
 
 @_jit
@@ -314,7 +320,7 @@ def _tanh_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return ((1 - y) * (1 + y),)
 
 
-TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP)
+TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP, triton=_TL + "tanh")
 
 
 @_jit
@@ -340,7 +346,7 @@ def mish_grad(v, c, k):
     return select(v != v, v, g), zero
 
 
-MISH = KernelDef(none_prep, mish_f, mish_grad, native=N.MISH_OP)
+MISH = KernelDef(none_prep, mish_f, mish_grad, native=N.MISH_OP, triton=_TL + "mish")
 
 
 # ----------------------------------------------------------------------------------------- GELU (erf)
@@ -365,4 +371,4 @@ def gelu_grad(v, c, k):
     return g, zero
 
 
-GELU = KernelDef(gelu_prep, gelu_f, gelu_grad, native=N.GELU_OP)
+GELU = KernelDef(gelu_prep, gelu_f, gelu_grad, native=N.GELU_OP, triton=_TL + "gelu")

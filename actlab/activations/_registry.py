@@ -128,7 +128,7 @@ def run(s: ActivationSpec, x: torch.Tensor, params: tuple[Any, ...], fused: bool
         k = kernels.get_kernel(s.kernel, **static) if static else kernels.KERNELS.get(s.kernel)
         if k is not None:
             return kernels.apply(k, x, *params, reference=s.reference)
-    if kernels.capturing(x) or kernels.supports(x, *params):
+    if kernels.capturing(x) or kernels.supports(x, *params, lowp=False):
         return s.reference(x, *params)
     return kernels.recompute(s.reference, x, *params)
 

@@ -6,7 +6,9 @@ the PyTorch op it stands in for) in its registry entry; the registry enters it w
 ``None``). ``apply(kernel, x, *params, reference=...)`` runs a kernel under autograd on any device and dtype, saving
 one tensor (the input, or the output where f′ is a function of it) plus the parameters. Under graph capture it is the
 registered operator ``actlab::<name>`` (``operator``, ``decompositions``: :mod:`._ops`); off the fused path it is
-``recompute`` (one saved tensor, f′ recomputed with torch ops). On small tensors it goes through a C++ autograd node
+``recompute`` (one saved tensor, f′ recomputed with torch ops). :func:`backend` is the one place that picks numba
+(CPU; bf16/fp16 computed in float32) or Triton (CUDA, :mod:`._triton`; :func:`use_triton_on_cpu` under
+``TRITON_INTERPRET=1`` for tests) for a kernel. On small tensors it goes through a C++ autograd node
 (``_native``; ``build_native``, ``use_native``, ``native_status``) that calls the same numba loops.
 :func:`make_loops` is the one loop template, shared by these kernels and the ones :mod:`actlab.expr` generates.
 The vectorisable scalar building blocks for element functions (``vexp``, ``vtanh``, ``verf``, ``fast_rsqrt``,
@@ -19,7 +21,9 @@ _cachelock.install()  # before anything compiles: see _cachelock for the race it
 
 from ._alloc import tune_allocator  # noqa: E402
 from ._native import build_native, eager_entry, native_enabled, native_status, use_native  # noqa: E402
-from ._fused import FusedKernel, eager, empty_output, supports, sync_threads, use_hugepage_outputs  # noqa: E402
+from ._fused import (  # noqa: E402
+    FusedKernel, backend, eager, empty_output, supports, sync_threads, use_hugepage_outputs)
+from ._triton import use_triton_on_cpu  # noqa: E402
 from ._generic import recompute  # noqa: E402
 from ._ops import SCRIPT_ERROR, KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
 from ._drivers import CHUNK, SERIAL_MAX, SOURCE_FINGERPRINT, Loops, fingerprint, make_loops  # noqa: E402
@@ -30,7 +34,8 @@ from ._math import (  # noqa: E402
     vlog1p)
 from ._special import ndtr_exp, sigmoid_pair, verf, verfc, vsigmoid, vsoftplus, vtanh  # noqa: E402
 
-__all__ = ["FusedKernel", "apply", "eager", "eager_entry", "supports", "recompute", "capturing", "operator",
+__all__ = ["FusedKernel", "apply", "eager", "eager_entry", "supports", "backend", "use_triton_on_cpu",
+           "recompute", "capturing", "operator",
            "KernelOp", "op_name", "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS",
            "KernelDef", "NativeOp",
            "add_kernel", "build_kernel", "make_loops", "Loops", "SERIAL_MAX", "CHUNK", "SOURCE_FINGERPRINT",

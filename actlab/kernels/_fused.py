@@ -31,14 +31,16 @@ from typing import Any, Callable
 import numba
 import torch
 
-from . import _native
+from . import _native, _triton
 from ._drivers import SERIAL_MAX
 from ._generic import graph_grads
 
-__all__ = ["FusedKernel", "apply_fused", "eager", "fused_forward", "fused_backward", "supports", "sync_threads",
-           "empty_output", "use_hugepage_outputs"]
+__all__ = ["FusedKernel", "apply_fused", "eager", "fused_forward", "fused_backward", "supports", "backend",
+           "sync_threads", "empty_output", "use_hugepage_outputs"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
+# bf16 and fp16 run the float32 loops: one conversion in, one rounding out (numba has no 16-bit float arithmetic).
+_LOWP_DTYPES = (torch.bfloat16, torch.float16)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class FusedKernel:
             themselves, so that the C++ node (:mod:`._native`) can call them too. Every kernel built by
             :mod:`._drivers` sets it.
         native_op: the PyTorch op the kernel stands in for (a :class:`~actlab.kernels.NativeOp`), for benchmarks.
+        triton: ``"package.module:name"``, the Triton element functions ``name_f``/``name_grad`` of the same
+            function (:mod:`._triton` builds the GPU kernels from them), or ``None`` for a CPU-only kernel.
     """
 
     name: str
@@ -79,6 +83,7 @@ class FusedKernel:
     loops: tuple[tuple[Callable[..., Any], Callable[..., Any]], tuple[Callable[..., Any], Callable[..., Any]]] | None \
         = None
     native_op: Any = None
+    triton: str | None = None
 
     @property
     def saves_output(self) -> bool:
@@ -90,14 +95,33 @@ class FusedKernel:
         return _native.supported(self)
 
 
-def supports(x: torch.Tensor, *params: torch.Tensor | float) -> bool:
-    """Whether the fused path can run: a CPU float32/float64 tensor and scalar parameters on the CPU."""
-    if not x.is_cpu or x.dtype not in _FLOAT_DTYPES:
+def _scalar_params(params: tuple[Any, ...], device: torch.device) -> bool:
+    return all(not isinstance(p, torch.Tensor) or (p.numel() == 1 and (p.is_cpu or p.device == device))
+               for p in params)
+
+
+def supports(x: torch.Tensor, *params: torch.Tensor | float, lowp: bool = True) -> bool:
+    """Whether the numba loops can run: a CPU float32/float64 tensor (bf16/fp16 too with ``lowp``, computed in
+    float32) and scalar parameters on the CPU."""
+    if not x.is_cpu or not (x.dtype in _FLOAT_DTYPES or (lowp and x.dtype in _LOWP_DTYPES)):
         return False
-    for p in params:
-        if isinstance(p, torch.Tensor) and (p.numel() != 1 or not p.is_cpu):
-            return False
-    return True
+    return all(not isinstance(p, torch.Tensor) or (p.numel() == 1 and p.is_cpu) for p in params)
+
+
+def backend(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float) -> str | None:
+    """The one place that picks a fused kernel's backend for ``x``: ``"triton"``, ``"numba"`` or ``None`` (no fused
+    kernel serves it; the caller runs the composite reference).
+
+    Triton serves CUDA float32/bf16/fp16 tensors of kernels with Triton element functions (and CPU tensors under
+    the interpreter inside :func:`~actlab.kernels.use_triton_on_cpu`, for tests); numba serves the CPU.
+    """
+    if _use_triton(kernel, x) and _scalar_params(params, x.device):
+        return "triton"
+    return "numba" if supports(x, *params) else None
+
+
+def _use_triton(kernel: FusedKernel, x: torch.Tensor) -> bool:
+    return kernel.triton is not None and _triton.serves(x)
 
 
 _local = threading.local()
@@ -168,25 +192,44 @@ def _contiguous(t: torch.Tensor) -> torch.Tensor:
 
 
 def fused_forward(kernel: FusedKernel, x: torch.Tensor, values: tuple[float, ...]) -> torch.Tensor:
-    """f(x) through the numba loop (CPU float32/float64, ``values`` the scalar parameters), no autograd."""
+    """f(x) through the kernel's backend (:func:`backend` has said it serves ``x``; ``values`` the scalar
+    parameters), no autograd. bf16/fp16 run the float32 loops and are rounded once."""
+    if _use_triton(kernel, x):
+        return _triton.forward(kernel, x, values)
     xc = _contiguous(x)
+    low = xc.dtype in _LOWP_DTYPES
+    if low:
+        xc = xc.float()
     out = empty_output(xc)
     sync_threads()
     kernel.forward(_flat(xc), _flat(out), *values, *kernel.static)
-    return out
+    return out.to(x.dtype) if low else out
 
 
 def fused_backward(kernel: FusedKernel, s: torch.Tensor, grad_out: torch.Tensor, values: tuple[float, ...],
-                   want_params: bool) -> tuple[torch.Tensor, tuple[float, ...]]:
-    """(f′·grad_out, (Σ grad_out·∂f/∂p, …) if ``want_params`` else ()) through the numba loop; ``s`` is what the
-    kernel saves (x, or y for output-saving kernels)."""
+                   want_params: bool) -> tuple[torch.Tensor, tuple[Any, ...]]:
+    """(f′·grad_out, (Σ grad_out·∂f/∂p, …) if ``want_params`` else ()) through the kernel's backend; ``s`` is what
+    the kernel saves (x, or y for output-saving kernels). The sums are floats from numba and float64 0-dim tensors
+    from Triton (no device synchronisation)."""
+    if _use_triton(kernel, s):
+        return _triton.backward(kernel, s, grad_out, values, want_params)
     sc = _contiguous(s)
-    go = _contiguous(grad_out if grad_out.dtype == sc.dtype else grad_out.to(sc.dtype))
+    low = sc.dtype in _LOWP_DTYPES
+    work = torch.float32 if low else sc.dtype
+    sc = sc.to(work)
+    go = _contiguous(grad_out if grad_out.dtype == work else grad_out.to(work))
     grad_in = empty_output(sc)
     sync_threads()
     bwd = kernel.backward if want_params or kernel.backward_input is None else kernel.backward_input
     sums = bwd(_flat(sc), _flat(go), _flat(grad_in), *values, *kernel.static)
-    return grad_in, (tuple(sums) if want_params else ())
+    return (grad_in.to(s.dtype) if low else grad_in), (tuple(sums) if want_params else ())
+
+
+def param_grad(p: torch.Tensor, v: Any) -> torch.Tensor:
+    """A scalar parameter's gradient, shaped and typed like ``p``, from a float or a 0-dim tensor sum."""
+    if isinstance(v, torch.Tensor):
+        return v.to(device=p.device, dtype=p.dtype).expand(p.shape).clone()
+    return torch.full_like(p, float(v))
 
 
 class _FusedFunction(torch.autograd.Function):
@@ -217,8 +260,7 @@ class _FusedFunction(torch.autograd.Function):
         it = iter(tensors)
         for i, is_tensor in enumerate(kinds):
             p = next(it) if is_tensor else None
-            grads.append(torch.full_like(p, float(sums[i])) if p is not None and ctx.needs_input_grad[3 + i]
-                         else None)
+            grads.append(param_grad(p, sums[i]) if p is not None and ctx.needs_input_grad[3 + i] else None)
         return (None, None, grad_in if ctx.needs_input_grad[2] else None, *grads)
 
     @staticmethod
@@ -254,11 +296,11 @@ _native.set_double_backward(native_double_backward)
 
 def apply_fused(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
                 reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
-    """Run ``kernel`` eagerly on a CPU float32/float64 ``x`` under autograd (``kernels.apply`` routes here); saves
-    ``x`` (or the output, see :class:`FusedKernel`) and the tensor parameters.
+    """Run ``kernel`` eagerly under autograd on an ``x`` that :func:`backend` serves (``kernels.apply`` routes
+    here); saves ``x`` (or the output, see :class:`FusedKernel`) and the tensor parameters.
 
     ``reference(x, *params)`` is the composite torch form of the same function; it is differentiated only for double
-    backward (``create_graph=True``), which the flat kernels do not provide. The caller has checked :func:`supports`
+    backward (``create_graph=True``), which the flat kernels do not provide. The caller has checked :func:`backend`
     and the parameter count. The autograd node is the C++ one (:mod:`._native`) when it is
     built and can serve the call (:func:`eager`), else the Python ``autograd.Function``; the results are the same.
     """
@@ -283,7 +325,7 @@ def eager(kernel: FusedKernel, x: torch.Tensor, values: tuple[Any, ...],
     node was a quarter of a forward+backward (benchmarks/RESULTS.md, "Eager, small tensors").
     """
     if (type(x) is not torch.Tensor or x.dtype not in _FLOAT_DTYPES or not x.is_cpu or not kernel.native
-            or torch.jit.is_tracing() or torch.compiler.is_compiling()):
+            or torch.jit.is_tracing() or torch.compiler.is_compiling() or _triton.on_cpu()):
         return None
     for v in values:
         if type(v) is not float:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["recompute", "graph_grads"]
+__all__ = ["recompute", "graph_grads", "op_grads"]
 
 OutputGrad = Callable[..., tuple[torch.Tensor, ...]]
 
@@ -53,6 +53,27 @@ def graph_grads(reference: Callable[..., torch.Tensor] | None, output_grad: Outp
         gp = next(rest) if w else None
         out.append(torch.zeros_like(p) if w and gp is None else gp)
     return out
+
+
+def op_grads(reference: Callable[..., torch.Tensor] | None, output_grad: OutputGrad | None, s: torch.Tensor,
+             grad_out: torch.Tensor, params: list[torch.Tensor], want: bool) -> list[torch.Tensor]:
+    """[∂L/∂x, ∂L/∂p₁, … (if ``want``)] inside an operator's implementation, where autograd is off.
+
+    A custom op's implementation runs below the Autograd dispatch key, so ``torch.autograd.grad`` finds no graph
+    there (compiled bf16 models failed with "element 0 of tensors does not require grad"). ``output_grad`` needs no
+    autograd; a reference is differentiated with ``torch.func.vjp``, which has its own transform layer.
+    """
+    if output_grad is not None:
+        fprime, *dps = output_grad(s, *params)
+        rest = [_sum_to(grad_out * d, p).to(p.dtype) for d, p in zip(dps, params, strict=False)] if want else []
+        return [grad_out * fprime, *rest]
+    if reference is None:
+        raise RuntimeError("no composite reference to differentiate")
+    if want:
+        vjp = torch.func.vjp(reference, s, *params)[1]
+        return list(vjp(grad_out))
+    vjp = torch.func.vjp(lambda t: reference(t, *params), s)[1]
+    return [vjp(grad_out)[0]]
 
 
 class _Recompute(torch.autograd.Function):

@@ -31,8 +31,8 @@ from typing import Any, Callable
 
 import torch
 
-from ._fused import FusedKernel, apply_fused, eager, fused_backward, fused_forward, supports
-from ._generic import graph_grads, recompute
+from ._fused import FusedKernel, apply_fused, backend, eager, fused_backward, fused_forward, param_grad
+from ._generic import graph_grads, op_grads, recompute
 
 __all__ = ["apply", "capturing", "operator", "decompositions", "SCRIPT_ERROR"]
 
@@ -75,7 +75,7 @@ def _register(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None
     out_grad = kernel.output_grad
 
     def forward_impl(x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
-        if supports(x, *params):
+        if backend(kernel, x, *params) is not None:
             return fused_forward(kernel, x, tuple(float(p) for p in params))
         if ref is None:
             raise RuntimeError(f"kernel {kernel.name!r} has no composite reference for {x.device}/{x.dtype}")
@@ -84,13 +84,13 @@ def _register(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None
 
     def backward_impl(s: torch.Tensor, grad: torch.Tensor, params: list[torch.Tensor],
                       want: bool) -> list[torch.Tensor]:
-        if supports(s, *params):
+        if backend(kernel, s, *params) is not None:
             grad_in, sums = fused_backward(kernel, s, grad, tuple(float(p) for p in params), want)
-            sums_t = [torch.full_like(p, float(v)) for p, v in zip(params, sums, strict=False)] if want else []
-            return [grad_in, *sums_t]
-        ps = [p.detach().requires_grad_(want) for p in params]
-        g = graph_grads(ref, out_grad, s.detach(), grad, list(ps), create_graph=False)
-        return [_own(g[0], s, grad), *([_own(t, *params) for t in g[1:]] if want else [])]  # type: ignore[arg-type]
+            return [grad_in, *([param_grad(p, v) for p, v in zip(params, sums, strict=False)] if want else [])]
+        if out_grad is None and ref is None:
+            raise RuntimeError(f"kernel {kernel.name!r} has no composite reference for {s.device}/{s.dtype}")
+        g = op_grads(ref, out_grad, s, grad, list(params), want)
+        return [_own(g[0], s, grad), *[_own(t, *params) for t in g[1:]]]
 
     fwd = torch.library.custom_op(f"{_LIB}::{name}", forward_impl, mutates_args=(),
                                   schema="(Tensor x, Tensor[] params) -> Tensor")
@@ -179,7 +179,7 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
     if capturing(x):
         overload = getattr(getattr(torch.ops, _LIB), _registered(kernel, reference)).default
         return overload(x, _tensor_params(params))
-    if supports(x, *params):
+    if backend(kernel, x, *params) is not None:
         return apply_fused(kernel, x, *params, reference=reference)
     ref = reference if reference is not None else kernel.reference
     if ref is None:

@@ -56,6 +56,8 @@ class KernelDef:
             derivatives in torch ops, ``output_grad(y, *params) -> (f′, ∂f/∂p₀, …)``, used for double backward.
         newton: the kernel accepts the fast inverse square root (``get_kernel(name, newton=k)`` bakes ``k`` in).
         native: the PyTorch op this kernel stands in for (speed benchmark baseline), if any.
+        triton: ``"package.module:name"``, the module defining the same function's Triton element functions
+            ``name_f``/``name_grad`` (see :mod:`._triton`), or ``None`` (no GPU kernel).
     """
 
     prep: Callable
@@ -64,6 +66,7 @@ class KernelDef:
     output_grad: Callable[..., tuple[torch.Tensor, ...]] | None = None
     newton: bool = False
     native: NativeOp | None = None
+    triton: str | None = None
 
 
 def build_kernel(name: str, d: KernelDef, param_names: tuple[str, ...], k: int = -1) -> FusedKernel:
@@ -71,7 +74,8 @@ def build_kernel(name: str, d: KernelDef, param_names: tuple[str, ...], k: int =
     loops = make_loops(d.prep, d.f, d.grad, len(param_names), tag=name, k=k)
     label = name if k < 0 else f"{name}[newton={k}]"
     return FusedKernel(label, loops.forward, loops.backward, param_names, backward_input=loops.backward_input,
-                       output_grad=d.output_grad, loops=(loops.serial[:2], loops.parallel[:2]), native_op=d.native)
+                       output_grad=d.output_grad, loops=(loops.serial[:2], loops.parallel[:2]), native_op=d.native,
+                       triton=d.triton)
 
 
 _DEFS: dict[str, tuple[KernelDef, tuple[str, ...]]] = {}

@@ -170,8 +170,10 @@ def test_threads_follow_torch() -> None:
 def test_supports() -> None:
     assert K.supports(torch.randn(3), 1.0, torch.tensor(2.0))
     assert K.supports(torch.randn(3, dtype=torch.float64))
-    assert not K.supports(torch.randn(3).half())
-    assert not K.supports(torch.randn(3).bfloat16())
+    # bf16/fp16 run the float32 loops (one conversion each way); lowp=False asks for the native dtypes only
+    assert K.supports(torch.randn(3).half()) and K.supports(torch.randn(3).bfloat16())
+    assert not K.supports(torch.randn(3).half(), lowp=False)
+    assert not K.supports(torch.randn(3).bfloat16(), lowp=False)
     assert not K.supports(torch.arange(3))
     assert not K.supports(torch.randn(3), torch.ones(2))  # per-channel parameters go to the reference
     if torch.cuda.is_available():  # pragma: no cover - no GPU here
