@@ -20,7 +20,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from ..kernels.tmath import INV_SQRT_2PI, expm1, log1p, ndtr, sigmoid, tanh
+from ..kernels.tmath import INV_SQRT_2PI, expm1, ndtr, sigmoid, softplus, tanh
 from ._baselines import GELU_TANH_CUBIC, SELU_ALPHA, SELU_SCALE, SQRT_2_OVER_PI
 
 # Constants are tl.constexpr (Triton reads no other globals) and stand to the right of a tensor: under the
@@ -165,7 +165,7 @@ def sigmoid_grad(y):
 
 @triton.jit
 def softplus_f(v):
-    return tl.maximum(v, 0.0) + log1p(tl.exp(-tl.abs(v)))
+    return softplus(v)
 
 
 @triton.jit

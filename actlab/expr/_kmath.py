@@ -1,6 +1,8 @@
-"""Scalar helpers for generated kernels that ``actlab.kernels._math`` does not provide.
+"""The numba bindings of the element helpers (``actlab.expr._ops.HELPERS``) that generated kernels call.
 
-Each is inlined at numba-IR level and keeps the argument's float type (float32 stays float32). NaN in gives NaN out.
+The operator table's templates and the printed derivatives call backend-neutral names (``_exp``, ``_sqrt``…); this
+module binds each to a numba-compilable function (``_tlmath`` binds the same names for Triton). The ones defined here
+are inlined at numba-IR level and keep the argument's float type (float32 stays float32). NaN in gives NaN out.
 """
 
 from __future__ import annotations
@@ -9,7 +11,15 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["like", "_max", "_min", "_sign", "_heaviside", "_sinc", "_sincd"]
+from actlab.kernels import verf, vexp, vlog, vsigmoid, vsoftplus, vtanh
+
+__all__ = ["like", "_exp", "_log", "_sqrt", "_abs", "_sin", "_cos", "_sinh", "_cosh", "_tanh", "_asinh", "_atan",
+           "_erf", "_sigmoid", "_softplus", "_max", "_min", "_sign", "_heaviside", "_sinc", "_sincd", "_pow"]
+
+# The vectorisable blocks of actlab.kernels where there is one, numpy's ufuncs (which numba compiles) elsewhere.
+_exp, _log, _tanh, _erf, _sigmoid, _softplus = vexp, vlog, vtanh, verf, vsigmoid, vsoftplus
+_sqrt, _sin, _cos, _sinh, _cosh, _asinh, _atan = np.sqrt, np.sin, np.cos, np.sinh, np.cosh, np.arcsinh, np.arctan
+_abs = abs
 
 
 def like(value, z):  # type: ignore[no-untyped-def]
@@ -59,3 +69,8 @@ def _sincd(z):  # type: ignore[no-untyped-def]
         return z * (like(-1.0 / 3.0, z) + z2 * (like(1.0 / 30.0, z) + z2 * (like(-1.0 / 840.0, z)
                                                                            + z2 * like(1.0 / 45360.0, z))))
     return (z * np.cos(z) - np.sin(z)) / (z * z)
+
+
+@njit(inline="always")
+def _pow(b, p):  # type: ignore[no-untyped-def]
+    return b ** p

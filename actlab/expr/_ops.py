@@ -28,12 +28,17 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor
 
-__all__ = ["Operator", "OPERATORS", "UNARY", "BINARY", "EPS", "operator", "operator_table"]
+__all__ = ["Operator", "OPERATORS", "UNARY", "BINARY", "EPS", "HELPERS", "operator", "operator_table"]
 
 EPS = 1e-3
 """The paper's small constant ε in ``log(|x| + ε)`` and ``x1 / (x2 + ε)``."""
 
 Kind = Literal["unary", "binary", "leaf"]
+
+HELPERS = ("_exp", "_log", "_sqrt", "_abs", "_sin", "_cos", "_sinh", "_cosh", "_tanh", "_asinh", "_atan", "_erf",
+           "_sigmoid", "_softplus", "_sinc", "_sincd", "_max", "_min", "_sign", "_heaviside", "_pow")
+"""The element helpers that the ``kernel`` templates and the printed derivatives call: every kernel backend's helper
+module (``_kmath``: numba, ``_tlmath``: Triton) defines each of them (tests/expr/test_codegen_triton.py checks)."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -47,9 +52,10 @@ class Operator:
         torch: ``(a[, b][, beta]) -> Tensor``.
         sympy: ``(S, a[, b][, beta]) -> sympy.Expr`` where ``S`` is the namespace from ``actlab.expr._sym``.
         latex: LaTeX with ``{a}``/``{b}`` (bare), ``{pa}``/``{pb}`` (parenthesised when compound) and ``{beta}``.
-        kernel: numba source of the forward with ``{a}``/``{b}``/``{beta}`` as scalar variables; may use the
-            helpers of ``actlab.expr._codegen`` (``_exp``, ``_sigmoid``…) and the typed constants ``ONE``,
-            ``ZERO``, ``EPS``.
+        kernel: the forward as backend-neutral element source, with ``{a}``/``{b}``/``{beta}`` as scalar (or
+            block) variables. It calls only the helper names that every backend's helper module binds (:data:`HELPERS`:
+            ``_exp``, ``_sqrt``, ``_sigmoid``…, in ``_kmath`` for numba and ``_tlmath`` for Triton) and the constants
+            ``ONE``, ``ZERO``, ``EPS``, so one template serves every backend.
         display: short name for tables.
         cost: relative cost of one evaluation (an add is 1).
         paper: part of the paper's space (extras such as plain division are parse-only conveniences).
@@ -117,12 +123,12 @@ _TABLE: tuple[Operator, ...] = (
     # ---- unary (25, the paper's order)
     Operator("x", _U, "{a}", lambda a: a, lambda S, a: a, "{a}", "{a}", "x", 0.0),
     Operator("neg", _U, "-{a}", lambda a: -a, lambda S, a: -a, "-{pa}", "-{a}", "-x", 0.5),
-    Operator("abs", _U, "abs({a})", torch.abs, lambda S, a: S.Abs(a), r"\left|{a}\right|", "abs({a})", "|x|", 1.0,
+    Operator("abs", _U, "abs({a})", torch.abs, lambda S, a: S.Abs(a), r"\left|{a}\right|", "_abs({a})", "|x|", 1.0,
              smooth=False),
     Operator("square", _U, "{a}^2", torch.square, lambda S, a: a**2, "{pa}^{{2}}", "{a} * {a}", "x^2", 1.0),
     Operator("cube", _U, "{a}^3", lambda a: a * a * a, lambda S, a: a**3, "{pa}^{{3}}", "{a} * {a} * {a}", "x^3",
              2.0),
-    Operator("sqrt", _U, "sqrt({a})", torch.sqrt, lambda S, a: S.sqrt(a), r"\sqrt{{{a}}}", "np.sqrt({a})", "sqrt",
+    Operator("sqrt", _U, "sqrt({a})", torch.sqrt, lambda S, a: S.sqrt(a), r"\sqrt{{{a}}}", "_sqrt({a})", "sqrt",
              4.0, invalid=lambda a: a < 0, domain="a >= 0 (NaN below: rejected by the prefilter)", smooth=False),
     Operator("scale", _U, "beta * {a}", lambda a, beta: beta * a, lambda S, a, beta: beta * a, r"{beta} {pa}",
              "{beta} * {a}", "beta*x", 1.0),
@@ -130,22 +136,22 @@ _TABLE: tuple[Operator, ...] = (
              "{a} + {beta}", "x+beta", 1.0),
     Operator("log", _U, "log(abs({a}) + eps)", lambda a: torch.log(a.abs() + EPS),
              lambda S, a: S.log(S.Abs(a) + S.eps), r"\log\left(\left|{a}\right| + \epsilon\right)",
-             "vlog(abs({a}) + EPS)", "log|x|", 10.0, smooth=False),
+             "_log(_abs({a}) + EPS)", "log|x|", 10.0, smooth=False),
     Operator("exp", _U, "exp({a})", torch.exp, lambda S, a: S.exp(a), r"e^{{{a}}}", "_exp({a})", "exp", 8.0),
-    Operator("sin", _U, "sin({a})", torch.sin, lambda S, a: S.sin(a), r"\sin\left({a}\right)", "np.sin({a})", "sin",
+    Operator("sin", _U, "sin({a})", torch.sin, lambda S, a: S.sin(a), r"\sin\left({a}\right)", "_sin({a})", "sin",
              10.0),
-    Operator("cos", _U, "cos({a})", torch.cos, lambda S, a: S.cos(a), r"\cos\left({a}\right)", "np.cos({a})", "cos",
+    Operator("cos", _U, "cos({a})", torch.cos, lambda S, a: S.cos(a), r"\cos\left({a}\right)", "_cos({a})", "cos",
              10.0),
-    Operator("sinh", _U, "sinh({a})", torch.sinh, lambda S, a: S.sinh(a), r"\sinh\left({a}\right)", "np.sinh({a})",
+    Operator("sinh", _U, "sinh({a})", torch.sinh, lambda S, a: S.sinh(a), r"\sinh\left({a}\right)", "_sinh({a})",
              "sinh", 10.0),
-    Operator("cosh", _U, "cosh({a})", torch.cosh, lambda S, a: S.cosh(a), r"\cosh\left({a}\right)", "np.cosh({a})",
+    Operator("cosh", _U, "cosh({a})", torch.cosh, lambda S, a: S.cosh(a), r"\cosh\left({a}\right)", "_cosh({a})",
              "cosh", 10.0),
-    Operator("tanh", _U, "tanh({a})", torch.tanh, lambda S, a: S.tanh(a), r"\tanh\left({a}\right)", "vtanh({a})",
+    Operator("tanh", _U, "tanh({a})", torch.tanh, lambda S, a: S.tanh(a), r"\tanh\left({a}\right)", "_tanh({a})",
              "tanh", 10.0),
     Operator("asinh", _U, "asinh({a})", torch.asinh, lambda S, a: S.asinh(a), r"\sinh^{{-1}}\left({a}\right)",
-             "np.arcsinh({a})", "asinh", 12.0, aliases=("arcsinh",)),
+             "_asinh({a})", "asinh", 12.0, aliases=("arcsinh",)),
     Operator("atan", _U, "atan({a})", torch.atan, lambda S, a: S.atan(a), r"\tan^{{-1}}\left({a}\right)",
-             "np.arctan({a})", "atan", 12.0, aliases=("arctan",)),
+             "_atan({a})", "atan", 12.0, aliases=("arctan",)),
     Operator("sinc", _U, "sinc({a})", _sinc, lambda S, a: S.sinc(a), r"\operatorname{{sinc}}\left({a}\right)",
              "_sinc({a})", "sinc", 12.0, domain="all reals; sin(a)/a, 1 at a = 0 (unnormalised)"),
     Operator("relu", _U, "max({a}, 0)", _max0, lambda S, a: S.Max(a, 0), r"\max\left({a}, 0\right)",
@@ -160,7 +166,7 @@ _TABLE: tuple[Operator, ...] = (
     Operator("gauss", _U, "exp(-{a}^2)", lambda a: torch.exp(-a * a), lambda S, a: S.exp(-a**2),
              r"e^{{-{pa}^{{2}}}}", "_exp(-({a} * {a}))", "exp(-x^2)", 9.0),
     Operator("erf", _U, "erf({a})", torch.erf, lambda S, a: S.erf(a), r"\operatorname{{erf}}\left({a}\right)",
-             "verf({a})", "erf", 12.0),
+             "_erf({a})", "erf", 12.0),
     Operator("beta", _U, "beta", lambda beta: beta, lambda S, beta: beta, "{beta}", "{beta}", "beta", 0.0),
     # ---- binary (10)
     Operator("add", _B, "{a} + {b}", torch.add, lambda S, a, b: a + b, "{a} + {b}", "{a} + {b}", "x1+x2", 1.0),
@@ -181,7 +187,7 @@ _TABLE: tuple[Operator, ...] = (
              "_exp(-{beta} * (({a} - {b}) * ({a} - {b})))", "exp(-b(x1-x2)^2)", 11.0),
     Operator("laplacediff", _B, "exp(-beta * abs({a} - {b}))", lambda a, b, beta: torch.exp(-beta * (a - b).abs()),
              lambda S, a, b, beta: S.exp(-beta * S.Abs(a - b)), r"e^{{-{beta} \left|{a} - {b}\right|}}",
-             "_exp(-{beta} * abs({a} - {b}))", "exp(-b|x1-x2|)", 11.0, smooth=False),
+             "_exp(-{beta} * _abs({a} - {b}))", "exp(-b|x1-x2|)", 11.0, smooth=False),
     Operator("lerp", _B, "beta * {a} + (1 - beta) * {b}", lambda a, b, beta: beta * a + (1 - beta) * b,
              lambda S, a, b, beta: beta * a + (1 - beta) * b, r"{beta} {pa} + \left(1 - {beta}\right) {pb}",
              "{beta} * {a} + (ONE - {beta}) * {b}", "lerp", 3.0),

@@ -68,7 +68,7 @@ class softplus(sp.Function):
 class RAbs(sp.Function):
     """|a| for real a, with derivative sign(a) (sympy's Abs differentiates via re/im when a's sign is unknown)."""
 
-    kernel = "abs"
+    kernel = "_abs"
 
     @classmethod
     def eval(cls, a: sp.Expr) -> sp.Expr | None:

@@ -23,7 +23,7 @@ from ._alloc import tune_allocator  # noqa: E402
 from ._native import build_native, eager_entry, native_enabled, native_status, use_native  # noqa: E402
 from ._fused import (  # noqa: E402
     FusedKernel, backend, eager, empty_output, supports, sync_threads, use_hugepage_outputs)
-from ._triton import use_triton_on_cpu  # noqa: E402
+from ._triton import load_triton_source, use_triton_on_cpu  # noqa: E402
 from ._generic import recompute  # noqa: E402
 from ._ops import SCRIPT_ERROR, KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
 from ._drivers import CHUNK, SERIAL_MAX, SOURCE_FINGERPRINT, Loops, fingerprint, make_loops  # noqa: E402
@@ -35,6 +35,7 @@ from ._math import (  # noqa: E402
 from ._special import ndtr_exp, sigmoid_pair, verf, verfc, vsigmoid, vsoftplus, vtanh  # noqa: E402
 
 __all__ = ["FusedKernel", "apply", "eager", "eager_entry", "supports", "backend", "use_triton_on_cpu",
+           "load_triton_source",
            "recompute", "capturing", "operator",
            "KernelOp", "op_name", "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS",
            "KernelDef", "NativeOp",

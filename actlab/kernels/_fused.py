@@ -69,7 +69,9 @@ class FusedKernel:
             :mod:`._drivers` sets it.
         native_op: the PyTorch op the kernel stands in for (a :class:`~actlab.kernels.NativeOp`), for benchmarks.
         triton: ``"package.module:name"``, the Triton element functions ``name_f``/``name_grad`` of the same
-            function (:mod:`._triton` builds the GPU kernels from them), or ``None`` for a CPU-only kernel.
+            function (:mod:`._triton` builds the GPU kernels from them), a zero-argument function returning that
+            reference on first use (generated kernels write their Triton module only when a GPU call needs it), or
+            ``None`` for a CPU-only kernel.
     """
 
     name: str
@@ -83,7 +85,7 @@ class FusedKernel:
     loops: tuple[tuple[Callable[..., Any], Callable[..., Any]], tuple[Callable[..., Any], Callable[..., Any]]] | None \
         = None
     native_op: Any = None
-    triton: str | None = None
+    triton: str | Callable[[], str] | None = None
 
     @property
     def saves_output(self) -> bool:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ._fused import FusedKernel
 
 __all__ = ["available", "serves", "forward", "backward", "use_triton_on_cpu", "on_cpu", "kernel_source", "BLOCK",
-           "TRITON_DTYPES"]
+           "TRITON_DTYPES", "load_triton_source"]
 
 BLOCK = 1024
 """Elements per program. A unary activation is bandwidth-bound; 1024 float32 (4 KB per operand) per program keeps
@@ -128,13 +128,12 @@ def kernel_source(ref: str, nparams: int) -> str:
 
 
 def _module(kernel: FusedKernel) -> Any:
-    ref = kernel.triton
-    if ref is None:
-        raise RuntimeError(f"kernel {kernel.name!r} has no Triton element functions")
-    key = f"{ref}/{len(kernel.param_names)}"
+    key = f"{kernel.name}/{len(kernel.param_names)}"
     mod = _modules.get(key)
     if mod is not None:
         return mod
+    if kernel.triton is None:
+        raise RuntimeError(f"kernel {kernel.name!r} has no Triton element functions")
     if not available():
         from .._extras import hint
 
@@ -142,8 +141,16 @@ def _module(kernel: FusedKernel) -> Any:
     with _lock:
         mod = _modules.get(key)
         if mod is None:
+            # a generated expression kernel names its element module lazily: it is written on the first GPU call
+            ref = kernel.triton() if callable(kernel.triton) else kernel.triton
             mod = _modules[key] = _load(kernel_source(ref, len(kernel.param_names)))
     return mod
+
+
+def load_triton_source(src: str) -> str:
+    """Write Triton module source ``src`` to the cache, import it and return its module name (for generated
+    element functions: ``f"{load_triton_source(src)}:name"`` is then a ``FusedKernel.triton`` reference)."""
+    return _load(src).__name__
 
 
 def _load(src: str) -> Any:
@@ -156,6 +163,8 @@ def _load(src: str) -> Any:
         tmp.write_text(src)
         os.replace(tmp, path)  # atomic: concurrent workers never import a half-written file
     name = f"actlab_triton_kernel_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

@@ -20,7 +20,7 @@ import math
 import triton
 import triton.language as tl
 
-__all__ = ["expm1", "log1p", "sigmoid", "tanh", "ndtr", "INV_SQRT_2PI"]
+__all__ = ["expm1", "log1p", "sigmoid", "softplus", "tanh", "ndtr", "INV_SQRT_2PI"]
 
 INV_SQRT_2PI = tl.constexpr(1.0 / math.sqrt(2.0 * math.pi))
 _INV_SQRT2 = tl.constexpr(1.0 / math.sqrt(2.0))
@@ -46,6 +46,12 @@ def log1p(v):
 @triton.jit
 def sigmoid(v):
     return 1.0 / (1.0 + tl.exp(-v))
+
+
+@triton.jit
+def softplus(v):
+    """log(1 + eˣ) = max(x, 0) + log1p(e^−|x|): no overflow, full relative accuracy in the left tail."""
+    return tl.where(v > 0.0, v, 0.0) + log1p(tl.exp(-tl.abs(v)))
 
 
 @triton.jit

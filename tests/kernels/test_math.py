@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import mpmath as mp
+import numba
 import numpy as np
 import pytest
 import scipy.special as sp
@@ -162,8 +163,16 @@ def test_ndtr_exp_against_mpmath(dtype) -> None:
 
 def test_scalar_call_from_python() -> None:
     assert M.vexp(np.float32(1.0)) == pytest.approx(math.e, rel=1e-7)
-    assert isinstance(M.vexp(np.float32(1.0)), float) or M.vexp(np.float32(1.0)).dtype == np.float32
     assert S.vtanh(0.5) == pytest.approx(math.tanh(0.5), rel=1e-15)
+
+
+@pytest.mark.parametrize("fn", [M.vexp, M.vlog, S.vtanh, S.vsigmoid, S.verf], ids=lambda f: f.__name__)
+def test_float32_stays_float32_inside_numba(fn) -> None:
+    # Called from Python, every result is a Python float whatever its precision, so the type is read from numba's
+    # compiled signature: a float32 argument must not be promoted to float64 (that halves the vector width).
+    wrapped = numba.njit(lambda v: fn(v))
+    wrapped(np.float32(0.5))
+    assert wrapped.nopython_signatures[-1].return_type == numba.types.float32
 
 
 def _make_rsqrt_all():
