@@ -12,6 +12,7 @@ import actlab
 from actlab import kernels
 from actlab.kernels import _fused
 from actlab.kernels import _triton as triton_backend
+from tests._saved import saved_count
 
 pytestmark = [pytest.mark.skipif(not triton_backend.available(), reason="triton is not installed"),
               pytest.mark.skipif(not triton_backend.interpreting(), reason="TRITON_INTERPRET=0: run on a GPU instead"),
@@ -171,3 +172,24 @@ def test_the_generated_source_compiles(nparams: int) -> None:
     src = triton_backend.kernel_source("pkg.mod:fn", nparams)
     compile(src, "<triton>", "exec")
     assert ("if WANT:" in src) == (nparams > 0)
+
+
+@pytest.mark.parametrize("name", ["swish", "isrlu"])  # one input-saving and one output-saving kernel
+def test_compiled_graphs_and_one_saved_tensor_on_the_triton_path(name: str) -> None:
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), actlab.get(name), torch.nn.Linear(16, 4)).bfloat16()
+    x = torch.randn(5, 8, dtype=torch.bfloat16)
+    with kernels.use_triton_on_cpu():
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        compiled(x).float().square().mean().backward()
+        grads = [p.grad.detach().clone() for p in model.parameters()]
+        model.zero_grad()
+        model(x).float().square().mean().backward()  # eager, the same Triton kernels
+        torch.testing.assert_close(grads, [p.grad for p in model.parameters()])
+        act = actlab.get(name)
+        h = torch.randn(64, dtype=torch.bfloat16, requires_grad=True)
+        y, saved = saved_count(act, h)
+        assert saved == 1
+        y.float().sum().backward()
+        assert h.grad is not None and torch.isfinite(h.grad).all()
