@@ -2,11 +2,12 @@
 
 For every zoo activation with a fused kernel, in bfloat16 and float16:
 
-* the top-level aten ops of one module forward+backward, counted with ``torch.profiler`` (ops whose parent is not
-  another aten op; the test's own ``sum`` backward is avoided by passing an explicit gradient);
+* the top-level aten ops of one module forward+backward that touch data (``actlab.bench.ops``; an explicit
+  gradient, so no ``sum`` of the benchmark's own is counted);
 * the time of the fused route (the float32 numba loops: one conversion in, one rounding out, what ``actlab.get``
   runs now) against the composite recompute route (``kernels.recompute``: the reference formula in the low dtype,
-  recomputed in backward, what ran before), interleaved round by round, median of ``ROUNDS``, 1 thread.
+  recomputed in backward, what ran before; tanh and σ keep it, see ``KernelDef.lowp_cpu``), interleaved round by
+  round, median of ``ROUNDS``, 1 thread.
 
     PYTHONPATH=. .venv/bin/python benchmarks/lowp_cpu.py
 """
@@ -20,22 +21,17 @@ import torch
 
 import actlab
 from actlab import kernels
+from actlab.bench.ops import top_level_aten_ops
 
 SIZES = (1 << 12, 1 << 16, 1 << 20)
 ROUNDS, CALLS = 9, 5
-
-
-def aten_ops(fn, x: torch.Tensor, g: torch.Tensor) -> int:
-    with torch.profiler.profile() as prof:
-        fn(x).backward(g)
-    return sum(1 for e in prof.events() if e.name.startswith("aten::") and e.cpu_parent is None)
 
 
 def main() -> None:
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread; top-level aten ops per forward+backward (fused / composite), and "
           f"fused time / composite time per size (median of {ROUNDS} interleaved rounds of {CALLS} calls)")
-    print(f"{'activation':>13} {'dtype':>9} {'ops':>9} " + " ".join(f"{n:>9}" for n in SIZES))
+    print(f"{'activation':>13} {'dtype':>9} {'route':>9} {'ops':>7} " + " ".join(f"{n:>9}" for n in SIZES))
     for name in actlab.names():
         s = actlab.spec(name)
         if s.kernel is None:
@@ -50,7 +46,7 @@ def main() -> None:
         for dtype in (torch.bfloat16, torch.float16):
             x0 = torch.randn(4096, dtype=dtype).requires_grad_(True)
             g0 = torch.randn_like(x0)
-            ops = f"{aten_ops(module, x0, g0)}/{aten_ops(composite, x0, g0)}"
+            ops = f"{len(top_level_aten_ops(module, x0, g0))}/{len(top_level_aten_ops(composite, x0, g0))}"
             ratios = []
             for n in SIZES:
                 x = torch.randn(n, dtype=dtype).requires_grad_(True)
@@ -65,7 +61,9 @@ def main() -> None:
                         t.append(time.perf_counter() - start)
                     per.append(t[0] / t[1])
                 ratios.append(statistics.median(per))
-            print(f"{name:>13} {str(dtype)[6:]:>9} {ops:>9} " + " ".join(f"{r:>8.2f}x" for r in ratios), flush=True)
+            route = kernels.backend(k, x0, *params) or "torch op"
+            print(f"{name:>13} {str(dtype)[6:]:>9} {route:>9} {ops:>7} " + " ".join(f"{r:>8.2f}x" for r in ratios),
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -289,7 +289,7 @@ def _sigmoid_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 
 SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=N.SIGMOID_OP,
-                    triton=_TL + "sigmoid")
+                    triton=_TL + "sigmoid", lowp_cpu=False)  # bf16/fp16 CPU: torch.sigmoid is faster
 
 
 @_jit
@@ -320,7 +320,8 @@ def _tanh_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return ((1 - y) * (1 + y),)
 
 
-TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP, triton=_TL + "tanh")
+TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP, triton=_TL + "tanh",
+                 lowp_cpu=False)  # bf16/fp16 CPU: torch.tanh is faster
 
 
 @_jit

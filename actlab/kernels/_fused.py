@@ -72,6 +72,7 @@ class FusedKernel:
             function (:mod:`._triton` builds the GPU kernels from them), a zero-argument function returning that
             reference on first use (generated kernels write their Triton module only when a GPU call needs it), or
             ``None`` for a CPU-only kernel.
+        lowp_cpu: whether bf16/fp16 CPU tensors run the float32 loops (see :class:`~actlab.kernels.KernelDef`).
     """
 
     name: str
@@ -86,6 +87,7 @@ class FusedKernel:
         = None
     native_op: Any = None
     triton: str | Callable[[], str] | None = None
+    lowp_cpu: bool = True
 
     @property
     def saves_output(self) -> bool:
@@ -119,7 +121,7 @@ def backend(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float)
     """
     if _use_triton(kernel, x) and _scalar_params(params, x.device):
         return "triton"
-    return "numba" if supports(x, *params) else None
+    return "numba" if supports(x, *params, lowp=kernel.lowp_cpu) else None
 
 
 def _use_triton(kernel: FusedKernel, x: torch.Tensor) -> bool:

@@ -58,6 +58,9 @@ class KernelDef:
         native: the PyTorch op this kernel stands in for (speed benchmark baseline), if any.
         triton: ``"package.module:name"``, the module defining the same function's Triton element functions
             ``name_f``/``name_grad`` (see :mod:`._triton`), or ``None`` (no GPU kernel).
+        lowp_cpu: bf16/fp16 CPU tensors run the float32 kernel (one conversion in, one rounding out). ``False`` where
+            the composite is PyTorch's own single op, which computes in float32 internally and is faster than the
+            conversions around the kernel (tanh, σ: ``benchmarks/lowp_cpu.py``).
     """
 
     prep: Callable
@@ -67,6 +70,7 @@ class KernelDef:
     newton: bool = False
     native: NativeOp | None = None
     triton: str | None = None
+    lowp_cpu: bool = True
 
 
 def build_kernel(name: str, d: KernelDef, param_names: tuple[str, ...], k: int = -1) -> FusedKernel:
@@ -75,7 +79,7 @@ def build_kernel(name: str, d: KernelDef, param_names: tuple[str, ...], k: int =
     label = name if k < 0 else f"{name}[newton={k}]"
     return FusedKernel(label, loops.forward, loops.backward, param_names, backward_input=loops.backward_input,
                        output_grad=d.output_grad, loops=(loops.serial[:2], loops.parallel[:2]), native_op=d.native,
-                       triton=d.triton)
+                       triton=d.triton, lowp_cpu=d.lowp_cpu)
 
 
 _DEFS: dict[str, tuple[KernelDef, tuple[str, ...]]] = {}
