@@ -39,7 +39,7 @@ import torch
 __all__ = ["SpeedRecord", "run", "to_markdown", "rich_table", "write_json", "DEFAULT_SIZES"]
 
 # Small tensors (1K, 4K: a child network's activations, where the per-call cost dominates), 64K and 16M.
-DEFAULT_SIZES = (1 << 10, 1 << 12, 1 << 16, 1 << 24)
+DEFAULT_SIZES = (1 << 10, 1 << 12, 1 << 16, 1 << 20, 1 << 21, 1 << 22, 1 << 24)  # the middle: glibc's mmap range
 Thunk = Callable[[], Any]
 
 

@@ -13,7 +13,7 @@ description, as PyTorch does for its rectifier, tanh and σ). Saving y costs no 
 layer saves the same tensor as its input; saving x keeps a second tensor per activation alive until backward.
 Hand-written kernels and kernels generated from expressions all go through :func:`apply`.
 
-The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 8 MB
+The same contract has a C++ implementation (:mod:`._native`), which :func:`apply` prefers for tensors under 32 MB
 whose parameters need no gradient: there the Python Function's fixed cost per call is larger than the kernel. Both
 call the same numba loops and give bit-identical results.
 """
@@ -142,8 +142,12 @@ def sync_threads() -> None:
         _local.n = n
 
 
-# Outputs at least this large get their own 2 MB-page mapping (see empty_output).
-HUGEPAGE_MIN_BYTES = 8 << 20
+# Outputs at least this large get their own 2 MB-page mapping (see empty_output). 32 MB is glibc's ceiling for its
+# dynamic mmap threshold: below it freed blocks go back to the heap and torch.empty reuses them without faults, so a
+# fresh mapping per call only adds faults. At 8 MB (the old threshold) Swish forward+backward at 2M float32 took a
+# median 15.6 ms against 3.6 ms without it (bimodal, minimum 4.6 ms); at 32 MB it took 17 ms against 44 ms
+# (benchmarks/RESULTS.md, "Why were mid-sized tensors slow?").
+HUGEPAGE_MIN_BYTES = 32 << 20
 # On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took a fused module's
 # forward+backward at 16M float32 from 72–76 ms to 32–33 ms (its torch baseline: 100–110 ms), see
 # benchmarks/RESULTS.md. ACTLAB_HUGEPAGES=0 (or
@@ -320,7 +324,7 @@ def eager(kernel: FusedKernel, x: torch.Tensor, values: tuple[Any, ...],
           reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor | None:
     """``kernel`` on ``x`` through the C++ node, or None where that is not the path (then :func:`apply` decides).
 
-    The node serves an eagerly computed CPU float32/float64 tensor under 8 MB whose parameters ``values`` are all
+    The node serves an eagerly computed CPU float32/float64 tensor under :data:`HUGEPAGE_MIN_BYTES` whose parameters ``values`` are all
     Python floats (none needs a gradient: the node computes the input gradient only). Larger tensors keep the
     Python Function, whose fixed cost is negligible there and whose outputs get huge pages (:func:`empty_output`).
 
