@@ -324,9 +324,10 @@ def eager(kernel: FusedKernel, x: torch.Tensor, values: tuple[Any, ...],
           reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor | None:
     """``kernel`` on ``x`` through the C++ node, or None where that is not the path (then :func:`apply` decides).
 
-    The node serves an eagerly computed CPU float32/float64 tensor under :data:`HUGEPAGE_MIN_BYTES` whose parameters ``values`` are all
-    Python floats (none needs a gradient: the node computes the input gradient only). Larger tensors keep the
-    Python Function, whose fixed cost is negligible there and whose outputs get huge pages (:func:`empty_output`).
+    The node serves an eagerly computed CPU float32/float64 tensor under :data:`HUGEPAGE_MIN_BYTES` whose parameters
+    ``values`` are all Python floats (none needs a gradient: the node computes the input gradient only). Larger
+    tensors keep the Python Function, whose fixed cost is negligible there and whose outputs get huge pages
+    (:func:`empty_output`).
 
     This is the whole per-call cost of a small fused activation beyond the kernels (an activation module calls it
     first), so the checks are ordered cheapest first and nothing else runs: at 1K elements the Python around the
