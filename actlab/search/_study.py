@@ -263,8 +263,9 @@ def requeue(study: optuna.Study, t: FrozenTrial, reason: str) -> None:
     live.set_user_attr(Attr.FAILURE, reason)
     live.set_user_attr(Attr.REQUEUED, True)
     study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-    # A trial killed between ask() and its first suggestion has no params yet, only the enqueued ones.
-    params = t.params or t.system_attrs.get("fixed_params")
+    # The enqueued candidate is complete; the recorded params are not when the driver was killed between two
+    # suggestions (or before the first), and re-asking with a partial set would let the sampler change the rest.
+    params = {**t.params, **(t.system_attrs.get("fixed_params") or {})}
     if params:
         study.enqueue_trial(params, user_attrs={Attr.REQUEUED_FROM: t.number})
 

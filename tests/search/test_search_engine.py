@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 
 from actlab.search import STRATEGIES, SearchConfig, get_strategy, parse_budget
 from actlab.search._engine import Driver
-from actlab.search._study import evaluated
+from actlab.search._study import evaluated, requeue
 from tests.search._fakes import FakeSpace, fake_config
 from tests.search._pg import need_pg
 
@@ -136,6 +136,20 @@ def _count(url: str, name: str) -> tuple[int, int]:
     return len(evaluated(s, trials)), sum(t.state == TrialState.RUNNING for t in trials)
 
 
+def test_a_trial_killed_between_two_suggestions_is_requeued_whole() -> None:
+    # The SIGKILL test below hits this only by timing (the kill must land between two suggest writes): before the
+    # fix, the requeued trial got the recorded part {u1a, u1b} and the sampler chose b1 afresh.
+    study = optuna.create_study()
+    study.enqueue_trial({"u1a": "neg", "u1b": "zero", "b1": "add"})
+    t = study.ask()
+    t.suggest_categorical("u1a", ["neg", "x"])
+    t.suggest_categorical("u1b", ["zero", "x"])  # the driver dies here
+    requeue(study, study.get_trials(deepcopy=False)[0], "killed")
+    again = study.get_trials(deepcopy=False)[1]
+    assert again.system_attrs["fixed_params"] == {"u1a": "neg", "u1b": "zero", "b1": "add"}
+    assert again.user_attrs["requeued_from"] == 0
+
+
 def test_resume_after_sigkill_loses_nothing_and_requeues_running(tmp_path: Path) -> None:
     db = tmp_path / "k.db"
     url = f"sqlite:///{db}"
@@ -165,7 +179,8 @@ def test_resume_after_sigkill_loses_nothing_and_requeues_running(tmp_path: Path)
             assert after[n].state == st and after[n].values == values
     for n in running:  # running trials were failed with a reason and their candidates evaluated again
         assert after[n].state == TrialState.FAIL and after[n].user_attrs.get("requeued")
-        proposed = after[n].params or after[n].system_attrs.get("fixed_params")  # killed right after ask()
+        # the enqueued candidate: the recorded params are partial if the kill landed between two suggestions
+        proposed = {**after[n].params, **(after[n].system_attrs.get("fixed_params") or {})}
         again = [t for t in study.trials if t.user_attrs.get("requeued_from") == n]
         assert len(again) == 1 and again[0].state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
         assert again[0].params == proposed
