@@ -94,9 +94,17 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
 
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.3)
             raise KeyError(f"no study {name!r} in {mask_url(url)}; closest: {close or names[:5]}") from None
-    study = optuna.create_study(study_name=name, storage=storage, directions=directions,  # type: ignore[arg-type]
-                                sampler=sampler,
-                                pruner=pruner, load_if_exists=True)
+    for attempt in range(_RACE_ATTEMPTS):
+        # Drivers creating one new study at once: on a loaded machine SQLite can fail the loser's commit. With
+        # load_if_exists the call is idempotent, so it is retried (after a short wait) and the last error re-raised.
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                        directions=directions, load_if_exists=True)  # type: ignore[arg-type]
+            break
+        except optuna.exceptions.StorageInternalError:
+            if attempt == _RACE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
     if [d.name.lower() for d in study.directions] != [d.lower() for d in directions]:
         raise ValueError(f"study {name!r} exists with objectives {[d.name for d in study.directions]}; "
                          f"use another --study name for {directions}")
