@@ -373,3 +373,48 @@ def gelu_grad(v, c, k):
 
 
 GELU = KernelDef(gelu_prep, gelu_f, gelu_grad, native=N.GELU_OP, triton=_TL + "gelu")
+
+
+# ----------------------------------------------------------------------------------------- rectifier family
+# Squared ReLU (So et al. 2021, Primer). NaN passes through (NaN < 0 is false), as in torch.relu.
+@_jit
+def relu2_f(v, c, k):
+    r = select(v < c[0], c[0], v)
+    return r * r
+
+
+@_jit
+def relu2_grad(v, c, k):
+    r = select(v < c[0], c[0], v)
+    return c[3] * r, c[0]
+
+
+RELU2 = KernelDef(none_prep, relu2_f, relu2_grad, triton=_TL + "relu2")
+
+
+# Gate-only descriptions: ReLU and the identity as gates of ReGLU and the bilinear layer. Their unary forms are
+# PyTorch's own ops (faster than a kernel), so they are described for the gated kernels only.
+@_jit
+def relu_f(v, c, k):
+    return select(v < c[0], c[0], v)
+
+
+@_jit
+def relu_grad(v, c, k):
+    return select(v <= c[0], c[0], c[2]), c[0]  # NaN passes the gradient on, as torch's threshold_backward
+
+
+RELU_GATE = KernelDef(none_prep, relu_f, relu_grad, triton=_TL + "relu")
+
+
+@_jit
+def identity_f(v, c, k):
+    return v
+
+
+@_jit
+def identity_grad(v, c, k):
+    return c[2], c[0]
+
+
+IDENTITY_GATE = KernelDef(none_prep, identity_f, identity_grad, triton=_TL + "identity")

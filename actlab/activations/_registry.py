@@ -42,6 +42,9 @@ class ActivationSpec:
     aliases: tuple[str, ...] = ()
     # Points where the function or a low derivative has a kink, for tests and plots (default hparams).
     kinks: tuple[float, ...] = ()
+    # A gated activation (GLU family): the last dimension 2H in, H out; ``reference(x, *hparams, gate_last=True)``
+    # and the fused kernel is ``kernels.get_gated(name)``. The properties above are those of its gate.
+    gated: bool = False
 
 
 _SPECS: dict[str, ActivationSpec] = {}
@@ -50,23 +53,29 @@ _ALIASES: dict[str, str] = {}
 
 def register(*, latex: str, citation: str, monotonic: bool, bounded: tuple[bool, bool], smoothness: Smoothness,
              kernel: kernels.KernelDef | None = None, native: Callable[..., torch.Tensor] | None = None,
-             aliases: tuple[str, ...] = (), kinks: tuple[float, ...] = ()) -> Callable[[type], type]:
+             aliases: tuple[str, ...] = (), kinks: tuple[float, ...] = (), gated: bool = False
+             ) -> Callable[[type], type]:
     """Class decorator that enters an :class:`Activation` subclass into the registry under ``cls.name``.
 
     ``kernel`` is the activation's fused-kernel description; it is entered into the kernel engine under the same
-    name, with the hyperparameters (``cls.defaults``) as its parameters, and ``spec.kernel`` then names it.
+    name, with the hyperparameters (``cls.defaults``) as its parameters, and ``spec.kernel`` then names it. For a
+    ``gated`` activation (a :class:`GatedActivation`) it describes the *gate*, and the engine derives the gated
+    kernel from it (``kernels.get_gated(name)``); ``spec.kernel`` stays ``None``.
     """
 
     def wrap(cls: type[Activation]) -> type[Activation]:
         key = cls.name.lower()
         if key in _SPECS or key in _ALIASES:
             raise ValueError(f"activation {key!r} is registered twice")
-        if kernel is not None:
+        if kernel is not None and gated:
+            kernels.add_gated(key, kernel, tuple(cls.defaults), cls.gate)  # type: ignore[attr-defined]
+        elif kernel is not None:
             kernels.add_kernel(key, kernel, tuple(cls.defaults))
         s = ActivationSpec(name=key, cls=cls, reference=cls.reference, latex=latex, citation=citation,
                            monotonic=monotonic, bounded_below=bounded[0], bounded_above=bounded[1],
                            smoothness=smoothness, defaults=dict(cls.defaults), trainable=tuple(cls.trainable),
-                           kernel=None if kernel is None else key, native=native, aliases=aliases, kinks=kinks)
+                           kernel=None if kernel is None or gated else key, native=native, aliases=aliases,
+                           kinks=kinks, gated=gated)
         _SPECS[key] = s
         for a in aliases:
             _ALIASES[a.lower()] = key
@@ -87,9 +96,12 @@ def _resolve(name: str) -> str:
     return key
 
 
-def names() -> list[str]:
-    """Canonical names of every registered activation, in registration order."""
-    return list(_SPECS)
+def names(kind: Literal["all", "unary", "gated"] = "all") -> list[str]:
+    """Canonical names of every registered activation, in registration order: all of them, the ``"unary"`` ones
+    (same shape in and out) or the ``"gated"`` ones (the GLU family: last dimension 2H in, H out)."""
+    if kind not in ("all", "unary", "gated"):
+        raise ValueError(f"kind must be 'all', 'unary' or 'gated', got {kind!r}")
+    return [n for n, s in _SPECS.items() if kind == "all" or s.gated == (kind == "gated")]
 
 
 def spec(name: str) -> ActivationSpec:
@@ -122,6 +134,14 @@ def run(s: ActivationSpec, x: torch.Tensor, params: tuple[Any, ...], fused: bool
     reference under autograd (every intermediate saved), e.g. to check the kernels against it.
     """
     check_input(x, s.name)
+    if s.gated:
+        gate_last = bool((static or {}).get("gate_last", True))
+        if not fused:
+            return s.reference(x, *params, gate_last=gate_last)
+        gk = kernels.get_gated(s.name)
+        if gk is not None:
+            return kernels.apply_gated(gk, x, *params, gate_last=gate_last)
+        return kernels.recompute(lambda t, *p: s.reference(t, *p, gate_last=gate_last), x, *params)
     if not fused:
         return s.reference(x, *params)
     if s.kernel is not None:

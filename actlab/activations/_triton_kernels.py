@@ -217,3 +217,35 @@ def gelu_grad(v):
     cdf = ndtr(v)
     dens = tl.exp(-0.5 * v * v) * INV_SQRT_2PI
     return tl.where(dens == 0.0, cdf, cdf + v * dens)
+
+
+# ----------------------------------------------------------------------------------------- rectifier family
+@triton.jit
+def relu2_f(v):
+    r = tl.where(v < 0.0, 0.0, v)  # not tl.maximum: it drops NaN
+    return r * r
+
+
+@triton.jit
+def relu2_grad(v):
+    return 2.0 * tl.where(v < 0.0, 0.0, v)
+
+
+@triton.jit
+def relu_f(v):
+    return tl.where(v < 0.0, 0.0, v)
+
+
+@triton.jit
+def relu_grad(v):
+    return tl.where(v <= 0.0, 0.0, 1.0)  # NaN passes the gradient on, as torch's threshold_backward
+
+
+@triton.jit
+def identity_f(v):
+    return v
+
+
+@triton.jit
+def identity_grad(v):
+    return tl.where(v == v, 1.0, 1.0)  # 1 everywhere, NaN and ±inf included, as a tensor

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import _searched, _zoo  # noqa: F401  (fill the registry)
+from . import _gated, _searched, _zoo  # noqa: F401  (fill the registry)
 from ._registry import check_hparam, names, run, spec
 
 __all__ = ["dispatch", *names()]

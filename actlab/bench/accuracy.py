@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..train import ALPHA, CORRECTION, TEST, Comparison, RunResult, compare, get_task, min_detectable_effect
+from ..train import (ALPHA, CORRECTION, TEST, Comparison, RunResult, compare, get_metric, get_task,
+                     min_detectable_effect)
 
 __all__ = ["run", "split_acts", "to_markdown", "to_csv", "write_table", "rich_table", "COLUMNS"]
 
@@ -96,10 +97,13 @@ def caption(comp: Comparison) -> str:
     sds = [p.sd for p in comp.paired.values() if p.sd == p.sd]
     sd = sorted(sds)[len(sds) // 2] if sds else float("nan")
     mde = min_detectable_effect(n, sd, family=m)
-    return (f"Task `{comp.task}` ({t.description}{budget}); metric {comp.metric}; seeds {comp.seeds}; baseline "
+    better = "higher" if get_metric(comp.metric).sign > 0 else "lower"
+    return (f"Task `{comp.task}` ({t.description}{budget}); metric {comp.metric} ({better} is better); seeds "
+            f"{comp.seeds}; baseline "
             f"{comp.baseline}. CI mean: Student t over seeds. Δ: candidate − baseline per seed (same seed = same "
             f"init and data order), mean with its t interval. p: {TEST} over the {n} pairs; p (Holm): "
-            f"{CORRECTION}-adjusted over the {m} comparisons. beats: adjusted p < {ALPHA:g} and Δ > 0. Smallest "
+            f"{CORRECTION}-adjusted over the {m} comparisons. beats: adjusted p < {ALPHA:g} and Δ "
+            f"{'>' if better == 'higher' else '<'} 0. Smallest "
             f"effect detected with 80% power at this median sd of the differences ({_fmt(sd, '.4f')}): "
             f"Δ ≈ {_fmt(mde, '.4f')}. W/T/L: seeds where the candidate beat / tied / lost to the baseline.")
 

@@ -58,7 +58,9 @@ def bench_accuracy(
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="override the task's step budget"),
     workers: int = typer.Option(1, "--workers", min=1, help="parallel processes, one thread each"),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="paired against this (default: the task's)"),
-    metric: str = typer.Option("test_acc", "--metric", help="test_acc (final reports) or val_acc"),
+    metric: str = typer.Option("test_acc", "--metric",
+                               help="test_acc (final reports) or val_acc; losses, lower is better: test_loss, "
+                                    "val_loss, test_bpb, val_bpb"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the table: results.md or results.csv"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write accuracy-with-CI and training-curve plots"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write every run (curves included) as JSON"),

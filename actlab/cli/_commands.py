@@ -35,7 +35,8 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="print the zoo a
         bounds = {(True, True): "both", (True, False): "below", (False, True): "above"}.get(
             (s.bounded_below, s.bounded_above), "no")
         hp = ", ".join(f"{k}={v:g}" for k, v in s.defaults.items())
-        table.add_row(name, hp, "yes" if s.monotonic else "no", bounds, s.smoothness, s.kernel or "-",
+        table.add_row(name, hp, "yes" if s.monotonic else "no", bounds, s.smoothness,
+                      s.kernel or ("gated: f(g)·a" if s.gated else "-"),
                       s.citation.split(",")[0])
     console().print(table)
 

@@ -6,7 +6,7 @@
 (torch.Size([3600, 40]), 10)
 """
 
-from . import _sources  # noqa: F401  (fills the registry)
+from . import _sources, _text  # noqa: F401  (fill the registry)
 from ._registry import DATASETS, DataError, Dataset, DatasetSpec, clear_cache, default_data_dir, load
 from ._sources import CIFAR_FOLDER, FASHION_DIR
 

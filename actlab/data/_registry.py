@@ -35,6 +35,7 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     n_classes: int
+    source: str = ""  # what the data is (corpus, size, hash, split) where the reader says; recorded with results
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -52,14 +53,15 @@ class DatasetSpec:
 
     Args:
         name: registry key.
-        read: ``read(data_dir) -> (x_train, y_train, x_test, y_test, n_classes)`` as numpy arrays, already
-            normalised; ``data_dir`` is ``None`` when the caller gave none (the reader picks its default location).
+        read: ``read(data_dir) -> (x_train, y_train, x_test, y_test, n_classes[, source])`` as numpy arrays,
+            already normalised (``source``: a description with the data's hash, see :attr:`Dataset.source`);
+            ``data_dir`` is ``None`` when the caller gave none (the reader picks its default location).
         val_fraction: share of the training data held out for validation (a fixed permutation).
         description: one line for listings.
     """
 
     name: str
-    read: Callable[[Path | None], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]]
+    read: Callable[[Path | None], tuple]
     val_fraction: float
     description: str
 
@@ -116,7 +118,7 @@ def load(name: str, data_dir: str | Path | None = None) -> Dataset:
     with _lock:
         if key in _cache:
             return _cache[key]
-    xtr, ytr, xte, yte, n_classes = spec.read(Path(data_dir).expanduser() if data_dir is not None else None)
+    xtr, ytr, xte, yte, n_classes, *rest = spec.read(Path(data_dir).expanduser() if data_dir is not None else None)
     n_val = int(round(len(xtr) * spec.val_fraction))
     if len(xtr) < 2 or not 0 < n_val < len(xtr):
         raise DataError(f"{spec.name}: {len(xtr)} training samples are too few to hold out a validation split")
@@ -128,7 +130,7 @@ def load(name: str, data_dir: str | Path | None = None) -> Dataset:
 
     ds = Dataset(spec.name, t(xtr[train], torch.float32), t(ytr[train], torch.int64),
                  t(xtr[val], torch.float32), t(ytr[val], torch.int64),
-                 t(xte, torch.float32), t(yte, torch.int64), int(n_classes))
+                 t(xte, torch.float32), t(yte, torch.int64), int(n_classes), str(rest[0]) if rest else "")
     with _lock:
         _cache[key] = ds
     return ds

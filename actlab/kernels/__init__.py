@@ -26,6 +26,8 @@ from ._fused import (  # noqa: E402
 from ._triton import load_triton_source, use_triton_on_cpu  # noqa: E402
 from ._generic import recompute  # noqa: E402
 from ._ops import SCRIPT_ERROR, KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
+from ._gated import (  # noqa: E402
+    GATED, GatedKernel, add_gated, apply_gated, gated_backend, gated_operator, gated_reference, get_gated, split_gate)
 from ._drivers import CHUNK, SERIAL_MAX, SOURCE_FINGERPRINT, Loops, fingerprint, make_loops  # noqa: E402
 from ._table import (  # noqa: E402
     KERNELS, NEWTON_MAX, KernelDef, NativeOp, add_kernel, build_kernel, get_kernel)
@@ -37,6 +39,8 @@ from ._special import ndtr_exp, sigmoid_pair, verf, verfc, vsigmoid, vsoftplus, 
 __all__ = ["FusedKernel", "apply", "eager", "eager_entry", "supports", "backend", "use_triton_on_cpu",
            "load_triton_source",
            "recompute", "capturing", "operator",
+           "GATED", "GatedKernel", "add_gated", "apply_gated", "gated_backend", "gated_operator", "gated_reference",
+           "get_gated", "split_gate",
            "KernelOp", "op_name", "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS",
            "KernelDef", "NativeOp",
            "add_kernel", "build_kernel", "make_loops", "Loops", "SERIAL_MAX", "CHUNK", "SOURCE_FINGERPRINT",

@@ -34,7 +34,7 @@ import torch
 from ._fused import FusedKernel, apply_fused, backend, eager, fused_backward, fused_forward, param_grad
 from ._generic import graph_grads, op_grads, recompute
 
-__all__ = ["apply", "capturing", "operator", "decompositions", "SCRIPT_ERROR"]
+__all__ = ["apply", "capturing", "operator", "decompositions", "add_decomposition", "SCRIPT_ERROR"]
 
 _LIB = "actlab"
 
@@ -52,6 +52,14 @@ class KernelOp:
 
 _OPS: dict[str, KernelOp] = {}
 _lock = threading.Lock()
+# Composites of operators registered elsewhere in the engine (the gated kernels, :mod:`._gated`), for
+# decompositions().
+_EXTRA_DECOMPOSITIONS: dict[Any, Callable[..., torch.Tensor]] = {}
+
+
+def add_decomposition(overload: Any, composite: Callable[..., torch.Tensor]) -> None:
+    """Enter another engine operator's composite into :func:`decompositions` (ONNX export)."""
+    _EXTRA_DECOMPOSITIONS[overload] = composite
 
 
 def op_name(kernel_name: str) -> str:
@@ -190,7 +198,7 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
 def decompositions() -> dict[Any, Callable[..., torch.Tensor]]:
     """``{operator: composite}`` for every operator created so far, for ``ExportedProgram.run_decompositions``
     (e.g. before ONNX export, which has no ``actlab`` operators)."""
-    table: dict[Any, Callable[..., torch.Tensor]] = {}
+    table: dict[Any, Callable[..., torch.Tensor]] = dict(_EXTRA_DECOMPOSITIONS)
     for op in list(_OPS.values()):
         ref = op.reference
         if ref is None:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Union
 
 from torch import nn
 
-__all__ = ["ActSpec", "resolve_act", "candidate_act", "act_label", "parse_act_string", "is_act_module"]
+__all__ = ["ActSpec", "resolve_act", "unary_act", "candidate_act", "act_label", "parse_act_string", "is_act_module"]
 
 ActSpec = Union[str, nn.Module, type, Callable[[], nn.Module], Any]
 
@@ -166,3 +166,14 @@ def act_label(act: ActSpec) -> str:
     if isinstance(act, nn.Module):
         return type(act).__name__
     return getattr(act, "__name__", type(act).__name__)
+
+
+def unary_act(act: ActSpec, model: str) -> Callable[[], nn.Module]:
+    """:func:`resolve_act` for a model whose activation slots need the input's shape back (convolutions, recurrent
+    cells): a gated activation (the GLU family halves the last dimension) is a one-line error naming the models
+    that take one."""
+    make = resolve_act(act)
+    if getattr(make(), "gated", False):
+        raise ValueError(f"{model} takes a unary activation; {act_label(act)!r} is gated (2H in, H out): use it in "
+                         f"the mlp or transformer models (a FeedForward block)")
+    return make

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._act import ActSpec, resolve_act
+from ._act import ActSpec, resolve_act, unary_act
 
 __all__ = ["MLP", "CNN1D", "CNN2D", "ResNet20"]
 
@@ -40,7 +40,9 @@ class MLP(nn.Module):
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(in_shape)
         for h in hidden:
-            layers += [nn.Linear(width, h), make()]
+            act_m = make()
+            # a gated activation (GLU family) halves the last dimension: its Linear produces 2h
+            layers += [nn.Linear(width, 2 * h if getattr(act_m, "gated", False) else h), act_m]
             width = h
         layers.append(nn.Linear(width, n_classes))
         self.net = nn.Sequential(*layers)
@@ -76,7 +78,7 @@ class CNN1D(nn.Module):
     def __init__(self, in_shape: Sequence[int] = (40,), n_classes: int = 10, channels: int = 25,
                  act: ActSpec = "relu") -> None:
         super().__init__()
-        make = resolve_act(act)
+        make = unary_act(act, "CNN1D")
         c_in, length = (1, in_shape[0]) if len(in_shape) == 1 else (in_shape[0], in_shape[1])
         self.c_in, self.channels = c_in, channels
         self.features = nn.Sequential(
@@ -118,7 +120,7 @@ class CNN2D(nn.Module):
     def __init__(self, in_shape: Sequence[int] = (1, 28, 28), n_classes: int = 10,
                  channels: Sequence[int] = (16, 32), hidden: int = 128, act: ActSpec = "relu") -> None:
         super().__init__()
-        make = resolve_act(act)
+        make = unary_act(act, "CNN2D")
         c, h, w = in_shape
         layers: list[nn.Module] = []
         for width in channels:
@@ -186,7 +188,7 @@ class ResNet20(nn.Module):
     def __init__(self, in_shape: Sequence[int] = (3, 32, 32), n_classes: int = 10, blocks: int = 3,
                  act: ActSpec = "relu") -> None:
         super().__init__()
-        make = resolve_act(act)
+        make = unary_act(act, "ResNet20")
         self.stem = nn.Sequential(nn.Conv2d(in_shape[0], 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), make())
         stages: list[nn.Module] = []
         c = 16

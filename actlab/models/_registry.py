@@ -12,6 +12,7 @@ from torch import nn
 from ._act import ActSpec, is_act_module
 from ._nets import CNN1D, CNN2D, MLP, ResNet20
 from ._rnn import GatedRNN
+from ._transformer import TransformerLM
 
 __all__ = ["MODELS", "build_model", "init_weights"]
 
@@ -21,6 +22,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "cnn2d": CNN2D,
     "resnet20": ResNet20,
     "rnn": GatedRNN,
+    "transformer": TransformerLM,
 }
 
 
@@ -58,7 +60,9 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
             m.weight.uniform_(-bound, bound, generator=generator)
             if m.bias is not None:
                 m.bias.uniform_(-bound, bound, generator=generator)
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+        elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.LayerNorm)):
             m.reset_parameters()
+        elif isinstance(m, nn.Embedding):  # PyTorch's default N(0, 1), from the generator
+            m.weight.normal_(0.0, 1.0, generator=generator)
         elif isinstance(m, GatedRNN):
             m.reset_parameters(generator)

@@ -9,7 +9,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ._act import ActSpec, resolve_act
+from ._act import ActSpec, resolve_act, unary_act
 
 __all__ = ["GatedRNN", "DerivedGate"]
 
@@ -79,7 +79,7 @@ class GatedRNN(nn.Module):
         self.w_hh = nn.Parameter(torch.empty(hidden, k * hidden))
         self.b_ih = nn.Parameter(torch.empty(k * hidden))
         self.b_hh = nn.Parameter(torch.empty(k * hidden))
-        make = resolve_act(act)
+        make = unary_act(act, "GatedRNN")
         self.cand = make()
         self.gate = resolve_act(gate_act)() if gate_act is not None else DerivedGate(make())
         self.classifier = nn.Linear(self.length * hidden, n_classes)

@@ -51,6 +51,16 @@ def derivatives(fn: Fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
     return y.detach(), d1.detach(), d2.detach() + 0
 
 
+def _gate_curve(module: Fn) -> Fn:
+    # A gated activation f(g)·a is drawn as its gate's curve, a = 1: the function that the search and the table
+    # compare (the value half is linear).
+    def curve(x: torch.Tensor) -> torch.Tensor:
+        pair = torch.stack([torch.ones_like(x), x], dim=-1)
+        return module(pair if getattr(module, "gate_last", True) else pair.flip(-1)).squeeze(-1)
+
+    return curve
+
+
 def _labelled(fns: Functions) -> dict[str, Fn]:
     """``{label: callable}`` from a mapping, one item or a list of names, expressions, Exprs and callables."""
     from ..models import act_label, resolve_act
@@ -64,7 +74,8 @@ def _labelled(fns: Functions) -> dict[str, Fn]:
     for label, f in items:
         # an Expr, a module or a function is evaluated as it is; names and expression strings go through the one
         # resolver of the models layer (zoo names first, then the expression language)
-        out[label] = resolve_act(f)() if isinstance(f, (str, type)) else f
+        fn = resolve_act(f)() if isinstance(f, (str, type)) else f
+        out[label] = _gate_curve(fn) if getattr(fn, "gated", False) else fn
     if not out:
         raise ValueError("nothing to plot: pass at least one activation name, expression or function")
     return out

@@ -12,6 +12,7 @@ _require("scipy", "actlab.train")  # the paired statistics; a one-line `pip inst
 from ._attacks import ATTACKS, NORMS, Attack, get_attack  # noqa: E402
 from ._batch import BATCH_SCHEDULES, BatchSchedule, make_batch_schedule  # noqa: E402
 from ._device import DEVICES, cpu_signature, on_device, place_worker, resolve_device, worker_device  # noqa: E402
+from ._metrics import METRICS, Metric, get_metric  # noqa: E402
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs  # noqa: E402
 from ._robustness import Robustness, RobustnessRow, adversarial_accuracy, check_attacks, robustness  # noqa: E402
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule  # noqa: E402
@@ -27,4 +28,4 @@ __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "ta
            "Cosine", "OneCycle", "LEGW", "ALPHA", "CONFIDENCE", "CORRECTION", "TEST", "PairedTest", "holm", "mean_ci",
            "min_detectable_effect", "paired_test", "paired_tests", "BATCH_SCHEDULES", "BatchSchedule",
            "make_batch_schedule", "ATTACKS", "NORMS", "Attack", "get_attack", "robustness", "Robustness",
-           "RobustnessRow", "check_attacks", "adversarial_accuracy"]
+           "RobustnessRow", "check_attacks", "adversarial_accuracy", "METRICS", "Metric", "get_metric"]

@@ -19,14 +19,12 @@ import torch
 from .._tabular import Tabular
 from ..models import ActSpec, act_label, candidate_act, resolve_act
 from ._device import place_worker, resolve_device
+from ._metrics import get_metric
 from ._stats import PairedTest, mean_ci, paired_tests
 from ._tasks import Task, get_task, task_spec
 from ._trainer import RunResult, train_one
 
 __all__ = ["Evaluation", "Paired", "Comparison", "evaluate", "compare", "run_jobs"]
-
-METRICS = ("test_acc", "val_acc")
-
 
 @dataclass
 class Evaluation(Tabular):
@@ -59,8 +57,9 @@ class Evaluation(Tabular):
 
     @property
     def values(self) -> np.ndarray:
-        """The metric per seed, in seed order; a pruned run (no test accuracy) counts at its validation accuracy."""
-        return np.array([_metric(r, self.metric) for r in self.results], dtype=np.float64)
+        """The metric per seed, in seed order; a pruned run (no test evaluation) counts at its validation value."""
+        m = get_metric(self.metric)
+        return np.array([m.value(r) for r in self.results], dtype=np.float64)
 
     @property
     def seeds(self) -> list[int]:
@@ -112,12 +111,6 @@ class Comparison(Tabular):
         return dict(task=self.task, metric=self.metric, baseline=self.baseline, seeds=self.seeds,
                     evaluations={k: v.to_dict() for k, v in self.evaluations.items()},
                     paired={k: v.to_dict() for k, v in self.paired.items()})
-
-
-def _metric(r: RunResult, metric: str) -> float:
-    if metric == "test_acc" and r.test_acc is not None:
-        return r.test_acc
-    return r.val_acc
 
 
 def _worker_init(counter: Any = None, device: str | None = None) -> None:
@@ -232,8 +225,7 @@ def _seed_list(seeds: int | Sequence[int]) -> list[int]:
 
 
 def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    get_metric(metric)  # a one-line error naming the known metrics (METRICS)
 
 
 def evaluate(act: ActSpec, task: str | Task = "mnist1d-cnn", seeds: int | Sequence[int] = 5,
@@ -244,7 +236,8 @@ def evaluate(act: ActSpec, task: str | Task = "mnist1d-cnn", seeds: int | Sequen
 
     Args:
         seeds: a count (seeds 0..n-1) or explicit seeds.
-        metric: ``"test_acc"`` for final reports, ``"val_acc"`` for model selection (the search's choice).
+        metric: a :data:`METRICS` name: ``"test_acc"`` for final reports, ``"val_acc"`` for model selection (the
+            search's choice), ``"test_loss"``/``"val_loss"``/``"test_bpb"``/``"val_bpb"`` (lower is better).
         workers: parallel processes; the numbers do not depend on it.
     """
     _check_metric(metric)
@@ -282,7 +275,8 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
     order = [base_label] + [lab for lab in labels if lab != base_label]
     evs = {lab: Evaluation(lab, _name(t), metric, res[i * len(s):(i + 1) * len(s)]) for i, lab in enumerate(labels)}
     evs = {lab: evs[lab] for lab in order}
-    tests = paired_tests({lab: list(evs[lab].values) for lab in order}, order[1:], [base_label])
+    tests = paired_tests({lab: list(evs[lab].values) for lab in order}, order[1:], [base_label],
+                         sign=get_metric(metric).sign)
     paired = {lab: tests[(lab, base_label)] for lab in order[1:]}
     return Comparison(_name(t), metric, base_label, s, evs, paired)
 

@@ -39,6 +39,8 @@ class PairedTest:
 
     ``delta`` is the mean of candidate − baseline, ``ci_low``/``ci_high`` its Student-t interval, ``p`` the paired
     t-test and ``p_adjusted`` the Holm-adjusted p within the family it was tested in (equal to ``p`` alone).
+    ``sign`` is the metric's direction (+1: higher is better, −1: a loss); wins and losses count *better* and
+    *worse* pairs in that direction, and :meth:`beats` asks for a difference in the better direction.
     """
 
     act: str
@@ -53,10 +55,11 @@ class PairedTest:
     wins: int
     ties: int
     losses: int
+    sign: int = 1
 
     def beats(self, alpha: float = ALPHA) -> bool:
-        """A win: adjusted p below ``alpha`` and a positive mean difference."""
-        return math.isfinite(self.p_adjusted) and self.p_adjusted < alpha and self.delta > 0
+        """A win: adjusted p below ``alpha`` and a mean difference in the better direction."""
+        return math.isfinite(self.p_adjusted) and self.p_adjusted < alpha and self.sign * self.delta > 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,8 +80,9 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
 
 
 def paired_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, act: str = "",
-                baseline: str = "", confidence: float = CONFIDENCE) -> PairedTest:
+                baseline: str = "", confidence: float = CONFIDENCE, sign: int = 1) -> PairedTest:
     """Paired t-test of ``a`` against ``b`` (same seed order); pairs with a non-finite value are dropped.
+    ``sign``: +1 where higher values are better, −1 where lower are (losses); it decides wins and :meth:`beats`.
 
     All-equal differences: p = 1 if they are all 0, else p = 0 (a constant non-zero difference has no noise).
     """
@@ -88,23 +92,26 @@ def paired_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
     d = x - y
     d = d[np.isfinite(d)]
     n = int(d.size)
-    wins, ties, losses = int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum())
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 (higher is better) or -1 (lower is better), got {sign!r}")
+    wins, ties, losses = int((sign * d > 0).sum()), int((d == 0).sum()), int((sign * d < 0).sum())
     if n == 0:
-        return PairedTest(act, baseline, 0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, 0, 0, 0)
+        return PairedTest(act, baseline, 0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, 0, 0, 0,
+                          sign)
     delta = float(d.mean())
     if n < 2:
         return PairedTest(act, baseline, n, delta, math.nan, math.nan, math.nan, math.nan, math.nan,
-                          wins, ties, losses)
+                          wins, ties, losses, sign)
     sd = float(d.std(ddof=1))
     if sd == 0.0:
         p = 1.0 if delta == 0.0 else 0.0
-        return PairedTest(act, baseline, n, delta, delta, delta, p, p, 0.0, wins, ties, losses)
+        return PairedTest(act, baseline, n, delta, delta, delta, p, p, 0.0, wins, ties, losses, sign)
     from scipy.stats import t
 
     se = sd / math.sqrt(n)
     half = float(t.ppf(0.5 + confidence / 2, n - 1)) * se
     p = float(2 * t.sf(abs(delta) / se, n - 1))
-    return PairedTest(act, baseline, n, delta, delta - half, delta + half, p, p, sd, wins, ties, losses)
+    return PairedTest(act, baseline, n, delta, delta - half, delta + half, p, p, sd, wins, ties, losses, sign)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -128,13 +135,15 @@ def _pair(a: Sequence[float] | Mapping[int, float], b: Sequence[float] | Mapping
 
 
 def paired_tests(values: Mapping[str, Sequence[float] | Mapping[int, float]], candidates: Sequence[str],
-                 baselines: Sequence[str], confidence: float = CONFIDENCE) -> dict[tuple[str, str], PairedTest]:
-    """Every (candidate, baseline) pair as one Holm-corrected family.
+                 baselines: Sequence[str], confidence: float = CONFIDENCE, sign: int = 1
+                 ) -> dict[tuple[str, str], PairedTest]:
+    """Every (candidate, baseline) pair as one Holm-corrected family (``sign``: the metric's direction, as in
+    :func:`paired_test`).
 
     ``values[name]`` is either per seed in one common order, or a ``{seed: value}`` mapping (then each pair uses
     the seeds both sides have, e.g. when a run failed).
     """
-    tests = {(c, b): paired_test(*_pair(values[c], values[b]), c, b, confidence)
+    tests = {(c, b): paired_test(*_pair(values[c], values[b]), c, b, confidence, sign)
              for c in candidates for b in baselines if c != b}
     adj = holm([t.p for t in tests.values()])
     for t, pa in zip(tests.values(), adj, strict=False):

@@ -113,6 +113,11 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("cifar10-resnet20", "cifar10", "resnet20", {}, "sgd", 0.2, momentum=0.9, weight_decay=5e-4,
          schedule="one-cycle", steps=10_000, batch_size=128, eval_every=1000, augment=True,
          description="CIFAR-10, ResNet-20 (option A), SGD one-cycle 0.2, wd 5e-4, 10K steps of 128, crop+flip"),
+    # The transformer FFN setting of Shazeer 2020, scaled to one CPU thread: a byte-level, pre-norm decoder on Python's
+    # own reference docs (ships with Python), 2 blocks of width 64, FFN 256 (gated: 171, parameter-matched).
+    Task("text-transformer", "pydoc-text", "transformer", dict(dim=64, depth=2, heads=4, ffn=256), "adam", 3e-3,
+         schedule="one-cycle", steps=600, batch_size=32, eval_every=200, baseline="relu",
+         description="pydoc text (bytes), 2-block width-64 transformer LM, Adam one-cycle 3e-3, 600 steps of 32x64"),
     # Seconds-long sanity task; it exercises the LEGW schedule and SGD.
     Task("digits-mlp", "digits", "mlp", dict(hidden=(64,)), "sgd", 0.05, momentum=0.9, schedule="legw",
          schedule_kwargs=dict(base_batch=32, warmup_epochs=2), steps=600, batch_size=32, eval_every=100,

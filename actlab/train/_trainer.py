@@ -30,8 +30,11 @@ CURVE_POINTS = 100  # the training-loss curve keeps about this many points whate
 class RunResult:
     """Everything one training run produced; JSON-serialisable through :meth:`to_dict` / :meth:`from_dict`.
 
-    A diverged run (non-finite loss) has ``val_acc == test_acc ==`` chance level (1 / classes); a pruned run has
-    ``test_acc = None``. ``curve`` holds ``step`` and the mean training ``loss`` over each window of steps;
+    A diverged run (non-finite loss) has ``val_acc == test_acc ==`` chance level (1 / classes) and
+    ``val_loss == test_loss ==`` the chance loss, log(classes) nats (a uniform prediction); a pruned run has
+    ``test_acc = test_loss = None``. Sequence models (a language model's ``(N, T, V)`` logits) count every position:
+    accuracy per token, loss per token in nats. ``data`` describes the dataset (corpus, size, hash, split) where its
+    reader says. ``curve`` holds ``step`` and the mean training ``loss`` over each window of steps;
     ``val_curve`` holds ``step`` and ``acc`` at each evaluation.
     """
 
@@ -44,6 +47,7 @@ class RunResult:
     test_acc: float | None
     val_loss: float | None
     train_loss: float | None        # mean over the last curve window
+    test_loss: float | None = None  # mean cross-entropy per prediction on the test split, in nats
     diverged: bool = False
     pruned: bool = False
     wall_time: float = 0.0          # seconds, model build to final evaluation
@@ -51,6 +55,7 @@ class RunResult:
     n_params: int = 0
     curve: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "loss": []})
     val_curve: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "acc": []})
+    data: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; non-finite floats become ``None`` so strict JSON parsers accept it."""
@@ -78,19 +83,25 @@ def _seeds(seed: int) -> tuple[int, int, int]:
     return int(a), int(b), int(c)
 
 
+def _flat(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # A sequence model's (N, T, V) logits against (N, T) labels: one prediction per position.
+    return (logits.reshape(-1, logits.shape[-1]), y.reshape(-1)) if logits.dim() > 2 else (logits, y)
+
+
 @torch.no_grad()
 def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 1000) -> tuple[float, float]:
-    """Accuracy and mean cross-entropy; non-finite logits count as wrong and make the loss non-finite."""
+    """Accuracy and mean cross-entropy per prediction; non-finite logits count as wrong and make the loss
+    non-finite."""
     model.eval()
-    correct, loss = 0, 0.0
+    correct, loss, count = 0, 0.0, 0
     for i in range(0, len(y), chunk):
-        logits = model(x[i:i + chunk])
-        yb = y[i:i + chunk]
+        logits, yb = _flat(model(x[i:i + chunk]), y[i:i + chunk])
         finite = torch.isfinite(logits).all(dim=1)
         correct += int(((logits.argmax(dim=1) == yb) & finite).sum())
         loss += float(F.cross_entropy(logits.float(), yb, reduction="sum"))
+        count += len(yb)
     model.train()
-    return correct / len(y), loss / len(y)
+    return correct / count, loss / count
 
 
 def _augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -270,7 +281,7 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
 
     res = RunResult(act=act_label(act), task=task.name, seed=seed, steps=total, steps_done=0, val_acc=chance,
                     test_acc=None, val_loss=None, train_loss=None,
-                    n_params=sum(p.numel() for p in model.parameters()))
+                    n_params=sum(p.numel() for p in model.parameters()), data=ds.source)
     # The order is drawn on the CPU (the same numbers on every device) and moved once per epoch.
     perm = torch.randperm(n, generator=g_data).to(device)
     pos, window, window_n, train_time = 0, 0.0, 0, 0.0
@@ -285,7 +296,7 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
         if task.augment:
             xb = _augment(xb, g_data)
         apply_schedule(opt, sched, t, b)
-        loss = F.cross_entropy(model(xb), yb)
+        loss = F.cross_entropy(*_flat(model(xb), yb))
         lv = float(loss.detach())
         if not math.isfinite(lv):
             res.diverged = True
@@ -323,12 +334,13 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
             res.val_acc, res.val_loss = acc, vloss
             res.val_curve["step"].append(res.steps_done)
             res.val_curve["acc"].append(acc)
-            res.test_acc = _evaluate(model, ds.x_test, ds.y_test)[0]
+            res.test_acc, res.test_loss = _evaluate(model, ds.x_test, ds.y_test)
             if on_model is not None:
                 on_model(model.eval())
         else:
             res.diverged = True
     if res.diverged:
-        res.val_acc, res.test_acc, res.val_loss = chance, chance, None
+        res.val_acc, res.test_acc = chance, chance
+        res.val_loss = res.test_loss = math.log(ds.n_classes)
     res.wall_time = time.perf_counter() - t_start
     return res

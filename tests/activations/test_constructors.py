@@ -8,7 +8,7 @@ from torch import nn
 
 import actlab
 
-NAMES = actlab.names()
+NAMES = actlab.names("unary")
 
 
 class Block(nn.Module):

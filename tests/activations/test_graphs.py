@@ -1,7 +1,7 @@
 """Every activation in a captured graph: jit.trace, jit.script, torch.compile(fullgraph=True), torch.export, ONNX.
 
 One model holds every registry activation in sequence (plus generated expression kernels, fixed and trainable), so
-each capture runs once for the whole registry.
+each capture runs once for the whole registry; a gated activation gets a Linear to twice the width before it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ EXPRS = ("x * sigmoid(beta * x)", "x * tanh(x)")
 
 def _acts() -> list[nn.Module]:
     acts: list[nn.Module] = [actlab.get(n) for n in actlab.names()]
+    acts.append(actlab.get("swiglu", gate_last=False))
     acts += [actlab.spec(n).cls(trainable=True) for n in actlab.names() if actlab.spec(n).trainable]
     acts += [ExprActivation(e) for e in EXPRS]
     return acts
@@ -34,7 +35,8 @@ class Chain(nn.Module):
         super().__init__()
         torch.manual_seed(0)
         self.acts = nn.ModuleList(_acts())
-        self.lins = nn.ModuleList(nn.Linear(width, width) for _ in self.acts)
+        self.lins = nn.ModuleList(nn.Linear(width, 2 * width if getattr(a, "gated", False) else width)
+                                  for a in self.acts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for lin, act in zip(self.lins, self.acts, strict=False):
@@ -58,6 +60,7 @@ def _grads(m: nn.Module, f, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.T
 def _kernel_ops() -> set[str]:
     # The operators the chain's fused activations must appear as: one per kernel.
     names = [kernels.get_kernel(actlab.spec(n).kernel).name for n in actlab.names() if actlab.spec(n).kernel]
+    names += [kernels.get_gated(n).name for n in actlab.names("gated")]
     names += [compile_kernel(e).name for e in EXPRS]
     return {kernels.op_name(n) for n in names}
 

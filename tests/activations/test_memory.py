@@ -15,7 +15,7 @@ DTYPES = (torch.bfloat16, torch.float16)
 
 
 def _modules() -> list[tuple[str, torch.nn.Module]]:
-    mods = [(n, actlab.get(n)) for n in actlab.names()]
+    mods = [(n, actlab.get(n)) for n in actlab.names("unary")]
     return mods + [(e, ExprActivation(e)) for e in ("x * sigmoid(beta * x)", "x * tanh(x)")]
 
 
@@ -70,7 +70,7 @@ def test_trainable_parameters_get_gradients_on_the_generic_path(dtype: torch.dty
 
 
 def test_generic_path_double_backward() -> None:
-    for name in actlab.names():
+    for name in actlab.names("unary"):
         m = actlab.get(name)
         x = (torch.randn(6, dtype=torch.float64) * 3).requires_grad_(True)
         # Through kernels.recompute directly (float64 would take the fused path).

@@ -10,7 +10,7 @@ import torch
 import actlab
 from actlab.activations import spec
 
-NAMES = actlab.names()
+NAMES = actlab.names("unary")
 SPECIAL = [0.0, -0.0, 1e-45, -1e-45, 1e-310, -1e-310, 1e-20, -1e-20, 0.5, -0.5, 3.0, -3.0, 1e10, -1e10, 1e20,
            -1e20, 3e38, -3e38, 1e300, -1e300, math.inf, -math.inf]
 

@@ -112,7 +112,10 @@ def test_special_values(name: str, dtype: torch.dtype) -> None:
     y.backward(torch.ones_like(y))
     assert torch.isnan(y[0]) and torch.isnan(x.grad[0])
     assert not torch.isnan(y[1:]).any()
-    assert torch.isfinite(x.grad[1:]).all(), f"{name}: slope at ±inf/±0 is {x.grad[1:].tolist()}"
+    # finite slopes, except where the function grows faster than linearly (squared ReLU: 2x at +inf)
+    g_ref = _reference(name, x.detach()[1:], params)[1]
+    ok = torch.isfinite(x.grad[1:]) | (torch.isinf(g_ref) & (x.grad[1:].double() == g_ref))
+    assert ok.all(), f"{name}: slope at ±inf/±0 is {x.grad[1:].tolist()}"
     f, _, _ = _reference(name, x.detach()[1:], params)
     assert torch.equal(y[1:].detach().double(), f.to(dtype).double()), f"{name}: {y[1:].tolist()} vs {f.tolist()}"
     ref0 = A.spec(name).reference(torch.tensor([-0.0], dtype=torch.float64), *params)
@@ -134,11 +137,12 @@ def test_huge_inputs_are_exact(name: str, dtype: torch.dtype) -> None:
     y = K.apply(K.KERNELS[name], xg, *params)
     y.backward(torch.ones_like(y))
     f, g, _ = _reference(name, x, params)
+    g = torch.where(g.abs() > fi.max, g.to(dtype).double(), g)  # a slope beyond the dtype's range must be ±inf
     y = y.detach()
     bad = ~((y == f.to(dtype)) | (torch.isnan(y) & torch.isnan(f)))
     assert not bad.any(), f"{name} f at {x[bad].tolist()}: {y[bad].tolist()} vs {f.to(dtype)[bad].tolist()}"
     err = (xg.grad.double() - g).abs()
-    bad = ~(err <= C * fi.eps * g.abs() + fi.eps ** 1.5)
+    bad = ~((err <= C * fi.eps * g.abs() + fi.eps ** 1.5) | (xg.grad.double() == g))
     assert not bad.any(), f"{name} f' at {x[bad].tolist()}: {xg.grad[bad].tolist()} vs {g[bad].tolist()}"
 
 
@@ -189,7 +193,7 @@ def test_double_backward_uses_reference(name: str) -> None:
 
 def test_kernels_cover_the_issue_and_registry_links() -> None:
     assert {"isrlu", "isru", "elu", "swish", "mish", "gelu", "gelu_tanh"} <= set(K.KERNELS)
-    for n in A.names():
+    for n in A.names("unary"):
         s = A.spec(n)
         if s.kernel is not None:
             k = K.get_kernel(s.kernel)

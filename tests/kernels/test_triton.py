@@ -73,7 +73,8 @@ def test_float32_against_the_float64_reference_and_the_numba_kernel(name, kernel
     # a form cancels near 0 in float32 (ISRU-σ's ½ + ½·isru, as on the CPU).
     fin = torch.isfinite(y_ref.float())
     torch.testing.assert_close(y[fin].double(), y_ref[fin], rtol=2e-6, atol=1e-7)
-    fin = torch.isfinite(gx_ref) & torch.isfinite(x)
+    # where f′ or dy·f′ passes float32's range (squared ReLU's 2x near max) the kernel's is ±inf
+    fin = torch.isfinite((gx_ref / g.double()).float()) & torch.isfinite(gx_ref.float()) & torch.isfinite(x)
     torch.testing.assert_close(gx[fin].double(), gx_ref[fin], rtol=2e-5, atol=1e-6)
     # α/β: a block-wise reduction, summed once in float64; the grid's NaN makes both sums NaN, so check on finite x.
     if values:

@@ -1,0 +1,456 @@
+"""Gated kernels: y = f(g)·a over the two halves of the last dimension, built from a unary kernel's description.
+
+A gated activation (GLU, SwiGLU, GEGLU, …) takes a last dimension of 2H and returns H: one half is the *gate* g,
+passed through a unary function f, the other the *value* a. Which half is the gate is a call argument
+(``gate_last``: the second half, as ``torch.nn.functional.glu`` and timm's ``GluMlp`` do, or the first).
+
+The engine derives the gated kernel from the gate's :class:`~actlab.kernels.KernelDef` (the same ``prep``/``f``/
+``grad`` element functions its unary kernel is built from, and the same Triton pair), so the gate's math has one
+home. The kernels:
+
+* forward: read g and a, write y = f(g)·a (three passes over H per row);
+* backward: read the packed input x and dy, write both halves of dx in one pass: ∂/∂a = dy·f(g) and
+  ∂/∂g = dy·a·f′(g), with f′ read from f(g) where the description's ``grad`` reads the output;
+* saved for backward: the packed input only, no intermediate (Liger-Kernel's recompute-in-backward choice).
+
+Gate hyperparameters (ISRU's α) are fixed numbers here: a gated kernel computes no parameter gradient.
+
+:func:`apply_gated` is the one entry: the registered operator ``actlab::<name>`` under graph capture (with a fake
+implementation returning the half-width shape and an autograd formula), the numba or Triton kernel eagerly where
+:func:`gated_backend` says one serves, and otherwise the composite formula through the one-tensor recompute path.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from numba import njit, prange
+from numba.extending import register_jitable
+
+from . import _triton
+from ._drivers import SERIAL_MAX, fingerprint
+from ._fused import _LOWP_DTYPES, empty_output, supports, sync_threads
+from ._generic import graph_grads, recompute
+from ._math import SAFE_FASTMATH
+from ._ops import _LIB, _own, _tensor_params, add_decomposition, capturing, op_name
+
+__all__ = ["GatedKernel", "GATED", "add_gated", "get_gated", "apply_gated", "gated_backend", "gated_operator",
+           "split_gate",
+           "gated_reference", "make_gated_loops"]
+
+_OPTS: dict[str, Any] = dict(cache=True, fastmath=SAFE_FASTMATH, nogil=True, error_model="numpy")
+
+
+def split_gate(x: torch.Tensor, gate_last: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(value, gate)``: the halves of ``x``'s last dimension, the gate second when ``gate_last``.
+
+    An odd (or empty) last dimension is a one-line error.
+    """
+    # Under jit.trace the size is a traced value; the operator's implementation checks the real tensor instead.
+    if not torch.jit.is_tracing() and (x.dim() == 0 or x.shape[-1] % 2 or x.shape[-1] == 0):
+        raise ValueError(f"a gated activation needs an even last dimension (2H in, H out), got shape "
+                         f"{tuple(x.shape)}")
+    a, b = x.chunk(2, dim=-1)
+    return (a, b) if gate_last else (b, a)
+
+
+def gated_reference(gate: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """The composite form ``ref(x, *params, gate_last=True) = gate(g, *params) · a`` of a gate function."""
+
+    def reference(x: torch.Tensor, *params: Any, gate_last: bool = True) -> torch.Tensor:
+        a, g = split_gate(x, gate_last)
+        return a * gate(g, *params)
+
+    return reference
+
+
+@register_jitable(inline="always")
+def _output(y, g):
+    return y
+
+
+@register_jitable(inline="always")
+def _input(y, g):
+    return g
+
+
+def make_gated_loops(prep: Callable, f: Callable, grad: Callable, reads_y: bool, tag: str, k: int = -1
+                     ) -> tuple[Callable[..., None], Callable[..., None]]:
+    """``forward(x, out, h, gate_first, *p)`` and ``backward(x, gy, gx, h, gate_first, *p)`` over flat contiguous
+    arrays (rows × 2h in, rows × h out), each choosing a serial or a row-parallel numba loop by size. Each row's
+    halves are taken as 1-D slices and the inner loop indexes them from 0, as the unary loops do: with 2-D or offset
+    indexing numba kept the inner loop scalar (the fused GLU ran at half the composite's speed at 2048 × 171).
+
+    The element functions are a :class:`~actlab.kernels.KernelDef`'s; ``reads_y``: its ``grad`` reads f's output.
+    """
+    if not tag.isidentifier():
+        raise ValueError(f"kernel tag must be an identifier, got {tag!r}")
+    K, FP = k, fingerprint(prep, f, grad)
+    # f′ from f's output or from the gate input, chosen here: a conditional inside the loop kept it scalar
+    S = _output if reads_y else _input
+
+    # Serial and parallel bodies are written out (no shared helper): see _drivers.make_loops for why the closures
+    # hold only plain functions, bools and ints.
+    def fwd_serial(x, out, h, gate_first, *p):
+        FP  # noqa: B018  (a closure constant: part of numba's cache key)
+        c = prep(x, p, K)
+        go = 0 if gate_first else h
+        ao = h - go
+        for r in range(out.size // h):
+            xa, xg, o = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], out[r * h:r * h + h]
+            for j in range(h):
+                o[j] = xa[j] * f(xg[j], c, K)
+
+    def fwd_parallel(x, out, h, gate_first, *p):
+        FP  # noqa: B018
+        c = prep(x, p, K)
+        go = 0 if gate_first else h
+        ao = h - go
+        for r in prange(out.size // h):
+            xa, xg, o = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], out[r * h:r * h + h]
+            for j in range(h):
+                o[j] = xa[j] * f(xg[j], c, K)
+
+    def bwd_serial(x, gy, gx, h, gate_first, *p):
+        FP  # noqa: B018
+        c = prep(x, p, K)
+        go = 0 if gate_first else h
+        ao = h - go
+        for r in range(gy.size // h):
+            xa, xg, dy = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], gy[r * h:r * h + h]
+            da, dg = gx[r * 2 * h + ao:r * 2 * h + ao + h], gx[r * 2 * h + go:r * 2 * h + go + h]
+            for j in range(h):
+                y = f(xg[j], c, K)
+                d = grad(S(y, xg[j]), c, K)[0]
+                da[j] = dy[j] * y
+                dg[j] = dy[j] * xa[j] * d
+
+    def bwd_parallel(x, gy, gx, h, gate_first, *p):
+        FP  # noqa: B018
+        c = prep(x, p, K)
+        go = 0 if gate_first else h
+        ao = h - go
+        for r in prange(gy.size // h):
+            xa, xg, dy = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], gy[r * h:r * h + h]
+            da, dg = gx[r * 2 * h + ao:r * 2 * h + ao + h], gx[r * 2 * h + go:r * 2 * h + go + h]
+            for j in range(h):
+                y = f(xg[j], c, K)
+                d = grad(S(y, xg[j]), c, K)[0]
+                da[j] = dy[j] * y
+                dg[j] = dy[j] * xa[j] * d
+
+    t = tag if k < 0 else f"{tag}_k{k}"
+    jitted = []
+    for fn, par in ((fwd_serial, False), (fwd_parallel, True), (bwd_serial, False), (bwd_parallel, True)):
+        fn.__qualname__ = f"{fn.__qualname__}_gated_{t}"  # own cache index and symbols per kernel (see _drivers)
+        jitted.append(njit(parallel=par, **_OPTS)(fn))
+    fs, fp, bs, bp = jitted
+
+    def forward(x: Any, out: Any, h: int, gate_first: bool, *p: float) -> None:
+        (fs if out.size <= SERIAL_MAX else fp)(x, out, h, gate_first, *p)
+
+    def backward(x: Any, gy: Any, gx: Any, h: int, gate_first: bool, *p: float) -> None:
+        (bs if gy.size <= SERIAL_MAX else bp)(x, gy, gx, h, gate_first, *p)
+
+    return forward, backward
+
+
+@dataclass(frozen=True)
+class GatedKernel:
+    """A gated activation's kernels: numba ``forward``/``backward`` (see :func:`make_gated_loops`), its parameter
+    names (the gate's hyperparameters), the composite ``reference(x, *params, gate_last=True)``, and the gate's
+    Triton element functions (``"module:name"``, as :class:`~actlab.kernels.FusedKernel`), if any."""
+
+    name: str
+    forward: Callable[..., None]
+    backward: Callable[..., None]
+    param_names: tuple[str, ...]
+    reference: Callable[..., torch.Tensor]
+    reads_y: bool = False
+    triton: str | None = None
+    lowp_cpu: bool = True
+
+
+GATED: dict[str, GatedKernel] = {}
+
+
+def add_gated(name: str, d: Any, param_names: tuple[str, ...], gate_reference: Callable[..., torch.Tensor]
+              ) -> GatedKernel:
+    """Enter the gated kernel of gate description ``d`` (a :class:`~actlab.kernels.KernelDef`) under ``name``."""
+    key = name.lower()
+    if key in GATED:
+        raise ValueError(f"gated kernel {key!r} is defined twice")
+    fwd, bwd = make_gated_loops(d.prep, d.f, d.grad, d.output_grad is not None, tag=key)
+    GATED[key] = GatedKernel(key, fwd, bwd, tuple(param_names), gated_reference(gate_reference),
+                             d.output_grad is not None, d.triton, d.lowp_cpu)
+    return GATED[key]
+
+
+def get_gated(name: str) -> GatedKernel | None:
+    """The gated kernel called ``name``, or ``None``."""
+    return GATED.get(name.lower())
+
+
+def gated_backend(kernel: GatedKernel, x: torch.Tensor, *params: Any) -> str | None:
+    """``"triton"``, ``"numba"`` or ``None`` (the composite), as :func:`~actlab.kernels.backend` decides for unary
+    kernels."""
+    if kernel.triton is not None and _triton.serves(x) and all(not isinstance(p, torch.Tensor) or p.numel() == 1
+                                                               for p in params):
+        return "triton"
+    return "numba" if supports(x, *params, lowp=kernel.lowp_cpu) else None
+
+
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    return x.detach().contiguous().reshape(-1, x.shape[-1])
+
+
+def gated_forward(kernel: GatedKernel, x: torch.Tensor, values: tuple[float, ...], gate_last: bool) -> torch.Tensor:
+    """y through the kernel's backend (no autograd)."""
+    h = x.shape[-1] // 2
+    if gated_backend(kernel, x) == "triton":
+        return _triton_gated(kernel).forward(x, values, gate_last)
+    x2 = _rows(x)
+    work = torch.float32 if x2.dtype in _LOWP_DTYPES else x2.dtype
+    x2 = x2.to(work)
+    out = empty_output(x2[:, :h])
+    sync_threads()
+    if out.numel():
+        kernel.forward(x2.numpy().reshape(-1), out.numpy().reshape(-1), h, not gate_last, *values)
+    return out.to(x.dtype).reshape(*x.shape[:-1], h)
+
+
+def gated_backward(kernel: GatedKernel, x: torch.Tensor, grad_out: torch.Tensor, values: tuple[float, ...],
+                   gate_last: bool) -> torch.Tensor:
+    """dx (both halves, packed like x) through the kernel's backend."""
+    if gated_backend(kernel, x) == "triton":
+        return _triton_gated(kernel).backward(x, grad_out, values, gate_last)
+    x2 = _rows(x)
+    work = torch.float32 if x2.dtype in _LOWP_DTYPES else x2.dtype
+    x2 = x2.to(work)
+    gy = _rows(grad_out).to(work)
+    gx = empty_output(x2)
+    sync_threads()
+    if gx.numel():
+        kernel.backward(x2.numpy().reshape(-1), gy.numpy().reshape(-1), gx.numpy().reshape(-1), x2.shape[1] // 2,
+                        not gate_last, *values)
+    return gx.to(x.dtype).reshape(x.shape)
+
+
+class _GatedFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, kernel: GatedKernel, gate_last: bool, x: torch.Tensor,  # type: ignore[override]
+                *values: float) -> torch.Tensor:
+        ctx.kernel, ctx.gate_last, ctx.values = kernel, gate_last, values
+        ctx.save_for_backward(x)
+        return gated_forward(kernel, x, values, gate_last)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        k: GatedKernel = ctx.kernel
+        if torch.is_grad_enabled():  # create_graph=True: the composite's derivative, as a graph
+            gx = _composite_grad(k, x, grad_out, list(ctx.values), ctx.gate_last, create_graph=True)
+        else:
+            gx = gated_backward(k, x, grad_out, ctx.values, ctx.gate_last)
+        return (None, None, gx, *[None] * len(ctx.values))
+
+
+def _composite_grad(kernel: GatedKernel, x: torch.Tensor, grad_out: torch.Tensor, params: list[Any],
+                    gate_last: bool, create_graph: bool) -> torch.Tensor:
+    def ref(t: torch.Tensor, *p: Any) -> torch.Tensor:
+        return kernel.reference(t, *p, gate_last=gate_last)
+
+    g = graph_grads(ref, None, x, grad_out, params, create_graph=create_graph)[0]
+    assert g is not None
+    return g
+
+
+# ------------------------------------------------------------------------------------------- operators
+@dataclass(frozen=True)
+class _GatedOp:
+    forward: Any
+    backward: Any
+
+
+_OPS: dict[str, _GatedOp] = {}
+_lock = threading.Lock()
+
+
+def _register(kernel: GatedKernel) -> _GatedOp:
+    name = op_name(kernel.name)
+
+    def forward_impl(x: torch.Tensor, params: list[torch.Tensor], gate_last: bool) -> torch.Tensor:
+        split_gate(x, gate_last)  # the one-line shape error, also under capture
+        if gated_backend(kernel, x, *params) is not None:
+            return gated_forward(kernel, x, tuple(float(p) for p in params), gate_last)
+        with torch.no_grad():
+            return _own(kernel.reference(x, *params, gate_last=gate_last), x)
+
+    def backward_impl(x: torch.Tensor, grad: torch.Tensor, params: list[torch.Tensor],
+                      gate_last: bool) -> torch.Tensor:
+        if gated_backend(kernel, x, *params) is not None:
+            return gated_backward(kernel, x, grad, tuple(float(p) for p in params), gate_last)
+        vjp = torch.func.vjp(lambda t: kernel.reference(t, *params, gate_last=gate_last), x)[1]
+        return _own(vjp(grad)[0], x, grad)
+
+    fwd = torch.library.custom_op(f"{_LIB}::{name}", forward_impl, mutates_args=(),
+                                  schema="(Tensor x, Tensor[] params, bool gate_last) -> Tensor")
+    bwd = torch.library.custom_op(f"{_LIB}::{name}_backward", backward_impl, mutates_args=(),
+                                  schema="(Tensor x, Tensor grad, Tensor[] params, bool gate_last) -> Tensor")
+
+    @fwd.register_fake
+    def _(x: torch.Tensor, params: list[torch.Tensor], gate_last: bool) -> torch.Tensor:
+        split_gate(x, gate_last)
+        return x.new_empty((*x.shape[:-1], x.shape[-1] // 2))
+
+    @bwd.register_fake
+    def _(x: torch.Tensor, grad: torch.Tensor, params: list[torch.Tensor], gate_last: bool) -> torch.Tensor:
+        return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        x, params, gate_last = inputs
+        ctx.gate_last = gate_last
+        ctx.save_for_backward(x, *params)
+
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        x, *params = ctx.saved_tensors
+        none = [None] * len(params)  # fixed hyperparameters: no gradient (the structure must match the inputs)
+        if torch.is_grad_enabled():  # create_graph=True
+            return _composite_grad(kernel, x, grad, params, ctx.gate_last, create_graph=True), none, None
+        return bwd(x, grad, params, ctx.gate_last), none, None
+
+    fwd.register_autograd(backward, setup_context=setup_context)
+    overload = getattr(getattr(torch.ops, _LIB), name).default
+
+    def composite(x: torch.Tensor, params: list[torch.Tensor], gate_last: bool) -> torch.Tensor:
+        return kernel.reference(x, *params, gate_last=gate_last)
+
+    add_decomposition(overload, composite)
+    return _GatedOp(fwd, bwd)
+
+
+def gated_operator(kernel: GatedKernel) -> _GatedOp:
+    """The registered operators of ``kernel`` (created on first use)."""
+    op = _OPS.get(kernel.name)
+    if op is None:
+        with _lock:
+            op = _OPS.get(kernel.name)
+            if op is None:
+                op = _OPS[kernel.name] = _register(kernel)
+    return op
+
+
+@torch.compiler.assume_constant_result
+def _registered(kernel: GatedKernel) -> str:
+    gated_operator(kernel)  # under torch.compile dynamo runs this instead of tracing it (see _ops._registered)
+    return op_name(kernel.name)
+
+
+def apply_gated(kernel: GatedKernel, x: torch.Tensor, *params: Any, gate_last: bool = True) -> torch.Tensor:
+    """``f(g)·a`` with autograd on any device and dtype, saving the packed input only (see the module docstring)."""
+    if len(params) != len(kernel.param_names):
+        raise TypeError(f"gated kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
+                        f"{kernel.param_names}, got {len(params)}")
+    if any(isinstance(p, torch.Tensor) and p.requires_grad for p in params):
+        raise ValueError(f"{kernel.name}: gated activations take fixed hyperparameters (no gradient to α/β)")
+    if capturing(x):
+        overload = getattr(getattr(torch.ops, _LIB), _registered(kernel)).default
+        return overload(x, _tensor_params(params), bool(gate_last))
+    split_gate(x, gate_last)
+    if gated_backend(kernel, x, *params) is not None:
+        values = tuple(float(p) for p in params)
+        if not (x.requires_grad and torch.is_grad_enabled()):
+            return gated_forward(kernel, x, values, gate_last)
+        return _GatedFunction.apply(kernel, bool(gate_last), x, *values)
+
+    def ref(t: torch.Tensor, *p: Any) -> torch.Tensor:
+        return kernel.reference(t, *p, gate_last=gate_last)
+
+    return recompute(ref, x, *params)
+
+
+# ------------------------------------------------------------------------------------------- Triton
+@dataclass(frozen=True)
+class _TritonGated:
+    module: Any
+
+    def forward(self, x: torch.Tensor, values: tuple[float, ...], gate_last: bool) -> torch.Tensor:
+        x2 = _rows(x)
+        h = x2.shape[1] // 2
+        y = torch.empty((x2.shape[0], h), dtype=x2.dtype, device=x2.device)
+        n = y.numel()
+        if n:
+            self.module.fwd[_grid(n)](x2, y, *values, n, h, GATE_FIRST=not gate_last, BLOCK=_triton.BLOCK)
+        return y.reshape(*x.shape[:-1], h)
+
+    def backward(self, x: torch.Tensor, grad_out: torch.Tensor, values: tuple[float, ...],
+                 gate_last: bool) -> torch.Tensor:
+        x2 = _rows(x)
+        h = x2.shape[1] // 2
+        gy = _rows(grad_out).to(x2.dtype)
+        gx = torch.empty_like(x2)
+        n = gy.numel()
+        if n:
+            self.module.bwd[_grid(n)](x2, gy, gx, *values, n, h, GATE_FIRST=not gate_last,
+                                      BLOCK=_triton.BLOCK)
+        return gx.reshape(x.shape)
+
+
+def _grid(n: int) -> tuple[int]:
+    return ((n + _triton.BLOCK - 1) // _triton.BLOCK,)
+
+
+def triton_gated_source(ref: str, nparams: int, reads_y: bool) -> str:
+    """The Triton module of the gated kernels around the gate's element functions ``ref`` (``"module:name"``)."""
+    module, _, name = ref.partition(":")
+    args = "".join(f", P{i}" for i in range(nparams))
+    grads = ", ".join(["d", *[f"_d{i}" for i in range(nparams)]])
+    s = "y" if reads_y else "g"
+    return "\n".join([
+        f"# Generated by actlab.kernels._gated around {ref}; do not edit (the file name is a hash of this text).",
+        "import triton", "import triton.language as tl", "",
+        f"from {module} import {name}_f as _f, {name}_grad as _g", "", "",
+        "@triton.jit",
+        f"def fwd(X, Y{args}, N, H, GATE_FIRST: tl.constexpr, BLOCK: tl.constexpr):",
+        "    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)",
+        "    m = offs < N",
+        "    r = offs // H",
+        "    j = offs - r * H",
+        "    go = r * 2 * H + j + (0 if GATE_FIRST else H)",
+        "    ao = r * 2 * H + j + (H if GATE_FIRST else 0)",
+        "    g = tl.load(X + go, mask=m, other=0.0).to(tl.float32)",
+        "    a = tl.load(X + ao, mask=m, other=0.0).to(tl.float32)",
+        f"    y = a * _f(g{args})",
+        "    tl.store(Y + offs, y.to(Y.dtype.element_ty), mask=m)", "", "",
+        "@triton.jit",
+        f"def bwd(X, G, DX{args}, N, H, GATE_FIRST: tl.constexpr, BLOCK: tl.constexpr):",
+        "    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)",
+        "    m = offs < N",
+        "    r = offs // H",
+        "    j = offs - r * H",
+        "    go = r * 2 * H + j + (0 if GATE_FIRST else H)",
+        "    ao = r * 2 * H + j + (H if GATE_FIRST else 0)",
+        "    g = tl.load(X + go, mask=m, other=0.0).to(tl.float32)",
+        "    a = tl.load(X + ao, mask=m, other=0.0).to(tl.float32)",
+        "    dy = tl.load(G + offs, mask=m, other=0.0).to(tl.float32)",
+        f"    y = _f(g{args})",
+        f"    {grads} = _g({s}{args})" if nparams else f"    d = _g({s})",
+        "    tl.store(DX + ao, (dy * y).to(DX.dtype.element_ty), mask=m)",
+        "    tl.store(DX + go, (dy * a * d).to(DX.dtype.element_ty), mask=m)", "",
+    ])
+
+
+_tl_modules: dict[str, _TritonGated] = {}
+
+
+def _triton_gated(kernel: GatedKernel) -> _TritonGated:
+    mod = _tl_modules.get(kernel.name)
+    if mod is None:
+        assert kernel.triton is not None  # gated_backend said Triton serves
+        src = triton_gated_source(kernel.triton, len(kernel.param_names), kernel.reads_y)
+        mod = _tl_modules[kernel.name] = _TritonGated(_triton._load(src))
+    return mod
+
