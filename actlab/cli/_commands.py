@@ -134,7 +134,8 @@ def _search_option(field: str, help: str) -> Any:
 def search(task: str = _search_option("task", TASK_HELP),
            train_fn: Optional[str] = typer.Option(None, "--train-fn", help=TRAIN_FN_HELP),
            device: Optional[str] = _search_option("device", DEVICE_HELP),
-           space: str = _search_option("space", "core units of the expression space: 1 or 2"),
+           space: str = _search_option("space", "core units of the expression space: 1 or 2; "
+                                                       "gated: the gate f of f(g)·a over the 1-unit space"),
            strategy: str = _search_option("strategy", "exhaustive, random, tpe, evolution, controller, nsga2, "
                                                       "surrogate, dnas"),
            budget: str = _search_option("budget", "trials in total (e.g. 150) or wall time of this run (5m, 90s)"),
@@ -146,6 +147,8 @@ def search(task: str = _search_option("task", TASK_HELP),
            ray_address: Optional[str] = _search_option("ray_address", "evaluate on Ray: auto or HOST:PORT"),
            objective: str = _search_option("objective", "accuracy, or a Pareto front: accuracy,speed, "
                                                         "accuracy,robustness (or all three)"),
+           metric: str = _search_option("metric", "what the first objective measures on the validation split: "
+                                                  "val_acc, or val_loss / val_bpb (minimised; no pruning)"),
            attack: str = _search_option("attack", "the robustness objective's attack (fgsm, pgd, trust-region), "
                                                   "on the validation split"),
            eps: float = _search_option("eps", "the robustness attack's budget ε > 0"),
@@ -168,7 +171,7 @@ def search(task: str = _search_option("task", TASK_HELP),
         cfg = SearchConfig(task=task, device=device, space=space, strategy=strategy, budget=budget, seeds=seeds,
                            steps=steps,
                            workers=workers, storage=storage, study=study, ray_address=ray_address,
-                           objective=objective, attack=attack, eps=eps, norm=norm,
+                           objective=objective, metric=metric, attack=attack, eps=eps, norm=norm,
                            controller_algo=controller_algo, pruner=pruner, top_k=top_k,
                            reeval_seeds=reeval_seeds, check_task=check_task, check_seeds=check_seeds,
                            race_seeds=race_seeds, timeout=timeout, seed=seed)

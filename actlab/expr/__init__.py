@@ -26,7 +26,8 @@ from ._space import ExprTooLargeError, Space, space
 from ._syntax import ExprSyntaxError
 
 _LAZY = {"analyse": "._analyse", "Analysis": "._analyse", "kernel_ns_per_element": "._analyse",
-         "compile_kernel": "._codegen", "kernel_source": "._codegen", "KernelCodegenError": "._codegen",
+         "compile_kernel": "._codegen", "compile_gated": "._codegen", "GatedExprActivation": "._module",
+         "kernel_source": "._codegen", "KernelCodegenError": "._codegen",
          "cache_dir": "._codegen", "ExprActivation": "._module", "describe": "._report", "describe_dict": "._report",
          "space_summary": "._report", "SpaceSummary": "._report"}
 

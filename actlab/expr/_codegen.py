@@ -34,7 +34,7 @@ from typing import Any
 from ._expr import Expr, parse
 from ._ops import EPS, HELPERS
 
-__all__ = ["compile_kernel", "kernel_source", "triton_source", "cache_dir", "KernelCodegenError"]
+__all__ = ["compile_kernel", "compile_gated", "kernel_source", "triton_source", "cache_dir", "KernelCodegenError"]
 
 _VERSION = "7"  # bump when the emitted source format changes
 
@@ -300,4 +300,27 @@ def compile_kernel(expr: Expr | str) -> Any:
                         reference=e.torch_fn(), backward_input=loops.backward_input,
                         loops=(loops.serial[:2], loops.parallel[:2]), triton=functools.partial(_triton_ref, key))
         _kernels[key] = k
+    return k
+
+
+_gated: dict[str, Any] = {}
+
+
+def compile_gated(expr: Expr | str) -> Any:
+    """The gated kernel ``f(g)·a`` of ``expr`` (an :class:`actlab.kernels.GatedKernel`; no β): the same generated
+    element functions as :func:`compile_kernel`, in the engine's gated loop template (and its Triton form)."""
+    from actlab.kernels import GatedKernel, gated_reference, make_gated_loops
+
+    e = parse(expr) if isinstance(expr, str) else expr
+    if e.betas:
+        raise ValueError(f"compile_gated takes an expression without β (the gated kernel computes no β gradient), "
+                         f"got {str(e)!r}")
+    key = str(e)
+    k = _gated.get(key)
+    if k is None:
+        digest, mod = _load(kernel_source(e))
+        fwd, bwd = make_gated_loops(mod._prep, mod._f, mod._df, False, tag=f"glu_expr_{digest}")
+        k = GatedKernel(f"glu:{key}", fwd, bwd, (), gated_reference(e.torch_fn()),
+                        triton=functools.partial(_triton_ref, key))
+        _gated[key] = k
     return k

@@ -191,6 +191,13 @@ class Expr:
 
         return ExprActivation(self, per_channel=per_channel, channels=channels, fused=fused)
 
+    def to_gated(self, gate_last: bool = True, fused: bool = True) -> "nn.Module":
+        """This expression as the gate of a gated activation, ``glu(expr)``: f(g)·a (see
+        :class:`~actlab.expr.GatedExprActivation`)."""
+        from ._module import GatedExprActivation
+
+        return GatedExprActivation(self, gate_last=gate_last, fused=fused)
+
     def kernel(self) -> Any:
         """The generated fused kernel (a ``FusedKernel``); compiled and cached on first use."""
         from ._codegen import compile_kernel

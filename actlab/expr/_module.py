@@ -10,7 +10,7 @@ from torch import nn
 
 from ._expr import Expr, parse
 
-__all__ = ["ExprActivation"]
+__all__ = ["ExprActivation", "GatedExprActivation"]
 
 
 class ExprActivation(nn.Module):
@@ -118,3 +118,46 @@ class ExprActivation(nn.Module):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._composite = self.expr.torch_fn()
+
+
+class GatedExprActivation(nn.Module):
+    r"""``glu(expr)``: any expression as the gate of a gated activation, :math:`f(g)\cdot a` over the two halves of
+    the last dimension (the gate second unless ``gate_last=False``), as the zoo's SwiGLU gates with Swish.
+
+    Without β the forward is one generated gated kernel (:func:`actlab.expr.compile_gated`: the expression's element
+    functions in the gated loop template, saving only the packed input). With β (trainable, as in
+    :class:`ExprActivation`) the gate is an :class:`ExprActivation` and the product a torch op, so β gets its
+    gradient.
+
+    Shape:
+        - Input: :math:`(*, 2H)`. Output: :math:`(*, H)`.
+
+    Example:
+        >>> GatedExprActivation("x * sigmoid(x)")(torch.randn(4, 8)).shape
+        torch.Size([4, 4])
+    """
+
+    gated = True
+
+    def __init__(self, expr: Expr | str, gate_last: bool = True, fused: bool = True) -> None:
+        super().__init__()
+        self.expr = parse(expr) if isinstance(expr, str) else expr
+        self.gate_last, self.fused = bool(gate_last), fused
+        self.gate = ExprActivation(self.expr, fused=fused) if self.expr.betas else None
+        self._composite = self.expr.torch_fn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from actlab import kernels
+
+        if self.gate is not None:
+            a, g = kernels.split_gate(x, self.gate_last)
+            return a * self.gate(g)
+        if not self.fused:
+            a, g = kernels.split_gate(x, self.gate_last)
+            return a * self._composite(g)
+        from ._codegen import compile_gated
+
+        return kernels.apply_gated(compile_gated(self.expr), x, gate_last=self.gate_last)
+
+    def extra_repr(self) -> str:
+        return f"glu({self.expr})" + ("" if self.gate_last else ", gate_last=False")

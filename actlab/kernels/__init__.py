@@ -27,7 +27,8 @@ from ._triton import load_triton_source, use_triton_on_cpu  # noqa: E402
 from ._generic import recompute  # noqa: E402
 from ._ops import SCRIPT_ERROR, KernelOp, apply, capturing, decompositions, op_name, operator  # noqa: E402
 from ._gated import (  # noqa: E402
-    GATED, GatedKernel, add_gated, apply_gated, gated_backend, gated_operator, gated_reference, get_gated, split_gate)
+    GATED, GatedKernel, add_gated, apply_gated, gated_backend, gated_operator, gated_reference, get_gated,
+    make_gated_loops, split_gate)
 from ._drivers import CHUNK, SERIAL_MAX, SOURCE_FINGERPRINT, Loops, fingerprint, make_loops  # noqa: E402
 from ._table import (  # noqa: E402
     KERNELS, NEWTON_MAX, KernelDef, NativeOp, add_kernel, build_kernel, get_kernel)
@@ -40,7 +41,7 @@ __all__ = ["FusedKernel", "apply", "eager", "eager_entry", "supports", "backend"
            "load_triton_source",
            "recompute", "capturing", "operator",
            "GATED", "GatedKernel", "add_gated", "apply_gated", "gated_backend", "gated_operator", "gated_reference",
-           "get_gated", "split_gate",
+           "get_gated", "make_gated_loops", "split_gate",
            "KernelOp", "op_name", "decompositions", "SCRIPT_ERROR", "sync_threads", "get_kernel", "KERNELS",
            "KernelDef", "NativeOp",
            "add_kernel", "build_kernel", "make_loops", "Loops", "SERIAL_MAX", "CHUNK", "SOURCE_FINGERPRINT",

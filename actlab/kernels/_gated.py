@@ -170,7 +170,7 @@ class GatedKernel:
     param_names: tuple[str, ...]
     reference: Callable[..., torch.Tensor]
     reads_y: bool = False
-    triton: str | None = None
+    triton: str | Callable[[], str] | None = None  # as FusedKernel.triton: a reference or a function returning one
     lowp_cpu: bool = True
 
 
@@ -450,7 +450,8 @@ def _triton_gated(kernel: GatedKernel) -> _TritonGated:
     mod = _tl_modules.get(kernel.name)
     if mod is None:
         assert kernel.triton is not None  # gated_backend said Triton serves
-        src = triton_gated_source(kernel.triton, len(kernel.param_names), kernel.reads_y)
+        ref = kernel.triton() if callable(kernel.triton) else kernel.triton
+        src = triton_gated_source(ref, len(kernel.param_names), kernel.reads_y)
         mod = _tl_modules[kernel.name] = _TritonGated(_triton._load(src))
     return mod
 

@@ -5,6 +5,7 @@ Accepted forms (checked in this order):
 * a registry name, optionally with hyperparameters: ``"relu"``, ``"isrlu:alpha=3"``, ``"isrlu(alpha=3)"``,
   ``"swish:beta=1.5,trainable=true"`` (values: numbers, ``true``/``false``);
 * an expression string or :class:`actlab.expr.Expr` (``"x * sigmoid(x)"``): built with ``Expr.to_module()``;
+* ``"glu(<expression>)"``: the expression as the gate of a gated activation, f(g)·a (``Expr.to_gated()``);
 * an ``nn.Module`` subclass or any zero-argument callable returning a module (``nn.ReLU``,
   ``lambda: nn.LeakyReLU(0.1)``);
 * an ``nn.Module`` instance, deep-copied for every layer so layers never share trainable parameters.
@@ -77,8 +78,22 @@ def is_act_module(m: nn.Module) -> bool:
     return bool(getattr(m, _ACT_TAG, False))
 
 
+_GLU = re.compile(r"^\s*glu\((.*)\)\s*$", re.S)
+
+
 def _from_string(text: str, fused: bool = True) -> Callable[[], nn.Module]:
     from .. import activations
+
+    glu = _GLU.match(text)
+    if glu is not None and "=" not in glu.group(1):  # glu(<expression>): the expression gates f(g)·a
+        from .. import expr
+
+        try:
+            gate = expr.parse(glu.group(1))
+        except (ValueError, SyntaxError, KeyError, TypeError) as err:
+            raise KeyError(f"invalid gate expression in {text!r}: {err}") from None
+        gate.to_gated(fused=fused)
+        return lambda: gate.to_gated(fused=fused)
 
     parsed = parse_act_string(text)
     if parsed is not None:

@@ -36,8 +36,16 @@ def _vs(r: Any, vs: dict[str, Any], alpha: float) -> str:
                      for b, t in vs.items())
 
 
+def _metric(board: Any) -> tuple[str, str, int]:
+    """(validation metric name, its short label, direction sign) of a board (accuracy unless --metric said)."""
+    name = str(board.config.get("metric") or "val_acc")
+    short = name[4:] if name.startswith("val_") else name
+    return name, short, -1 if short in ("loss", "bpb") else 1
+
+
 def _columns(board: Any) -> list[str]:
-    cols = ["rank", "activation", "kind", "search val", "fresh val", "test acc ± 95% CI", "seeds", "cost ns/el",
+    _, short, _ = _metric(board)
+    cols = ["rank", "activation", "kind", "search val", "fresh val", f"test {short} ± 95% CI", "seeds", "cost ns/el",
             "smoothness", "Δ test vs baseline (Holm p)", "beats"]
     if _robust(board):
         cols += [f"adv val ({board.config.get('attack')} ε={board.config.get('eps')}) search / fresh"]
@@ -79,10 +87,14 @@ def board_caption(board: Any) -> str:
     mde = min_detectable_effect(n, sd, family=max(1, len(found) * nb), alpha=p["alpha"])
     check = (f" Check task {p['check_task']}: same fresh seeds, tests and correction (its own family); holds = "
              f"beats there at least one baseline it beats on the main task." if p["check_task"] else "")
-    return (f"Search val: the search's score (median val acc over search seeds {p['search_seeds']}); fresh: "
+    name, short, sign = _metric(board)
+    better = "higher" if sign > 0 else "lower"
+    return (f"Metric {name} ({better} is better). Search val: the search's score (median val {short} over search "
+            f"seeds {p['search_seeds']}); fresh: "
             f"fresh seeds {p['reeval_seeds']}, disjoint from them (search − fresh val = winner's-curse gap). Δ: "
             f"paired over the fresh seeds; {p['test']}, {p['correction']} over all found × baseline pairs; "
-            f"* / beats: adjusted p < {p['alpha']:g} and Δ > 0. Smallest Δ detected with 80% power at the strictest "
+            f"* / beats: adjusted p < {p['alpha']:g} and Δ {'>' if sign > 0 else '<'} 0. Smallest Δ detected with "
+            f"80% power at the strictest "
             f"Holm step, at the median sd of differences {_f(sd)}: {_f(mde)}.{check}")
 
 
@@ -153,9 +165,10 @@ def final_stage_notice(board: Any) -> list[str]:
 
 
 def plot_progress(study: Any, board: Any, out: str | Path | None = None) -> "Figure":
-    """Validation accuracy of every evaluated candidate in order, the best so far, and the baselines' levels."""
+    """The validation metric of every evaluated candidate in order, the best so far, and the baselines' levels."""
     from actlab.search import evaluated
 
+    _, short, sign = _metric(board)
     trials = sorted(evaluated(study), key=lambda t: t.number)
     done = [(i, t) for i, t in enumerate(trials) if t.values]
     fig = new_figure(figsize=(7, 4))
@@ -163,22 +176,22 @@ def plot_progress(study: Any, board: Any, out: str | Path | None = None) -> "Fig
     if done:
         xs = [i for i, _ in done]
         ys = [t.values[0] for _, t in done]
-        ax.scatter(xs, ys, s=10, alpha=0.5, label="candidate (val acc)")
-        best, run = -math.inf, []
+        ax.scatter(xs, ys, s=10, alpha=0.5, label=f"candidate (val {short})")
+        best, run = -math.inf * sign, []
         for y in ys:
-            best = max(best, y)
+            best = max(best, y) if sign > 0 else min(best, y)
             run.append(best)
         ax.step(xs, run, where="post", color="C3", label="best so far")
     fails = [i for i, t in enumerate(trials) if not t.values]
     if fails:
-        lo = min((t.values[0] for _, t in done), default=0.0)
+        lo = (min if sign > 0 else max)((t.values[0] for _, t in done), default=0.0)
         ax.scatter(fails, [lo] * len(fails), marker="x", color="0.5", s=12, label="pruned / failed")
     for r in board.rows:
         if r.kind == "baseline" and math.isfinite(r.val_median):
             ax.axhline(r.val_median, linestyle=":", linewidth=0.8, color="0.4")
             ax.annotate(r.name, (0, r.val_median), fontsize=7, color="0.3")
     ax.set_xlabel("evaluated candidate #")
-    ax.set_ylabel("validation accuracy")
+    ax.set_ylabel(f"validation {short}")
     ax.set_title(f"search progress — {study.study_name}")
     if done or fails:
         ax.legend(fontsize=8)

@@ -9,11 +9,14 @@ from typing import Any
 from ._objective import DEFAULT_EVALUATOR
 from ._records import AttackSpec
 
-__all__ = ["SearchConfig", "parse_budget", "BASELINES", "OBJECTIVES", "SearchObjective", "FRESH_SEED_BASE",
-           "DEFAULT_CHECK_TASK"]
+__all__ = ["SearchConfig", "parse_budget", "BASELINES", "GATED_BASELINES", "OBJECTIVES", "SearchObjective",
+           "FRESH_SEED_BASE", "DEFAULT_CHECK_TASK"]
 
 #: Always on the leaderboard, trained under the identical protocol.
 BASELINES: tuple[str, ...] = ("relu", "swish", "isrlu", "elu", "gelu")
+#: The gated space's board: the gated FFNs of Shazeer 2020 and the plain ReLU FFN (a FeedForward block gives the gated
+#: ones 2/3 of the hidden width, so all are parameter-matched).
+GATED_BASELINES: tuple[str, ...] = ("relu", "swiglu", "geglu", "reglu", "glu")
 #: The final stage's fresh seeds are FRESH_SEED_BASE, +1, ...: disjoint from the search's seeds 0..seeds+race_seeds-1.
 FRESH_SEED_BASE = 1000
 #: The default generalization check: scikit-learn's digits ship with scikit-learn (no download, works on a fresh
@@ -49,10 +52,15 @@ class SearchConfig:
 
     # protocol (stored in the study; resuming with different values is refused)
     task: Any = "mnist1d-cnn"          # a TASKS preset, "package.module:attr" or a module-level Task (stored as spec)
-    space: str = "1"                   # core units: "1" or "2" (also "1-unit", "units=2")
+    space: str = "1"                   # core units: "1" or "2" (also "1-unit", "units=2"), or "gated": the gate f
+                                       # of f(g)·a over the 1-unit space (transformer FFNs; baselines GATED_BASELINES)
     seeds: int = 1                     # seeds per candidate during the search; objective = median val accuracy
     steps: int | None = 1000           # child training steps (default fidelity); None = the task preset's
     objective: str = "accuracy"        # "accuracy", or a Pareto front: "accuracy,speed", "accuracy,robustness"...
+    # what the first objective measures: a validation metric of actlab.train.METRICS; val_loss and val_bpb are
+    # minimised (the study's direction follows the metric). Pruning compares validation-accuracy curves, so a loss
+    # metric turns the pruner off.
+    metric: str = "val_acc"
     attack: str = "fgsm"               # the robustness objective's attack (actlab.train.ATTACKS), on the val split
     eps: float = 0.1                   # its budget ε (as actlab bench robustness), in the input's units
     norm: str = "linf"                 # its norm: linf or l2
@@ -84,6 +92,8 @@ class SearchConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # strategy options, e.g. {"population": 16}
 
     def __post_init__(self) -> None:
+        if self.gated and tuple(self.baselines) == BASELINES:  # the gated board compares gated FFNs (and ReLU)
+            self.baselines = GATED_BASELINES
         # "none"/"auto" first: the task check below resolves the check task like any other
         if self.check_task is not None and self.check_task.strip().lower() in ("none", "off", ""):
             self.check_task = None
@@ -98,6 +108,17 @@ class SearchConfig:
                              f"{' or '.join(o for o in OBJECTIVES if o != 'accuracy')} (comma-separated), "
                              f"got {self.objective!r}")
         self.objective = ",".join(names)
+        if self.evaluator == DEFAULT_EVALUATOR or self.metric != "val_acc":
+            from actlab.train import get_metric
+
+            m = get_metric(self.metric)  # one-line error naming the known metrics
+            if not m.name.startswith("val_"):
+                raise ValueError(f"--metric must be a validation metric (the search never selects on the test split), "
+                                 f"got {self.metric!r}; use val_{m.name.split('_', 1)[1]}")
+            self.metric = m.name
+            if m.direction == "min" and self.pruner != "none":
+                # the trainer reports validation accuracy at each evaluation; a loss search must not be pruned on it
+                self.pruner = "none"
         from actlab.train import check_attacks  # one-line errors for an unknown attack or norm, or eps <= 0
 
         check_attacks([self.attack], [self.eps], self.norm)
@@ -147,10 +168,17 @@ class SearchConfig:
         return str(self.task)
 
     @property
+    def gated(self) -> bool:
+        """Whether the space is the gated one: each candidate f trains as the gate of f(g)·a (``glu(f)``)."""
+        return str(self.space).strip().lower() == "gated"
+
+    @property
     def units(self) -> int:
+        if self.gated:
+            return 1
         m = re.fullmatch(r"(?:units=)?([12])(?:-?units?)?", str(self.space).strip().lower())
         if not m:
-            raise ValueError(f"--space must be 1 or 2 (core units), got {self.space!r}")
+            raise ValueError(f"--space must be 1 or 2 (core units) or gated, got {self.space!r}")
         return int(m.group(1))
 
     @property
@@ -159,7 +187,9 @@ class SearchConfig:
 
     @property
     def directions(self) -> list[str]:
-        return [OBJECTIVES[o].direction for o in self.objectives]
+        """Optuna directions of the objectives; the first follows ``metric`` (a loss is minimised)."""
+        first = "maximize" if self.metric == "val_acc" else _metric_direction(self.metric)
+        return [first if i == 0 else OBJECTIVES[o].direction for i, o in enumerate(self.objectives)]
 
     @property
     def attack_spec(self) -> AttackSpec | None:
@@ -174,18 +204,25 @@ class SearchConfig:
         if self.study:
             return self.study
         obj = "".join(f"-{o}" for o in self.objectives[1:])  # "-speed" for accuracy,speed, as before
-        return f"{self.strategy}-{self.task_name}-u{self.units}{obj}"
+        obj += "" if self.metric == "val_acc" else f"-{self.metric}"
+        return f"{self.strategy}-{self.task_name}-{'gated' if self.gated else f'u{self.units}'}{obj}"
 
     def protocol(self) -> dict[str, Any]:
         """What the study stores (user attribute ``config``): every field but the storage URL, which may carry a
         password."""
         d = asdict(self)
         d.pop("storage", None)
-        d["space"] = self.units
+        d["space"] = "gated" if self.gated else self.units
         d["baselines"] = list(self.baselines)
         if self.attack_spec is None:  # the attack is part of the protocol only when robustness is an objective
             d["attack"] = d["eps"] = d["norm"] = None
         return d
+
+
+def _metric_direction(metric: str) -> str:
+    from actlab.train import get_metric
+
+    return get_metric(metric).optuna_direction
 
 
 def parse_budget(budget: str | int) -> tuple[int | None, float | None]:

@@ -20,7 +20,7 @@ from torch import nn
 
 from ._space import Candidate, SearchSpace
 from ._strategies import Strategy, _fitness, register
-from ._study import evaluated, seen_identities
+from ._study import direction_sign, evaluated, seen_identities
 
 __all__ = ["Controller", "ControllerNet"]
 
@@ -170,10 +170,16 @@ class Controller(Strategy):
         if len(fresh) < self.batch:
             return 0
         fresh.sort(key=lambda t: t.number)
-        raw = [_fitness(t) if "skipped" not in t.user_attrs else None for t in fresh]
-        acc = [max(0.0, f) if f is not None and math.isfinite(f) else 0.0 for f in raw]
+        sign = direction_sign(study)
+        raw = [_fitness(t, sign) if "skipped" not in t.user_attrs else None for t in fresh]
+        if sign > 0:  # accuracies: rewards in [0, 1], a failed run at 0
+            acc = [max(0.0, f) if f is not None and math.isfinite(f) else 0.0 for f in raw]
+        else:  # −loss: a failed run at the worst finite reward of the batch (0 would be the best possible)
+            finite = [f for f in raw if f is not None and math.isfinite(f)]
+            worst = min(finite, default=0.0)
+            acc = [f if f is not None and math.isfinite(f) else worst for f in raw]
         floor = min((a for a, f in zip(acc, raw, strict=True) if f is not None), default=0.0)
-        if self.skip_reward == "zero":
+        if self.skip_reward == "zero" and sign > 0:
             floor = 0.0
         rewards = torch.tensor([a if f is not None else floor for a, f in zip(acc, raw, strict=True)])
         b = state["baseline"]

@@ -70,8 +70,9 @@ class DNAS(Strategy):
             slots[5 * i].name == f"u{i + 1}.in1" and slots[5 * i + 4].name == f"u{i + 1}.binary"
             and slots[5 * i + 2].choices == slots[2].choices and slots[5 * i + 4].choices == slots[4].choices
             for i in range(self.units))
-        if not shape_ok:
-            raise ValueError("strategy 'dnas' searches the core-unit expression spaces of 1 or 2 units (--space 1|2)")
+        if not shape_ok or getattr(space, "gated", False):
+            raise ValueError("strategy 'dnas' searches the core-unit expression spaces of 1 or 2 units (--space 1|2); "
+                             "its supernet is not a gate yet, so --space gated takes another strategy")
         self.task, self.steps = task, steps
         self.hp: dict[str, Any] = dict(arch_lr=float(arch_lr), tau0=float(tau0), tau1=float(tau1))
         self._ranked: list[tuple[dict[str, str], float]] | None = None

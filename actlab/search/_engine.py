@@ -24,12 +24,12 @@ from optuna.trial import Trial, TrialState
 
 from ._config import OBJECTIVES, SearchConfig, parse_budget
 from ._executors import Executor, Outcome, make_executor
-from ._objective import Job, PruneSpec, first_report_step
+from ._objective import Job, PruneSpec, first_report_step, seeds_median
 from ._records import Attr, JobResult, Outcomes
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
-from ._study import (claim, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale, requeue_all,
-                     scalar, seen_identities, storage_url)
+from ._study import (claim, direction_sign, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale,
+                     requeue_all, scalar, seen_identities, storage_url)
 
 __all__ = ["Driver", "SearchResult", "make_pruner", "metric_names"]
 
@@ -52,9 +52,10 @@ class SearchResult:
     board: Any = None                    # the leaderboard (filled by run_search)
 
 
-def metric_names(objectives: list[str]) -> list[str]:
-    """The objective names shown by Optuna's tools (``study.set_metric_names``)."""
-    return [OBJECTIVES[o].metric for o in objectives]
+def metric_names(objectives: list[str], metric: str = "val_acc") -> list[str]:
+    """The objective names shown by Optuna's tools (``study.set_metric_names``); the first objective shows the
+    search metric (``--metric``)."""
+    return [metric if i == 0 else OBJECTIVES[o].metric for i, o in enumerate(objectives)]
 
 
 def make_pruner(kind: str, multi: bool, first_step: int | None = None) -> optuna.pruners.BasePruner:
@@ -94,7 +95,7 @@ class Driver:
         if self.study.metric_names is None:
             with warnings.catch_warnings():  # experimental in Optuna 5, and exactly what its dashboard reads
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                self.study.set_metric_names(metric_names(cfg.objectives))
+                self.study.set_metric_names(metric_names(cfg.objectives, cfg.metric))
         self.me = driver_id()
         self.on_event = on_event or (lambda kind, info: None)
         self.dists = distributions(space)
@@ -141,9 +142,10 @@ class Driver:
         seen[canon] = trial.number
         trial.set_user_attr(Attr.OUTCOME, Outcomes.TRAINED)
         job = Job(key=trial.number, expression=text, task=self.cfg.task, seeds=tuple(range(self.cfg.seeds)),
+                  metric=self.cfg.metric,
                   steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
                   analyse=self.cfg.analyse, measure="speed" in self.cfg.objectives, attack=self.cfg.attack_spec,
-                  prune=self._prune_spec())
+                  gated=self.cfg.gated, prune=self._prune_spec())
         executor.submit(job)
         self.inflight[trial.number] = trial
         self.started += 1
@@ -168,11 +170,12 @@ class Driver:
 
     def _enters_top_k(self, value: float) -> bool:
         """Whether ``value`` would be in the running top-k of the completed trials."""
-        vals = sorted((v for v in (scalar(t) for t in evaluated(self.study)) if v is not None), reverse=True)
+        sign = direction_sign(self.study)
+        vals = sorted((sign * v for v in (scalar(t) for t in evaluated(self.study)) if v is not None), reverse=True)
         k = self.cfg.top_k
         if k < 1:  # no top-k (a table build keeps only its baselines): nothing to race for
             return False
-        return len(vals) < k or value >= vals[k - 1]
+        return len(vals) < k or sign * value >= vals[k - 1]
 
     def _record(self, out: Outcome, executor: Executor | None = None) -> dict[str, Any] | None:
         """Store one finished job on its trial; None while the trial still waits for its racing seeds."""
@@ -180,14 +183,14 @@ class Driver:
         first = self.racing.pop(trial.number, None)
         r = out.result
         if first is not None:  # the racing seeds came back: merge them into the search-seed result
-            r = _merge_race(first, r, out.error)
+            r = _merge_race(first, r, out.error, self.cfg.metric)
         elif (r is not None and r.ok and executor is not None and self.cfg.race_seeds > 0 and not self.cfg.multi
               and r.value is not None and self._enters_top_k(r.value)):
             self.racing[trial.number] = r
             seeds = tuple(range(self.cfg.seeds, self.cfg.seeds + self.cfg.race_seeds))
             executor.submit(Job(key=trial.number, expression=out.job.expression, task=self.cfg.task, seeds=seeds,
                                 steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
-                                analyse=False, measure=False))
+                                analyse=False, measure=False, gated=out.job.gated, metric=out.job.metric))
             self.raced += 1
             return None
         del self.inflight[out.job.key]
@@ -242,7 +245,7 @@ class Driver:
         n_done = len(evaluated(self.study))
         self.on_event("start", {"study": self.name, "storage": mask_url(self.url), "done": n_done,
                                 "requeued": requeued, "max_trials": max_trials, "max_seconds": max_seconds,
-                                "slots": executor.slots})
+                                "slots": executor.slots, "sign": direction_sign(self.study)})
         barren, stop = 0, ""
         try:
             while True:
@@ -305,20 +308,18 @@ class Driver:
         return submitted
 
 
-def _merge_race(first: JobResult, race: JobResult | None, error: str | None) -> JobResult:
-    """The search-seed result with the racing seeds added: value = median validation accuracy over all seeds.
+def _merge_race(first: JobResult, race: JobResult | None, error: str | None, metric: str = "val_acc") -> JobResult:
+    """The search-seed result with the racing seeds added: value = median of the search metric over all seeds.
 
     A racing job that failed (worker lost, or a seed diverged) leaves the search-seed value and says why, so that a
     candidate is never ranked on seeds it did not finish.
     """
-    import statistics
-
     merged = replace(first, per_seed=list(first.per_seed))
     if race is None or not race.ok:
         merged.race_failure = (error if race is None else race.reason) or "no result"
         return merged
     merged.per_seed += race.per_seed
     merged.raced = len(race.per_seed)
-    merged.value = statistics.median(float(s.val_acc) for s in merged.per_seed if s.val_acc is not None)
+    merged.value = seeds_median(merged.per_seed, metric)
     merged.wall, merged.cpu = first.wall + race.wall, first.cpu + race.cpu
     return merged

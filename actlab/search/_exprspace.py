@@ -30,9 +30,12 @@ class ExprSpace(SearchSpace):
         cache_dir: where the exhaustive order is cached (``None``: no cache).
         exclude: identities left out of :meth:`enumerate` (functions trained elsewhere, e.g. by the table this
             build extends or another machine's shard); counted as ``"excluded"``.
+        gated: the candidates are gates (``--space gated``): the same functions, deduplicated and prefiltered as
+            they are, trained as f(g)·a by the evaluator (``Job.gated``).
     """
 
-    def __init__(self, units: int = 1, cache_dir: str | Path | None = "runs", exclude: Iterable[str] = ()) -> None:
+    def __init__(self, units: int = 1, cache_dir: str | Path | None = "runs", exclude: Iterable[str] = (),
+                 gated: bool = False) -> None:
         from actlab import expr
 
         self._expr = expr
@@ -46,6 +49,7 @@ class ExprSpace(SearchSpace):
         self._render = lru_cache(maxsize=100_000)(self._render_uncached)
         self._enum: tuple[list[dict[str, str]], dict[str, int]] | None = None
         self.exclude = frozenset(exclude)
+        self.gated = gated
 
     def render(self, tokens: Mapping[str, str]) -> str:
         # Cached: the random and surrogate strategies render the whole exhaustive pool at every proposal.

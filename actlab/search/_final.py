@@ -23,9 +23,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ._config import FRESH_SEED_BASE, SearchConfig
 from ._executors import Executor, make_executor
-from ._objective import Job
+from ._objective import Job, seeds_median
 from ._records import Attr
-from ._study import driver_id, evaluated, heartbeat, open_study, recover_stale, requeue_all, scalar
+from ._study import direction_sign, driver_id, evaluated, heartbeat, open_study, recover_stale, requeue_all, scalar
 
 __all__ = ["final_name", "top_trials", "plan", "run_final", "fresh_seeds", "has_final"]
 
@@ -43,13 +43,14 @@ def top_trials(study: optuna.Study, k: int) -> list[FrozenTrial]:
     """The best ``k`` distinct evaluated candidates: by accuracy, or the Pareto front (by accuracy) when
     the study has two objectives."""
     done = [t for t in evaluated(study) if scalar(t) is not None]
+    sign = direction_sign(study)  # best first: the highest accuracy, the lowest loss
     if len(study.directions) > 1:
         front_ids = {t.number for t in study.best_trials}
         front = [t for t in done if t.number in front_ids]
         rest = [t for t in done if t.number not in front_ids]
-        ranked = sorted(front, key=lambda t: -t.values[0]) + sorted(rest, key=lambda t: -t.values[0])
+        ranked = sorted(front, key=lambda t: -sign * t.values[0]) + sorted(rest, key=lambda t: -sign * t.values[0])
     else:
-        ranked = sorted(done, key=lambda t: -float(t.values[0]))
+        ranked = sorted(done, key=lambda t: -sign * float(t.values[0]))
     out, seen = [], set()
     for t in ranked:
         c = t.user_attrs.get(Attr.IDENTITY)
@@ -93,11 +94,11 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
               on_event: Callable[[str, dict[str, Any]], None] | None = None) -> optuna.Study:
     """Run the missing evaluations of :func:`plan` and return the companion study."""
     on_event = on_event or (lambda kind, info: None)
-    final = open_study(final_name(study.study_name), url, ["maximize"])
+    final = open_study(final_name(study.study_name), url, cfg.directions[:1])
     if final.metric_names is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            final.set_metric_names(["val_acc"])
+            final.set_metric_names([cfg.metric])
     me = driver_id()
     heartbeat(final, me)
     recover_stale(final, me)
@@ -123,16 +124,18 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
             # --steps is the main task's fidelity; the check task is another protocol and trains at its own budget
             # (digits-mlp's 600 steps whether the search ran 100 or 5000).
             steps = cfg.steps if role != "check" else None
+            # a found gate trains gated (glu(f)); the baselines are zoo names, gated or not by themselves
+            gated = cfg.gated and role != "baseline" and act not in cfg.baselines
             executor.submit(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=steps,
                                 timeout=cfg.timeout, evaluator=cfg.evaluator, analyse=cost, measure=cost,
-                                attack=attack))
+                                attack=attack, gated=gated))
             trials[trial.number] = trial
         last = time.monotonic()
         while trials:
             for out in executor.poll(timeout=1.0):
                 trial = trials.pop(out.job.key)
                 r = out.result
-                val = r.per_seed[0].val_acc if r is not None and r.per_seed else None
+                val = seeds_median(r.per_seed[:1], cfg.metric) if r is not None and r.per_seed else None
                 if r is not None and r.per_seed:
                     trial.set_user_attr(Attr.RESULT, r.per_seed[0].to_attr())
                     extra: dict[str, Any] = {Attr.COST: r.cost, Attr.PROPERTIES: r.properties, Attr.WALL: r.wall}

@@ -18,7 +18,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from .._tabular import Tabular
-from ..train import ALPHA, CORRECTION, TEST, PairedTest, mean_ci, paired_tests
+from ..train import ALPHA, CORRECTION, TEST, Metric, PairedTest, get_metric, mean_ci, paired_tests
 from ._final import final_name, fresh_seeds, has_final, top_trials
 from ._records import Attr, Outcomes, SeedResult
 from ._study import evaluated, open_study
@@ -140,7 +140,8 @@ class Board(Tabular):
         """The command that runs (or completes) the final stage of this study without searching further."""
         c = self.config
         opts = [("task", c.get("task")), ("space", c.get("space")), ("seeds", c.get("seeds")),
-                ("steps", c.get("steps")), ("objective", c.get("objective")), ("strategy", c.get("strategy")),
+                ("steps", c.get("steps")), ("objective", c.get("objective")), ("metric", c.get("metric")),
+                ("strategy", c.get("strategy")),
                 ("study", self.study), ("top-k", c.get("top_k")), ("reeval-seeds", c.get("reeval_seeds")),
                 ("check-task", c.get("check_task") or "none"), ("storage", c.get("storage")),
                 ("attack", c.get("attack")), ("eps", c.get("eps")), ("norm", c.get("norm"))]
@@ -201,6 +202,8 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
     cfg = study.user_attrs.get(Attr.CONFIG, {})
     k = top_k or int(cfg.get("top_k", 5))
     task = cfg.get("task")
+    val_m, test_m = board_metrics(cfg)
+    sign = val_m.sign
     rows = [_found_row(t) for t in top_trials(study, k)]
     by_name = {r.name: r for r in rows}
     for b in cfg.get("baselines", []):
@@ -218,15 +221,15 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
             row.properties = a[Attr.PROPERTIES]
             row.smoothness = _smooth(row.properties)
         if a.get(Attr.ROLE) in ("top", "baseline") and a.get(Attr.TASK) == task:
-            if res.val_acc is not None:
-                row.val[seed] = float(res.val_acc)
-            if res.test_acc is not None:
-                row.test[seed] = float(res.test_acc)
+            if getattr(res, val_m.field) is not None:
+                row.val[seed] = val_m.value(res)
+            if getattr(res, test_m.field) is not None:
+                row.test[seed] = test_m.value(res)
             if res.adv_acc is not None:
                 row.adv[seed] = float(res.adv_acc)
-        elif a.get(Attr.ROLE) == "check" and res.test_acc is not None:
+        elif a.get(Attr.ROLE) == "check" and getattr(res, test_m.field) is not None:
             row.check = row.check or Check(str(a.get(Attr.TASK)))
-            row.check.test[seed] = float(res.test_acc)
+            row.check.test[seed] = test_m.value(res)
     for t in _final_trials(study, TrialState.FAIL):  # failures are shown, never silently dropped
         a = t.user_attrs
         row = by_name.get(str(a.get(Attr.ACT)))
@@ -238,15 +241,15 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
         elif a.get(Attr.TASK) == task:
             row.failed += 1
     base = [by_name[b] for b in cfg.get("baselines", [])]
-    _test_family({r.name: r.test for r in rows}, {b.name: b.test for b in base}, rows, alpha, check=False)
+    _test_family({r.name: r.test for r in rows}, {b.name: b.test for b in base}, rows, alpha, check=False, sign=sign)
     checked = [r for r in rows if r.check is not None]
     _test_family({r.name: r.check.test for r in checked if r.check}, {b.name: b.check.test for b in base if b.check},
-                 checked, alpha, check=True)
+                 checked, alpha, check=True, sign=sign)
     all_rows = rows + base
 
-    def key(r: Row) -> float:
+    def key(r: Row) -> float:  # best first in the metric's direction
         m = r.test_ci[0]
-        return -m if math.isfinite(m) else math.inf
+        return -sign * m if math.isfinite(m) else math.inf
 
     all_rows.sort(key=key)
     for i, r in enumerate(all_rows, 1):
@@ -255,7 +258,7 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
     if len(study.directions) > 1:
         ids = {t.number for t in study.best_trials}
         pareto = sorted((_found_row(t) for t in evaluated(study) if t.number in ids),
-                        key=lambda r: -(r.search_score or 0.0))
+                        key=lambda r: -sign * (r.search_score or 0.0))
     counts: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
         a = t.user_attrs
@@ -284,12 +287,19 @@ def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -
     return leaderboard(open_stored(study, storage, runs_dir))
 
 
+def board_metrics(config: dict[str, Any]) -> tuple[Metric, Metric]:
+    """The board's (validation, test) metrics: the study's ``metric`` (default val_acc) and its test split twin."""
+    val = get_metric(config.get("metric") or "val_acc")
+    return val, get_metric("test" + val.name[3:])
+
+
 def _test_family(found: dict[str, dict[int, float]], base: dict[str, dict[int, float]], rows: list[Row],
-                 alpha: float, check: bool) -> None:
-    """Paired tests of every found × baseline pair of one task, Holm-corrected together, stored on the rows."""
+                 alpha: float, check: bool, sign: int = 1) -> None:
+    """Paired tests of every found × baseline pair of one task, Holm-corrected together, stored on the rows
+    (``sign``: the metric's direction)."""
     if not found or not base:
         return
-    tests = paired_tests({**base, **found}, list(found), list(base))
+    tests = paired_tests({**base, **found}, list(found), list(base), sign=sign)
     for r in rows:
         vs = {b: tests[(r.name, b)] for b in base if (r.name, b) in tests}
         beats = [b for b, t in vs.items() if t.beats(alpha)]

@@ -21,7 +21,19 @@ from typing import Any, Callable
 
 from ._records import AttackSpec, JobResult, SeedResult
 
-__all__ = ["Job", "PruneSpec", "run_job", "train_candidate", "describe_candidate", "DEFAULT_EVALUATOR"]
+__all__ = ["Job", "PruneSpec", "run_job", "train_candidate", "describe_candidate", "DEFAULT_EVALUATOR", "seeds_median"]
+
+
+def seeds_median(per_seed: list[SeedResult], metric: str = "val_acc") -> float | None:
+    """The median of ``metric`` (a validation metric of :data:`actlab.train.METRICS`) over the seeds that have it."""
+    if metric == "val_acc":  # the synthetic evaluators' only metric; no need to import the trainer
+        vals = [float(s.val_acc) for s in per_seed if s.val_acc is not None]
+    else:
+        from actlab.train import get_metric
+
+        m = get_metric(metric)
+        vals = [v for v in (m.value(s) for s in per_seed) if math.isfinite(v)]
+    return statistics.median(vals) if vals else None
 
 DEFAULT_EVALUATOR = "actlab.search._objective:train_candidate"
 
@@ -52,6 +64,8 @@ class Job:
     analyse: bool = True          # also compute properties and the sympy canonical form
     measure: bool = False         # also time the fused kernel (compiles it; needed for the speed objective)
     attack: AttackSpec | None = None  # also attack each trained network (the robustness objective)
+    gated: bool = False           # train the expression as the gate of f(g)·a (the gated space): glu(expression)
+    metric: str = "val_acc"       # the value: this validation metric's median over the seeds (actlab.train.METRICS)
     prune: PruneSpec | None = None
     attempt: int = 1
 
@@ -135,6 +149,8 @@ def run_job(job: Job) -> JobResult:
 
         # Only a job that needs the attack passes it, so evaluators without the keyword keep working.
         kw: dict[str, Any] = {} if job.attack is None else {"attack": job.attack}
+        if job.gated:
+            kw["gated"] = True
         for i, seed in enumerate(job.seeds):
             res = SeedResult.from_attr(evaluate(job.expression, job.task, seed, job.steps,
                                                 report if i == 0 else report_quiet, **kw), seed=seed)
@@ -146,7 +162,7 @@ def run_job(job: Job) -> JobResult:
                 out.status, out.reason = "fail", f"diverged: non-finite loss or accuracy (seed {seed})"
                 break
         if job.seeds and out.ok:
-            out.value = statistics.median(float(r.val_acc) for r in out.per_seed)  # type: ignore[arg-type]
+            out.value = seeds_median(out.per_seed, job.metric)
             advs = [r.adv_acc for r in out.per_seed if r.adv_acc is not None]
             if job.attack is not None and len(advs) == len(out.per_seed):
                 out.adv_value = statistics.median(float(a) for a in advs)
@@ -171,19 +187,21 @@ def run_job(job: Job) -> JobResult:
 
 
 def train_candidate(expression: str, task: str, seed: int, steps: int | None,
-                    report: Callable[[int, float], bool] | None, attack: AttackSpec | None = None) -> dict[str, Any]:
+                    report: Callable[[int, float], bool] | None, attack: AttackSpec | None = None,
+                    gated: bool = False) -> dict[str, Any]:
     """Train one child network with ``expression`` (or a registry name) as its activation; the default evaluator.
 
     Candidates train through :func:`actlab.models.candidate_act`, the one path shared with the tabular benchmarks
     and :func:`actlab.evaluate` (composite torch ops: no kernel compilation per candidate, and a result reproduces
     only when every caller trains the same way). The fused kernel is compiled only where its speed is the point
     (the speed objective, the cost column). With ``attack``, the trained network is also attacked on the whole
-    validation split (``adv_acc``); a run that diverged or was pruned has none.
+    validation split (``adv_acc``); a run that diverged or was pruned has none. With ``gated`` the expression is the
+    gate of a gated activation, ``glu(expression)`` (the task's model must take one: a FeedForward block, the MLP).
     """
     from actlab.models import candidate_act
     from actlab.train import adversarial_accuracy, get_task, task_data, train_one
 
-    act = candidate_act(expression)
+    act = candidate_act(f"glu({expression})" if gated else expression)
     got: dict[str, float] = {}
     on_model = None
     if attack is not None:
@@ -193,7 +211,8 @@ def train_candidate(expression: str, task: str, seed: int, steps: int | None,
             got["adv_acc"] = adversarial_accuracy(model, ds.x_val, ds.y_val, attack.name, attack.eps, attack.norm)
 
     d = train_one(act, task, seed, steps=steps, report=report, threads=1, on_model=on_model).to_dict()
-    keep = ("val_acc", "test_acc", "val_loss", "train_loss", "wall_time", "steps_done", "diverged", "pruned")
+    keep = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "wall_time", "steps_done", "diverged",
+            "pruned")
     return {**{k: d.get(k) for k in keep}, **got}
 
 

@@ -87,6 +87,7 @@ class SeedResult:
     val_acc: float | None = None
     test_acc: float | None = None
     val_loss: float | None = None
+    test_loss: float | None = None
     train_loss: float | None = None
     wall_time: float | None = None
     steps_done: int | None = None
@@ -116,7 +117,7 @@ class JobResult:
     reason: str | None = None           # why it failed
     per_seed: list[SeedResult] = field(default_factory=list)
     intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, val acc) of the first seed
-    value: float | None = None          # median validation accuracy over the seeds (status "ok")
+    value: float | None = None          # median of the search metric (validation) over the seeds (status "ok")
     cost: float | None = None
     adv_value: float | None = None      # median adversarial validation accuracy over the seeds (status "ok")
     properties: dict[str, Any] | None = None

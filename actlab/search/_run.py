@@ -20,7 +20,7 @@ def make_space(cfg: SearchConfig, exclude: Iterable[str] = ()) -> SearchSpace:
     """The real expression space of ``cfg.space`` units (imports actlab.expr), without the identities ``exclude``."""
     from ._exprspace import ExprSpace
 
-    return ExprSpace(cfg.units, cache_dir=cfg.runs_dir, exclude=exclude)
+    return ExprSpace(cfg.units, cache_dir=cfg.runs_dir, exclude=exclude, gated=cfg.gated)
 
 
 def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None, final: bool = True,
@@ -57,7 +57,8 @@ class RichProgress:
                                      TextColumn("{task.fields[best]}"), console=console)
         self.console = self.progress.console
         self.task: Any = None
-        self.best = -math.inf
+        self.best = -math.inf           # in the search's direction: sign × value
+        self.sign = 1
         self.best_expr = ""
         self.t0 = time.monotonic()
         self.by_time: float | None = None
@@ -65,6 +66,7 @@ class RichProgress:
     def __call__(self, kind: str, info: dict[str, Any]) -> None:
         p = self.progress
         if kind == "start":
+            self.sign = int(info.get("sign", 1))
             p.start()
             self.console.print(f"study [bold]{info['study']}[/] in {info['storage']} — {info['done']} trials done"
                                f"{', re-queued ' + str(info['requeued']) if info['requeued'] else ''};"
@@ -75,9 +77,9 @@ class RichProgress:
                                    unit=" s" if self.by_time else "", best="")
         elif kind == "trial":
             v = info.get("value")
-            if v is not None and v > self.best:
-                self.best, self.best_expr = v, info["expression"]
-            best = f"best {self.best:.4f}  {self.best_expr}" if self.best > -math.inf else ""
+            if v is not None and self.sign * v > self.best:
+                self.best, self.best_expr = self.sign * v, info["expression"]
+            best = f"best {self.sign * self.best:.4f}  {self.best_expr}" if self.best > -math.inf else ""
             done = info["elapsed"] if self.by_time else info["done"]
             state = info.get("state", "COMPLETE")
             outcome = (f"val {v:.4f}" if v is not None else "no value") if state == "COMPLETE" else state.lower()

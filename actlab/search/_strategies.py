@@ -16,7 +16,7 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from ._space import Candidate, SearchSpace
-from ._study import evaluated, scalar, seen_identities
+from ._study import direction_sign, evaluated, scalar, seen_identities
 
 __all__ = ["Strategy", "STRATEGIES", "register", "get_strategy", "distributions"]
 
@@ -211,7 +211,8 @@ class Evolution(Strategy):
         out = []
         for _ in range(n):
             group = rng.sample(alive, self.sample)
-            parent = max(group, key=_fitness)
+            sign = direction_sign(study)
+            parent = max(group, key=lambda t: _fitness(t, sign))
             child = self.mutate(dict(parent.params), rng)
             out.append(Candidate(child, attrs={"parent": parent.number}))
         return out
@@ -224,11 +225,14 @@ class Evolution(Strategy):
         return tokens
 
 
-def _fitness(t: optuna.trial.FrozenTrial) -> float:
+def _fitness(t: optuna.trial.FrozenTrial, sign: int = 1) -> float:
+    """How good a trial is, higher better: its value times the study's direction ``sign``; a pruned trial counts at
+    its last reported validation accuracy when the metric is accuracy (sign +1), and as the worst otherwise (the
+    reports are accuracies, which a loss cannot be ranked against)."""
     v = scalar(t)
     if v is not None:
-        return v
-    if t.intermediate_values:
+        return sign * v
+    if t.intermediate_values and sign > 0:
         return float(t.intermediate_values[max(t.intermediate_values)])
     return float("-inf")
 from . import _dnas  # noqa: E402,F401  (registers the "dnas" strategy; it imports this module)

@@ -309,8 +309,14 @@ def seen_identities(trials: Iterable[FrozenTrial]) -> dict[str, int]:
     return seen
 
 
+def direction_sign(study: optuna.Study) -> int:
+    """+1 when the study's first objective is maximised (accuracy), −1 when minimised (a loss)."""
+    return 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
+
+
 def scalar(t: FrozenTrial) -> float | None:
-    """The accuracy a strategy ranks by: the first objective if complete, else None (failed/pruned)."""
+    """The value a strategy ranks by: the first objective if complete, else None (failed/pruned); its direction
+    is the study's (:func:`direction_sign`)."""
     if t.state != TrialState.COMPLETE or not t.values:
         return None
     return float(t.values[0])

@@ -20,7 +20,7 @@ import optuna
 
 from ._space import Candidate, SearchSpace
 from ._strategies import RandomSearch, Strategy, _fitness, register
-from ._study import evaluated, seen_identities
+from ._study import direction_sign, evaluated, seen_identities
 
 __all__ = ["Surrogate", "features"]
 
@@ -124,6 +124,7 @@ class Surrogate(Strategy):
         fresh = [i for i, c in enumerate(ids) if c not in taken]
         if not fresh:
             return []
+        self.sign = direction_sign(study)  # fitness is the value times the direction: the GP maximises it
         score = self.acquire(done, feats[fresh], scale=(feats.mean(0), feats.std(0) + 1e-6))
         order = np.argsort(-score, kind="stable")
         out, chosen = [], set()
@@ -157,7 +158,7 @@ class Surrogate(Strategy):
         from threadpoolctl import threadpool_limits
 
         done = sorted(done, key=lambda t: t.number)
-        vals = [_fitness(t) for t in done]
+        vals = [_fitness(t, getattr(self, "sign", 1)) for t in done]
         finite = [v for v in vals if math.isfinite(v)]
         floor = min(finite) if finite else 0.0
         raw = np.array([v if math.isfinite(v) else floor for v in vals])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ._trainer import RunResult
 
@@ -40,8 +40,9 @@ class Metric:
     def optuna_direction(self) -> str:
         return "maximize" if self.direction == "max" else "minimize"
 
-    def value(self, r: RunResult) -> float:
-        """The metric of one run (NaN where neither the field nor its fallback was measured)."""
+    def value(self, r: RunResult | Any) -> float:
+        """The metric of one run: a :class:`RunResult` or any record with the same fields (the search's
+        ``SeedResult``); NaN where neither the field nor its fallback was measured."""
         v = getattr(r, self.field, None)
         if v is None:
             v = getattr(r, self.fallback, None)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,7 @@ def test_divergence_guard() -> None:
     assert r.diverged and not r.pruned
     assert r.steps_done < 50
     assert r.val_acc == r.test_acc == pytest.approx(0.1)  # chance level for 10 classes
+    assert r.val_loss == r.test_loss == pytest.approx(math.log(10))  # the chance loss: a uniform prediction
     json.dumps(r.to_dict(), allow_nan=False)
 
 
