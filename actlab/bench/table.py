@@ -52,6 +52,10 @@ class TableRow:
     train_loss: float         # final training loss
     status: str               # one of STATUSES
     seconds: float            # wall time of this training
+    # Cross-entropy per prediction (nats) on the validation and test splits: the lower-is-better metrics (val_loss,
+    # test_loss of actlab.train.METRICS). Optional columns: tables built before they existed read back as NaN.
+    val_loss: float = math.nan
+    test_loss: float = math.nan
 
 
 @dataclass
@@ -205,7 +209,8 @@ def _num(v: Any) -> float:
 def _row(kind: str, expression: str, fp: str, seed: int, s: dict[str, Any], failed: bool = False) -> TableRow:
     status = "failed" if failed else ("diverged" if s.get("diverged") else "ok")
     return TableRow(kind, expression, fp, seed, _num(s.get("val_acc")), _num(s.get("test_acc")),
-                    _num(s.get("train_loss")), status, round(float(s.get("wall_time") or 0.0), 3))
+                    _num(s.get("train_loss")), status, round(float(s.get("wall_time") or 0.0), 3),
+                    _num(s.get("val_loss")), _num(s.get("test_loss")))
 
 
 def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str, int] | None = None,
@@ -320,15 +325,19 @@ def load(path: str | Path) -> Table:
         raise FileNotFoundError(f"no table {str(p)!r}")
     side = sidecar_path(p)
     protocol = json.loads(side.read_text()) if side.exists() else {}
-    names = [f.name for f in fields(TableRow)]
+    names = [f.name for f in fields(TableRow) if f.name not in _OPTIONAL]
     with gzip.open(p, "rt") as f:
         reader = csv.DictReader(f)
         missing = [n for n in names if n not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{p.name} is not an actlab table: it lacks the columns {missing}")
         rows = [TableRow(r["kind"], r["expression"], r["fingerprint"], int(r["seed"]), _f(r["val_acc"]),
-                         _f(r["test_acc"]), _f(r["train_loss"]), r["status"], _f(r["seconds"])) for r in reader]
+                         _f(r["test_acc"]), _f(r["train_loss"]), r["status"], _f(r["seconds"]),
+                         _f(r.get("val_loss") or ""), _f(r.get("test_loss") or "")) for r in reader]
     return Table(str(p), protocol, rows)
+
+
+_OPTIONAL = ("val_loss", "test_loss")  # columns added after the first tables were published
 
 
 def _f(text: str) -> float:

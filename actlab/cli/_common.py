@@ -81,5 +81,6 @@ def task_option(task: str, train_fn: Optional[str]) -> str:
 
 TASK_HELP = "task preset (actlab.train.TASKS) or package.module:attr naming a Task or a function returning one"
 TRAIN_FN_HELP = ("your own training loop instead of a task: package.module:attr naming objective(act_layer, seed, "
-                  "report) -> score (higher is better)")
+                  "report) -> score (an accuracy, higher is better) or a dict of metrics such as "
+                  "{'val_loss': ..., 'test_loss': ...} (then --metric val_loss)")
 DEVICE_HELP = "where children train: cpu, cuda, cuda:N, mps or auto (default: the task's, cpu for presets)"

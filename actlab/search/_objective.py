@@ -158,8 +158,11 @@ def run_job(job: Job) -> JobResult:
             if res.pruned:
                 out.status = "pruned"
                 break
-            if res.diverged or res.val_acc is None or not math.isfinite(float(res.val_acc)):
-                out.status, out.reason = "fail", f"diverged: non-finite loss or accuracy (seed {seed})"
+            v = seeds_median([res], job.metric)
+            if res.diverged or v is None or not math.isfinite(v):
+                why = "diverged: non-finite loss or accuracy" if res.diverged or v is not None else \
+                    f"the evaluator measured no {job.metric}"
+                out.status, out.reason = "fail", f"{why} (seed {seed})"
                 break
         if job.seeds and out.ok:
             out.value = seeds_median(out.per_seed, job.metric)

@@ -48,6 +48,9 @@ class Evaluation(Tabular):
 
     def __post_init__(self) -> None:
         v = self.values
+        if len(v) and not np.isfinite(v).any() and not all(r.diverged for r in self.results):
+            raise ValueError(f"{self.act}: metric {self.metric} was not measured by task {self.task!r} (a custom "
+                             f"objective returns accuracies unless it returns a dict naming {self.metric})")
         self.median, self.mean = float(np.median(v)), float(np.mean(v))
         self.std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
         m, half = mean_ci(v)

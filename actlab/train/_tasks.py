@@ -19,9 +19,10 @@ from typing import Any, Callable
 
 __all__ = ["Task", "TASKS", "get_task", "task_spec", "is_spec", "Objective"]
 
-#: ``objective(act_layer, seed, report) -> score``: the user's own training loop (higher is better). ``act_layer``
-#: is a zero-argument activation factory; ``report(step, value)`` feeds pruning and returns True when the run
-#: should stop. The score is a float, or a ``(val, test)`` pair to keep selection and report metrics apart.
+#: ``objective(act_layer, seed, report) -> score``: the user's own training loop. ``act_layer`` is a zero-argument
+#: activation factory; ``report(step, value)`` feeds pruning and returns True when the run should stop. The score
+#: is a float or a ``(val, test)`` pair, read as accuracies (higher is better), or a dict naming its metrics, e.g.
+#: ``{"val_loss": 1.9, "test_loss": 2.0}`` for a loss (lower is better; see ``actlab.train.METRICS``).
 Objective = Callable[[Callable[[], Any], int, Callable[[int, float], bool]], Any]
 
 

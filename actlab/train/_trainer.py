@@ -252,10 +252,21 @@ def _run_objective(act: ActSpec, task: Task, seed: int, report: Callable[[int, f
         return res.pruned
 
     out = task.objective(_act_layer(resolve_act(act), other_seed), seed, rep)
-    val, test = (out if isinstance(out, (tuple, list)) else (out, out))
-    res.val_acc = float(val)
-    res.test_acc = None if res.pruned or test is None else float(test)
-    res.diverged = not math.isfinite(res.val_acc)
+    if isinstance(out, dict):  # named metrics, e.g. {"val_loss": ..., "test_loss": ...}
+        allowed = ("val_acc", "test_acc", "val_loss", "test_loss")
+        bad = sorted(set(out) - set(allowed))
+        if bad or not out:
+            raise ValueError(f"task {task.name!r}: its objective returned the keys {sorted(out)}; a dict names "
+                             f"metrics among {', '.join(allowed)}")
+        for k, v in out.items():
+            setattr(res, k, None if v is None or (k.startswith("test") and res.pruned) else float(v))
+        main = res.val_acc if "val_acc" in out else res.val_loss
+        res.diverged = main is None or not math.isfinite(main)
+    else:
+        val, test = (out if isinstance(out, (tuple, list)) else (out, out))
+        res.val_acc = float(val)
+        res.test_acc = None if res.pruned or test is None else float(test)
+        res.diverged = not math.isfinite(res.val_acc)
     res.wall_time = time.perf_counter() - t_start
     return res
 

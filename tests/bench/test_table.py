@@ -129,6 +129,19 @@ def test_rows_round_trip_and_bad_files_fail_in_one_line(tmp_path: Path) -> None:
         table.build(tmp_path / "x.csv.gz", order="alphabetical")
 
 
+def test_losses_round_trip_and_tables_without_them_still_load(tmp_path: Path) -> None:
+    row = TableRow("candidate", "x", "fp", 0, 0.5, 0.5, 0.1, "ok", 1.0, val_loss=1.25, test_loss=1.5)
+    path = tmp_path / "l.csv.gz"
+    table.write_rows(path, [row], {})
+    assert table.load(path).rows == [row]
+    old = tmp_path / "old.csv.gz"  # a table written before the loss columns existed
+    with gzip.open(old, "wt") as f:
+        f.write("kind,expression,fingerprint,seed,val_acc,test_acc,train_loss,status,seconds\n"
+                "candidate,x,fp,0,0.5,0.5,0.1,ok,1.0\n")
+    back = table.load(old).rows[0]
+    assert back.val_acc == 0.5 and math.isnan(back.val_loss) and math.isnan(back.test_loss)
+
+
 def test_failed_seeds_rank_at_zero_and_diverged_at_their_chance_accuracy() -> None:
     f = table.Function("e", "fp", "candidate", [
         TableRow("candidate", "e", "fp", 0, 0.8, 0.7, 0.1, "ok", 1.0),

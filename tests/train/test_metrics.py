@@ -55,3 +55,28 @@ def test_a_language_model_records_test_loss_and_its_corpus() -> None:
     r = train_one("swiglu", "text-transformer", seed=0, steps=4)
     assert r.test_loss is not None and 0 < r.test_loss < 10 and 0 <= r.test_acc <= 1
     assert "sha256" in r.data and "pydoc_data" in r.data
+
+
+def loss_objective(act_layer, seed, report):  # a user's training loop that reports a loss
+    m = act_layer()
+    import torch
+
+    x = torch.linspace(-2, 2, 64)
+    return {"val_loss": float((m(x) - x.clamp(min=0)).pow(2).mean()) + 0.01 * seed, "test_loss": 1.0}
+
+
+def accuracy_objective(act_layer, seed, report):
+    return 0.5
+
+
+def test_a_custom_objective_names_its_loss_and_a_missing_metric_is_an_error() -> None:
+    from actlab.train import Task, evaluate
+
+    task = Task("loss-fn", objective=loss_objective)
+    r = train_one("relu", task, seed=1)
+    assert r.val_loss == pytest.approx(0.01) and r.test_loss == 1.0 and not r.diverged
+    assert evaluate("relu", task, seeds=2, metric="val_loss").values.tolist() == pytest.approx([0.0, 0.01])
+    with pytest.raises(ValueError, match="metric val_loss was not measured"):
+        evaluate("relu", Task("acc-fn", objective=accuracy_objective), seeds=2, metric="val_loss")
+    with pytest.raises(ValueError, match="a dict names metrics among"):
+        train_one("relu", Task("bad", objective=lambda a, s, r: {"perplexity": 3.0}), seed=0)
