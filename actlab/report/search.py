@@ -89,8 +89,10 @@ def board_caption(board: Any) -> str:
              f"beats there at least one baseline it beats on the main task." if p["check_task"] else "")
     name, short, sign = _metric(board)
     better = "higher" if sign > 0 else "lower"
-    return (f"Metric {name} ({better} is better). Search val: the search's score (median val {short} over search "
-            f"seeds {p['search_seeds']}); fresh: "
+    gated = (" Gated space: each found expression f is trained as the gate of f(g)·a (glu(f)), beside gated "
+             "baselines, all parameter-matched by the task's FFN." if board.config.get("space") == "gated" else "")
+    return (f"Metric {name} ({better} is better).{gated} Search val: the search's score (median val {short} over "
+            f"search seeds {p['search_seeds']}); fresh: "
             f"fresh seeds {p['reeval_seeds']}, disjoint from them (search − fresh val = winner's-curse gap). Δ: "
             f"paired over the fresh seeds; {p['test']}, {p['correction']} over all found × baseline pairs; "
             f"* / beats: adjusted p < {p['alpha']:g} and Δ {'>' if sign > 0 else '<'} 0. Smallest Δ detected with "
