@@ -36,6 +36,7 @@ class Dataset:
     y_test: torch.Tensor
     n_classes: int
     source: str = ""  # what the data is (corpus, size, hash, split) where the reader says; recorded with results
+    tokens: bool = False  # inputs are token ids in [0, n_classes) and labels one per position (language models)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -53,7 +54,8 @@ class DatasetSpec:
 
     Args:
         name: registry key.
-        read: ``read(data_dir) -> (x_train, y_train, x_test, y_test, n_classes[, source])`` as numpy arrays,
+        read: ``read(data_dir) -> (x_train, y_train, x_test, y_test, n_classes[, source])`` as numpy arrays (inputs
+            normalised features, or token ids when ``tokens``),
             already normalised (``source``: a description with the data's hash, see :attr:`Dataset.source`);
             ``data_dir`` is ``None`` when the caller gave none (the reader picks its default location).
         val_fraction: share of the training data held out for validation (a fixed permutation).
@@ -64,6 +66,7 @@ class DatasetSpec:
     read: Callable[[Path | None], tuple]
     val_fraction: float
     description: str
+    tokens: bool = False
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -74,13 +77,13 @@ _cache: dict[tuple[str, str], Dataset] = {}
 _lock = threading.Lock()
 
 
-def register(name: str, val_fraction: float, description: str) -> Callable[[Callable], Callable]:
-    """Decorator entering a reader function into :data:`DATASETS`."""
+def register(name: str, val_fraction: float, description: str, tokens: bool = False) -> Callable[[Callable], Callable]:
+    """Decorator entering a reader function into :data:`DATASETS` (``tokens``: inputs are token ids)."""
 
     def wrap(read: Callable) -> Callable:
         if name in DATASETS:
             raise ValueError(f"dataset {name!r} is registered twice")
-        DATASETS[name] = DatasetSpec(name, read, val_fraction, description)
+        DATASETS[name] = DatasetSpec(name, read, val_fraction, description, tokens)
         return read
 
     return wrap
@@ -130,7 +133,8 @@ def load(name: str, data_dir: str | Path | None = None) -> Dataset:
 
     ds = Dataset(spec.name, t(xtr[train], torch.float32), t(ytr[train], torch.int64),
                  t(xtr[val], torch.float32), t(ytr[val], torch.int64),
-                 t(xte, torch.float32), t(yte, torch.int64), int(n_classes), str(rest[0]) if rest else "")
+                 t(xte, torch.float32), t(yte, torch.int64), int(n_classes), str(rest[0]) if rest else "",
+                 spec.tokens)
     with _lock:
         _cache[key] = ds
     return ds

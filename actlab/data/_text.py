@@ -49,7 +49,7 @@ def byte_windows(data: bytes, context: int = CONTEXT) -> tuple[np.ndarray, np.nd
 
 
 @register("pydoc-text", val_fraction=0.1, description="Python's own reference docs (pydoc_data, ~466 KB English), "
-          f"byte-level windows of {CONTEXT}; the last 10 % is the test split")
+          f"byte-level windows of {CONTEXT}; the last 10 % is the test split", tokens=True)
 def _read_pydoc(data_dir: Path | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, str]:
     text, source = corpus()
     cut = int(len(text) * (1 - TEST_FRACTION))

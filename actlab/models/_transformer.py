@@ -94,6 +94,8 @@ class TransformerLM(nn.Module):
         - Input: :math:`(N, T)`. Output: :math:`(N, T, n\_classes)` logits for the next token at each position.
     """
 
+    token_input = True  # inputs are token ids (not features), outputs one prediction per position
+
     def __init__(self, in_shape: Sequence[int] = (64,), n_classes: int = 256, dim: int = 64, depth: int = 2,
                  heads: int = 4, ffn: int | None = None, act: ActSpec = "gelu") -> None:
         super().__init__()

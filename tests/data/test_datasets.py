@@ -29,6 +29,10 @@ def test_every_dataset_loads_with_consistent_splits(name: str, data_dirs: dict) 
         assert len(x) == len(y) > 0 and tuple(x.shape[1:]) == ds.shape
         assert torch.isfinite(x).all()
         assert 0 <= int(y.min()) and int(y.max()) < ds.n_classes
+    if ds.tokens:  # token ids in the vocabulary, one label per position
+        assert bool((ds.x_train == ds.x_train.round()).all()) and 0 <= float(ds.x_train.min())
+        assert float(ds.x_train.max()) < ds.n_classes and ds.y_train.shape == ds.x_train.shape
+        return
     # normalised with training statistics
     assert abs(float(ds.x_train.mean())) < 0.05 and abs(float(ds.x_train.std()) - 1) < 0.05
     # validation is held out of the training rows, not taken from the test split

@@ -19,9 +19,10 @@ def _default_shape(cls: type[nn.Module]) -> tuple[int, ...]:
 def test_every_model_runs_forward_and_backward(name: str, act: str) -> None:
     shape = _default_shape(MODELS[name])
     m = build_model(name, act, shape, n_classes=7)
-    x = torch.randn(3, *shape)
+    tokens = getattr(MODELS[name], "token_input", False)  # a language model: token ids in, one prediction a position
+    x = torch.randint(0, 7, (3, *shape)).float() if tokens else torch.randn(3, *shape)
     out = m(x)
-    assert out.shape == (3, 7)
+    assert out.shape == ((3, *shape, 7) if tokens else (3, 7))
     out.sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all()
                for p in m.parameters() if p.requires_grad and p.numel())
