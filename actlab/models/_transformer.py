@@ -86,7 +86,9 @@ class TransformerLM(nn.Module):
         in_shape: ``(T,)``, the context length; inputs are token ids (any dtype; a float tensor of byte values, as
             :mod:`actlab.data` stores them, is converted).
         n_classes: vocabulary size (256 for bytes).
-        dim, depth, heads: model width, number of blocks, attention heads.
+        dim: model width.
+        depth: number of blocks.
+        heads: attention heads (``dim`` must be a multiple).
         ffn: the plain FFN's hidden width (gated activations get 2/3 of it, parameter-matched). Default ``4 * dim``.
         act: the FFN's activation. Default ``"gelu"``.
 
