@@ -6,7 +6,9 @@ This is what ``actlab bench speed`` runs; from Python::
     records = speed.run(sizes=(65536, 16_777_216), repeats=20)
     print(speed.to_markdown(records))
 
-For every registered activation with a fused kernel (and the approximate-ISRLU variants), at each size, float32:
+For every registered activation with a fused kernel (and the approximate-ISRLU variants), at each size, float32
+(a gated activation, GLU family: an input of that many elements as rows of 2 × 256, its gate's native op times the
+value half as the native form, and no aten ``out=`` rows):
 
 * **kernel time** (outputs preallocated, so page faults are not counted): the numba forward/backward called
   directly on preallocated arrays; a copy into a preallocated tensor (the memory-bandwidth limit); the PyTorch op
@@ -112,6 +114,9 @@ def _rows(names: Sequence[str] | None, newton: Iterable[int]) -> list[tuple[str,
     rows: list[tuple[str, str, dict[str, Any]]] = []
     for n in A.names() if names is None else [A.spec(m).name for m in names]:
         s = A.spec(n)
+        if s.gated:
+            rows.append((n, n, {}))
+            continue
         if s.kernel is None:
             continue
         rows.append((n, n, {}))
@@ -120,12 +125,69 @@ def _rows(names: Sequence[str] | None, newton: Iterable[int]) -> list[tuple[str,
     return rows
 
 
+GATED_H = 256  # the gated rows' half width: rows of 2 × 256 elements
+
+
+def _measure_gated(name: str, size: int, repeats: int) -> SpeedRecord:
+    import actlab
+    import actlab.activations as A
+    from actlab import kernels as K
+
+    s, kernel = A.spec(name), K.get_gated(name)
+    assert kernel is not None, f"{name} has no gated kernel"
+    params = [float(v) for v in s.defaults.values()]
+    rows = max(1, size // (2 * GATED_H))
+    K.sync_threads()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, 2 * GATED_H, generator=g)
+    gy = torch.randn(rows, GATED_H, generator=g)
+    out, gx, xc = torch.empty_like(gy), torch.empty_like(x), torch.empty_like(x)
+    xn, gyn, outn, gxn = x.numpy().reshape(-1), gy.numpy().reshape(-1), out.numpy().reshape(-1), gx.numpy().reshape(-1)
+    thunks: dict[str, Thunk] = {
+        "copy": lambda: xc.copy_(x),
+        "fused_fwd": lambda: kernel.forward(xn, outn, GATED_H, False, *params),
+        "fused_bwd": lambda: kernel.backward(xn, gyn, gxn, GATED_H, False, *params),
+    }
+    ref = s.reference
+    xr = x.detach().requires_grad_(True)
+    yr = ref(xr, *params)
+    thunks["reference_fwd"] = lambda: ref(x, *params)
+    thunks["reference_bwd"] = lambda: torch.autograd.grad(yr, xr, gy, retain_graph=True)
+    xu = x.detach().requires_grad_(True)
+
+    def user(fn: Callable[[torch.Tensor], torch.Tensor]) -> Thunk:
+        def step() -> None:
+            xu.grad = None
+            fn(xu).backward(gy)
+        return step
+
+    op = kernel.native_op
+    users = {"user_fused": user(actlab.get(name))}
+    if op is not None:
+        gate = op.functional
+
+        def native(t: torch.Tensor) -> torch.Tensor:
+            a, b = t.chunk(2, dim=-1)
+            return a * gate(b)
+
+        users["user_native"] = user(_AsModule(native))
+    ms = {**median_ms(thunks, repeats), **median_ms(users, repeats)}
+    return SpeedRecord(name=name, size=x.numel(), dtype="float32", threads=torch.get_num_threads(),
+                       native_op=None if op is None else f"a·{op.name}(g)", copy=ms["copy"],
+                       fused_fwd=ms["fused_fwd"], fused_bwd=ms["fused_bwd"], fused_bwd_param=None, native_fwd=None,
+                       native_bwd=None, native_bwd_from_output=None, reference_fwd=ms["reference_fwd"],
+                       reference_bwd=ms["reference_bwd"], user_fused=ms["user_fused"],
+                       user_native=ms.get("user_native"))
+
+
 def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: int) -> SpeedRecord:
     import actlab
     import actlab.activations as A
     from actlab import kernels as K
 
     s = A.spec(name)
+    if s.gated:
+        return _measure_gated(name, size, repeats)
     kernel = K.get_kernel(s.kernel, **static) if s.kernel is not None else None
     assert kernel is not None, f"{name} has no fused kernel"
     params = [float(v) for v in s.defaults.values()]

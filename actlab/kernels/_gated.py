@@ -172,6 +172,7 @@ class GatedKernel:
     reads_y: bool = False
     triton: str | Callable[[], str] | None = None  # as FusedKernel.triton: a reference or a function returning one
     lowp_cpu: bool = True
+    native_op: Any = None  # the gate's NativeOp (F.silu for SwiGLU): the speed benchmark's a·native(g)
 
 
 GATED: dict[str, GatedKernel] = {}
@@ -185,7 +186,7 @@ def add_gated(name: str, d: Any, param_names: tuple[str, ...], gate_reference: C
         raise ValueError(f"gated kernel {key!r} is defined twice")
     fwd, bwd = make_gated_loops(d.prep, d.f, d.grad, d.output_grad is not None, tag=key)
     GATED[key] = GatedKernel(key, fwd, bwd, tuple(param_names), gated_reference(gate_reference),
-                             d.output_grad is not None, d.triton, d.lowp_cpu)
+                             d.output_grad is not None, d.triton, d.lowp_cpu, d.native)
     return GATED[key]
 
 

@@ -32,7 +32,7 @@ def test_every_kernel_activation_is_benchmarked() -> None:
     import actlab.activations as A
 
     rows = {name for _, name, _ in speed._rows(None, ())}
-    assert rows == {n for n in A.names() if A.spec(n).kernel is not None}
+    assert rows == {n for n in A.names() if A.spec(n).kernel is not None or A.spec(n).gated}
 
 
 def test_bad_arguments() -> None:
@@ -80,3 +80,13 @@ def test_native_baselines_compute_the_activation() -> None:
             assert torch.allclose(got, want, rtol=1e-10, atol=1e-12), f"{name}: {op.name} backward"
         checked += 1
     assert checked >= 10
+
+
+def test_gated_rows_time_the_gated_kernel_against_the_gates_native_op() -> None:
+    records = speed.run(names=["swiglu", "bilinear"], sizes=[2048], repeats=1)
+    sw, bi = records
+    assert sw.name == "swiglu" and sw.size == 2048 and sw.native_op == "a·silu(g)" and sw.user_native is not None
+    assert bi.native_op is None and bi.user_native is None  # the identity gate has no native op to stand in for
+    for r in records:
+        assert min(r.copy, r.fused_fwd, r.fused_bwd, r.reference_fwd, r.reference_bwd, r.user_fused) > 0
+    assert "swiglu" in speed.to_markdown(records)
