@@ -148,7 +148,7 @@ def search(task: str = _search_option("task", TASK_HELP),
            objective: str = _search_option("objective", "accuracy, or a Pareto front: accuracy,speed, "
                                                         "accuracy,robustness (or all three)"),
            metric: str = _search_option("metric", "what the first objective measures on the validation split: "
-                                                  "val_acc, or val_loss / val_bpb (minimised; no pruning)"),
+                                                  "val_acc, or val_loss / val_bpb (minimised)"),
            attack: str = _search_option("attack", "the robustness objective's attack (fgsm, pgd, trust-region), "
                                                   "on the validation split"),
            eps: float = _search_option("eps", "the robustness attack's budget ε > 0"),

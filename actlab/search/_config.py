@@ -58,8 +58,7 @@ class SearchConfig:
     steps: int | None = 1000           # child training steps (default fidelity); None = the task preset's
     objective: str = "accuracy"        # "accuracy", or a Pareto front: "accuracy,speed", "accuracy,robustness"...
     # what the first objective measures: a validation metric of actlab.train.METRICS; val_loss and val_bpb are
-    # minimised (the study's direction follows the metric). Pruning compares validation-accuracy curves, so a loss
-    # metric turns the pruner off.
+    # minimised (the study's direction follows the metric, and so do the reported curves the pruner compares)
     metric: str = "val_acc"
     attack: str = "fgsm"               # the robustness objective's attack (actlab.train.ATTACKS), on the val split
     eps: float = 0.1                   # its budget ε (as actlab bench robustness), in the input's units
@@ -116,9 +115,6 @@ class SearchConfig:
                 raise ValueError(f"--metric must be a validation metric (the search never selects on the test split), "
                                  f"got {self.metric!r}; use val_{m.name.split('_', 1)[1]}")
             self.metric = m.name
-            if m.direction == "min" and self.pruner != "none":
-                # the trainer reports validation accuracy at each evaluation; a loss search must not be pruned on it
-                self.pruner = "none"
         from actlab.train import check_attacks  # one-line errors for an unknown attack or norm, or eps <= 0
 
         check_attacks([self.attack], [self.eps], self.norm)

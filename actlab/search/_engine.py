@@ -164,7 +164,7 @@ class Driver:
                  {k: v for k, v in t.system_attrs.items() if k.startswith("completed_rung")})
                 for t in evaluated(self.study)
                 if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values]
-        return PruneSpec(pruner=self.pruner, history=hist)
+        return PruneSpec(pruner=self.pruner, history=hist, direction=self.cfg.directions[0])
 
     # ---- outcomes
 

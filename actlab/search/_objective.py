@@ -43,6 +43,7 @@ class PruneSpec:
     """What the worker needs to ask the pruner: the pruner and the finished trials' curves."""
 
     pruner: Any
+    direction: str = "maximize"  # the search metric's: a loss's curves are pruned from above
     # No pruning until this many finished trials exist: successive halving keeps only the best third of a rung,
     # which with two or three competitors prunes good candidates on noise.
     warmup: int = 10
@@ -91,7 +92,9 @@ class _Pruning:
         from optuna.trial import TrialState, create_trial
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = optuna.create_study(direction="maximize", pruner=spec.pruner, study_name="actlab-snapshot")
+        direction = optuna.study.StudyDirection.MINIMIZE if spec.direction == "minimize" else \
+            optuna.study.StudyDirection.MAXIMIZE
+        self.study = optuna.create_study(direction=direction, pruner=spec.pruner, study_name="actlab-snapshot")
         past = []
         for _, state, curve, value, attrs in spec.history:
             st = TrialState[state]
@@ -135,12 +138,13 @@ def run_job(job: Job) -> JobResult:
             except Exception as e:  # without a pruner the candidate still trains, to the end
                 out.pruner_error = f"{type(e).__name__}: {e}"[:300]
 
-        def report(step: int, val_acc: float) -> bool:
+        def report(step: int, value: float) -> bool:
+            # value: the search metric on the validation split (accuracy unless --metric said otherwise).
             # Cooperative timeout; the executor kills the worker if a step never comes back.
             if deadline is not None and time.monotonic() > deadline:
                 raise _Timeout()
-            out.intermediate.append((int(step), float(val_acc)))
-            return pruner_report(step, val_acc) if pruner_report is not None else False
+            out.intermediate.append((int(step), float(value)))
+            return pruner_report(step, value) if pruner_report is not None else False
 
         def report_quiet(step: int, val_acc: float) -> bool:
             if deadline is not None and time.monotonic() > deadline:
@@ -151,6 +155,8 @@ def run_job(job: Job) -> JobResult:
         kw: dict[str, Any] = {} if job.attack is None else {"attack": job.attack}
         if job.gated:
             kw["gated"] = True
+        if job.metric != "val_acc":  # the evaluator reports this metric's curve (for pruning); default: accuracy
+            kw["metric"] = job.metric
         for i, seed in enumerate(job.seeds):
             res = SeedResult.from_attr(evaluate(job.expression, job.task, seed, job.steps,
                                                 report if i == 0 else report_quiet, **kw), seed=seed)
@@ -191,7 +197,7 @@ def run_job(job: Job) -> JobResult:
 
 def train_candidate(expression: str, task: str, seed: int, steps: int | None,
                     report: Callable[[int, float], bool] | None, attack: AttackSpec | None = None,
-                    gated: bool = False) -> dict[str, Any]:
+                    gated: bool = False, metric: str = "val_acc") -> dict[str, Any]:
     """Train one child network with ``expression`` (or a registry name) as its activation; the default evaluator.
 
     Candidates train through :func:`actlab.models.candidate_act`, the one path shared with the tabular benchmarks
@@ -213,7 +219,8 @@ def train_candidate(expression: str, task: str, seed: int, steps: int | None,
         def on_model(model: Any) -> None:
             got["adv_acc"] = adversarial_accuracy(model, ds.x_val, ds.y_val, attack.name, attack.eps, attack.norm)
 
-    d = train_one(act, task, seed, steps=steps, report=report, threads=1, on_model=on_model).to_dict()
+    d = train_one(act, task, seed, steps=steps, report=report, threads=1, on_model=on_model,
+                  report_metric=metric).to_dict()
     keep = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "wall_time", "steps_done", "diverged",
             "pruned")
     return {**{k: d.get(k) for k in keep}, **got}

@@ -116,7 +116,7 @@ class JobResult:
     status: str = "ok"                  # "ok", "pruned" or "fail"
     reason: str | None = None           # why it failed
     per_seed: list[SeedResult] = field(default_factory=list)
-    intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, val acc) of the first seed
+    intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, search metric) of the first seed
     value: float | None = None          # median of the search metric (validation) over the seeds (status "ok")
     cost: float | None = None
     adv_value: float | None = None      # median adversarial validation accuracy over the seeds (status "ok")

@@ -227,12 +227,11 @@ class Evolution(Strategy):
 
 def _fitness(t: optuna.trial.FrozenTrial, sign: int = 1) -> float:
     """How good a trial is, higher better: its value times the study's direction ``sign``; a pruned trial counts at
-    its last reported validation accuracy when the metric is accuracy (sign +1), and as the worst otherwise (the
-    reports are accuracies, which a loss cannot be ranked against)."""
+    its last reported value (the reports are the search metric's curve)."""
     v = scalar(t)
     if v is not None:
         return sign * v
-    if t.intermediate_values and sign > 0:
-        return float(t.intermediate_values[max(t.intermediate_values)])
+    if t.intermediate_values:
+        return sign * float(t.intermediate_values[max(t.intermediate_values)])
     return float("-inf")
 from . import _dnas  # noqa: E402,F401  (registers the "dnas" strategy; it imports this module)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._trainer import RunResult
+if TYPE_CHECKING:  # the trainer reads the metrics (what to report for pruning): no import cycle at run time
+    from ._trainer import RunResult
 
 __all__ = ["Metric", "METRICS", "get_metric"]
 
@@ -40,7 +41,7 @@ class Metric:
     def optuna_direction(self) -> str:
         return "maximize" if self.direction == "max" else "minimize"
 
-    def value(self, r: RunResult | Any) -> float:
+    def value(self, r: "RunResult | Any") -> float:
         """The metric of one run: a :class:`RunResult` or any record with the same fields (the search's
         ``SeedResult``); NaN where neither the field nor its fallback was measured."""
         v = getattr(r, self.field, None)

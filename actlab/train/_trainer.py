@@ -6,6 +6,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ from torch import nn
 from ..data import Dataset, load
 from ..models import ActSpec, act_label, build_model, init_weights, resolve_act
 from ._batch import make_batch_schedule
+from ._metrics import get_metric
 from ._schedules import Schedule, make_schedule
 from ._device import on_device, worker_device
 from ._tasks import Task, get_task
@@ -140,7 +142,7 @@ def apply_schedule(opt: torch.optim.Optimizer, sched: Schedule, t: int, batch: i
 def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, steps: int | None = None,
               report: Callable[[int, float], bool] | None = None, threads: int = 1,
               data_dir: str | Path | None = None, device: str | None = None,
-              on_model: Callable[[nn.Module], None] | None = None) -> RunResult:
+              on_model: Callable[[nn.Module], None] | None = None, report_metric: str = "val_acc") -> RunResult:
     """Train one child network with activation ``act`` on ``task`` and return its :class:`RunResult`.
 
     Args:
@@ -148,8 +150,9 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
         task: a :data:`TASKS` name, a ``"package.module:attr"`` spec or a :class:`Task` (see :func:`get_task`).
         seed: fixes the weight initialisation and the data order (independently of the activation).
         steps: overrides the task's budget; the schedule is stretched to it (ignored by a custom objective).
-        report: called as ``report(step, val_acc)`` at each evaluation before the last; returning True stops the
-            run early with ``pruned=True`` (the search's pruner hooks in here).
+        report: called as ``report(step, value)`` at each evaluation before the last, ``value`` the validation
+            ``report_metric`` (``val_acc``, ``val_loss`` or ``val_bpb``); returning True stops the run early with
+            ``pruned=True`` (the search's pruner hooks in here, in the search metric's units and direction).
         threads: torch threads for this run (restored afterwards). Results depend on it only through float
             summation order; the protocol always uses 1.
         data_dir: passed to :func:`actlab.data.load`.
@@ -171,7 +174,7 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
             return _run_objective(act, task, int(seed), report)
         dev = worker_device(task.device, device)
         ds = on_device(task_data(task, data_dir), dev)
-        return _train(act, task, ds, int(seed), total, report, dev, on_model)
+        return _train(act, task, ds, int(seed), total, report, dev, on_model, report_metric)
     finally:
         torch.set_num_threads(prev_threads)
 
@@ -273,7 +276,8 @@ def _run_objective(act: ActSpec, task: Task, seed: int, report: Callable[[int, f
 
 def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
            report: Callable[[int, float], bool] | None, device: torch.device,
-           on_model: Callable[[nn.Module], None] | None = None) -> RunResult:
+           on_model: Callable[[nn.Module], None] | None = None, report_metric: str = "val_acc") -> RunResult:
+    reported = get_metric(report_metric)
     t_start = time.perf_counter()
     init_seed, data_seed, other_seed = _seeds(seed)
     model = _build(act, task, ds, init_seed, other_seed).to(device)
@@ -332,7 +336,7 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
                 break
             res.val_curve["step"].append(t + 1)
             res.val_curve["acc"].append(acc)
-            if report is not None and report(t + 1, acc):
+            if report is not None and report(t + 1, reported.value(SimpleNamespace(val_acc=acc, val_loss=vloss))):
                 res.pruned = True
                 res.val_acc, res.val_loss = acc, vloss
                 break

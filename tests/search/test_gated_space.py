@@ -50,7 +50,7 @@ def test_a_gated_search_trains_gates_and_the_gated_baselines(tmp_path: Path) -> 
 
 def test_a_loss_metric_is_minimised_and_refuses_the_test_split() -> None:
     cfg = SearchConfig(task="digits-mlp", metric="val_loss", check_task="none")
-    assert cfg.directions == ["minimize"] and cfg.pruner == "none" and cfg.study_name().endswith("-val_loss")
+    assert cfg.directions == ["minimize"] and cfg.study_name().endswith("-val_loss")
     assert SearchConfig(task="digits-mlp", check_task="none").directions == ["maximize"]
     with pytest.raises(ValueError, match="validation metric .* use val_loss"):
         SearchConfig(task="digits-mlp", metric="test_loss", check_task="none")

@@ -80,3 +80,18 @@ def test_a_custom_objective_names_its_loss_and_a_missing_metric_is_an_error() ->
         evaluate("relu", Task("acc-fn", objective=accuracy_objective), seeds=2, metric="val_loss")
     with pytest.raises(ValueError, match="a dict names metrics among"):
         train_one("relu", Task("bad", objective=lambda a, s, r: {"perplexity": 3.0}), seed=0)
+
+
+def test_the_report_callback_carries_the_chosen_metric() -> None:
+    import dataclasses
+
+    from actlab.train import TASKS
+
+    task = dataclasses.replace(TASKS["digits-mlp"], eval_every=20)
+    got: dict[str, list[float]] = {"val_acc": [], "val_loss": []}
+    for metric in got:
+        train_one("relu", task, seed=0, steps=60, report_metric=metric,
+                  report=lambda step, v, m=metric: got[m].append(v) and False)
+    assert len(got["val_acc"]) == len(got["val_loss"]) == 2
+    assert all(0 <= a <= 1 for a in got["val_acc"]) and all(v > 0 for v in got["val_loss"])
+    assert got["val_loss"] != got["val_acc"]
