@@ -123,7 +123,7 @@ def open_study(name: str, url: str, directions: list[str], sampler: optuna.sampl
 
 
 # What makes two records comparable: race_seeds too, since a raced candidate's value is the median over more seeds.
-_PROTOCOL_KEYS = ("task", "space", "seeds", "race_seeds", "steps", "objective", "attack", "eps", "norm")
+_PROTOCOL_KEYS = ("task", "space", "seeds", "race_seeds", "steps", "objective", "metric", "attack", "eps", "norm")
 
 
 # What the loser of a race to create a new database's schema sees, by backend: optuna's CREATE TABLE / CREATE TYPE
