@@ -31,7 +31,7 @@ from numba import njit, prange
 from numba.extending import register_jitable
 
 from . import _triton
-from ._gated_triton import triton_gated
+from ._gated_triton import rows as _rows, triton_gated
 from ._drivers import SERIAL_MAX, fingerprint
 from ._fused import _LOWP_DTYPES, empty_output, supports, sync_threads
 from ._generic import graph_grads, recompute
@@ -203,10 +203,6 @@ def gated_backend(kernel: GatedKernel, x: torch.Tensor, *params: Any) -> str | N
                                                                for p in params):
         return "triton"
     return "numba" if supports(x, *params, lowp=kernel.lowp_cpu) else None
-
-
-def _rows(x: torch.Tensor) -> torch.Tensor:
-    return x.detach().contiguous().reshape(-1, x.shape[-1])
 
 
 def gated_forward(kernel: GatedKernel, x: torch.Tensor, values: tuple[float, ...], gate_last: bool) -> torch.Tensor:

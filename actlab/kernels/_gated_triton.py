@@ -17,10 +17,11 @@ from . import _triton
 if TYPE_CHECKING:
     from ._gated import GatedKernel
 
-__all__ = ["triton_gated", "triton_gated_source"]
+__all__ = ["triton_gated", "triton_gated_source", "rows"]
 
 
-def _rows(x: torch.Tensor) -> torch.Tensor:
+def rows(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as a contiguous (rows, 2H) or (rows, H) matrix over its last dimension (both backends use it)."""
     return x.detach().contiguous().reshape(-1, x.shape[-1])
 
 
@@ -29,7 +30,7 @@ class _TritonGated:
     module: Any
 
     def forward(self, x: torch.Tensor, values: tuple[float, ...], gate_last: bool) -> torch.Tensor:
-        x2 = _rows(x)
+        x2 = rows(x)
         h = x2.shape[1] // 2
         y = torch.empty((x2.shape[0], h), dtype=x2.dtype, device=x2.device)
         n = y.numel()
@@ -39,9 +40,9 @@ class _TritonGated:
 
     def backward(self, x: torch.Tensor, grad_out: torch.Tensor, values: tuple[float, ...],
                  gate_last: bool) -> torch.Tensor:
-        x2 = _rows(x)
+        x2 = rows(x)
         h = x2.shape[1] // 2
-        gy = _rows(grad_out).to(x2.dtype)
+        gy = rows(grad_out).to(x2.dtype)
         gx = torch.empty_like(x2)
         n = gy.numel()
         if n:

@@ -37,10 +37,12 @@ def _vs(r: Any, vs: dict[str, Any], alpha: float) -> str:
 
 
 def _metric(board: Any) -> tuple[str, str, int]:
-    """(validation metric name, its short label, direction sign) of a board (accuracy unless --metric said)."""
-    name = str(board.config.get("metric") or "val_acc")
-    short = name[4:] if name.startswith("val_") else name
-    return name, short, -1 if short in ("loss", "bpb") else 1
+    """(validation metric name, its short label, direction sign) of a board (accuracy unless --metric said), from
+    the one metric table."""
+    from actlab.train import get_metric
+
+    m = get_metric(str(board.config.get("metric") or "val_acc"))
+    return m.name, m.name.split("_", 1)[1], m.sign
 
 
 def _columns(board: Any) -> list[str]:
