@@ -92,3 +92,36 @@ def test_expr_and_space_json():
     assert s["units"] == 2 and s["examined"] == 50 and s["sampled"] is True
     bad = _run("expr", "x +* 2", "--json")
     assert bad.returncode == 2 and bad.stdout == "" and "error" in bad.stderr
+
+
+def _imported(args: list[str]) -> tuple[str, set[str]]:
+    """Run ``python -X importtime -m actlab ARGS``; its output and the top-level packages it imported."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "actlab", *args], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mods = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
+            if line.startswith("import time:")}
+    return proc.stdout, mods
+
+
+def test_version_and_help_do_not_import_torch() -> None:
+    out, mods = _imported(["--version"])
+    assert out.startswith("actlab ") and "torch" not in mods and "numba" not in mods
+    out, mods = _imported(["--help"])
+    assert "search" in out and "torch" not in mods
+
+
+def test_the_command_loads_the_zoo_on_first_use() -> None:
+    import json
+
+    out, mods = _imported(["list", "--json"])
+    assert "torch" in mods and {"isrlu", "swiglu"} <= {row["name"] for row in json.loads(out)}
+
+
+def test_an_unknown_activation_is_one_line() -> None:
+    r = runner.invoke(app, ["bench", "accuracy", "--acts", "nosuchact", "--task", "digits-mlp", "--seeds", "1"])
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert r.exit_code != 0 and len(lines) == 1 and "unknown activation 'nosuchact'" in lines[0], r.output

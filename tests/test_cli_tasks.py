@@ -36,7 +36,7 @@ def test_readme_search_your_own_model_example_runs(tmp_path: Path) -> None:
     assert {"relu", "swish"} <= set(names) and len(names) == 3, out.stdout
     study = optuna.load_study(study_name="evolution-my-digits-u1", storage=f"sqlite:///{tmp_path}/runs/"
                               "evolution-my-digits-u1.db")
-    assert study.user_attrs["config"]["task"] == "__main__:TASK"
+    assert study.user_attrs["config"]["task"] == "my_search:TASK"  # the name the shell resumes it by
     # The same task from the shell, found in the current directory.
     res = subprocess.run([sys.executable, "-m", "actlab", "bench", "accuracy", "--task", "my_search:TASK",
                           "--acts", "tanh", "--seeds", "2", "--steps", "30"], cwd=tmp_path, env=env,

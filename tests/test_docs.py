@@ -31,7 +31,8 @@ def test_every_page_is_in_the_nav() -> None:
     assert not missing, f"pages missing from mkdocs.yml's nav: {missing}"
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if _blocks(p, "python")], ids=lambda p: p.stem)
+@pytest.mark.parametrize("page", [p for p in [*PAGES, ROOT / "README.md"] if _blocks(p, "python")],
+                         ids=lambda p: p.stem)
 def test_python_examples_run(page: Path, tmp_path: Path, monkeypatch) -> None:
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)  # anything an example writes lands here

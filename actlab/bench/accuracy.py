@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..train import (ALPHA, CORRECTION, TEST, Comparison, RunResult, compare, get_metric, get_task,
-                     min_detectable_effect)
+from ..train import (ALPHA, CORRECTION, TEST, Comparison, RunResult, compare, few_seeds_warning, format_p,
+                     get_metric, get_task, min_detectable_effect)
 
 __all__ = ["run", "split_acts", "to_markdown", "to_csv", "write_table", "rich_table", "COLUMNS"]
 
@@ -78,8 +78,8 @@ def _cells(comp: Comparison) -> list[dict[str, str]]:
             mean_sd=f"{_fmt(r['mean'])} ± {_fmt(r['std'])}",
             diff="—" if is_base else _fmt(r["diff"], "+.4f"),
             diff_ci="—" if is_base else f"{_fmt(r['diff_ci_low'], '+.4f')} – {_fmt(r['diff_ci_high'], '+.4f')}",
-            p_value="—" if is_base else _fmt(r["p_value"], ".3g"),
-            p_adjusted="—" if is_base else _fmt(r["p_adjusted"], ".3g"),
+            p_value="—" if is_base else format_p(r["p_value"]),
+            p_adjusted="—" if is_base else format_p(r["p_adjusted"]),
             beats="—" if is_base else ("yes" if comp.paired[r["act"]].beats(ALPHA) else "no"),
             wins="—" if is_base else f"{r['wins']}/{r['n'] - r['wins'] - r['losses']}/{r['losses']}",
             diverged=f"{r['diverged']}/{r['n']}", time_per_run=f"{r['time_per_run']:.1f}",
@@ -97,6 +97,9 @@ def caption(comp: Comparison) -> str:
     sds = [p.sd for p in comp.paired.values() if p.sd == p.sd]
     sd = sorted(sds)[len(sds) // 2] if sds else float("nan")
     mde = min_detectable_effect(n, sd, family=m)
+    span = get_metric(comp.metric).span
+    mde_text = f"> {span:g} (too few seeds to detect any)" if mde > span else f"≈ {_fmt(mde, '.4f')}"
+    warn = few_seeds_warning(n)
     better = "higher" if get_metric(comp.metric).sign > 0 else "lower"
     return (f"Task `{comp.task}` ({t.description}{budget}); metric {comp.metric} ({better} is better); seeds "
             f"{comp.seeds}; baseline "
@@ -105,7 +108,8 @@ def caption(comp: Comparison) -> str:
             f"{CORRECTION}-adjusted over the {m} comparisons. beats: adjusted p < {ALPHA:g} and Δ "
             f"{'>' if better == 'higher' else '<'} 0. Smallest "
             f"effect detected with 80% power at this median sd of the differences ({_fmt(sd, '.4f')}): "
-            f"Δ ≈ {_fmt(mde, '.4f')}. W/T/L: seeds where the candidate beat / tied / lost to the baseline.")
+            f"Δ {mde_text}. W/T/L: seeds where the candidate beat / tied / lost to the baseline."
+            + (f" Warning: {warn}." if warn else ""))
 
 
 def to_markdown(comp: Comparison) -> str:
@@ -142,6 +146,7 @@ def write_table(comp: Comparison, path: str | Path) -> Path:
 def rich_table(comp: Comparison):  # -> rich.table.Table (rich imported lazily)
     """The same table for the terminal."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{comp.task}: {comp.metric} over {len(comp.seeds)} seeds", caption=caption(comp),
@@ -153,6 +158,6 @@ def rich_table(comp: Comparison):  # -> rich.table.Table (rich imported lazily)
             table.add_column(head, overflow="fold", min_width=min(24, max(len(c["act"]) for c in cells)))
         else:
             table.add_column(head, justify="right", no_wrap=True)
-    for c in cells:
-        table.add_row(*(c[k] for k, _ in cols))
+    for c in cells:  # escaped: names such as isrlu[alpha=3] are text, not rich markup
+        table.add_row(*(escape(c[k]) for k, _ in cols))
     return table

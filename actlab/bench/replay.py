@@ -29,7 +29,7 @@ from actlab.search import (MEMORY, STRATEGIES, Driver, Executor, Job, Outcome, S
 from . import table as tables
 
 __all__ = ["TableSpace", "InlineExecutor", "table_eval", "replay", "replay_all", "StrategyReplay", "Replay",
-           "plot_replay", "write_json", "markdown", "parse_label", "TARGETS", "VARIANTS"]
+           "plot_replay", "write_json", "markdown", "merge_records", "parse_label", "TARGETS", "VARIANTS"]
 
 _TASK_PREFIX = "table:"
 #: Target name -> the fraction of the table's functions (by mean validation accuracy) that counts as found.
@@ -278,27 +278,27 @@ def _replay_all(path: str | Path, repeats: int, budget: int, strategies: list[st
     return out
 
 
-def plot_replay(rep: Replay, path: str | Path) -> Path:
-    """Median best-so-far regret (IQR band) per strategy, and evaluations to a top-1 % function."""
+def plot_replay(rep: Replay | dict[str, Any], path: str | Path) -> Path:
+    """Median best-so-far regret (IQR band) per strategy, and evaluations to a top-1 % function (from a
+    :class:`Replay` or its ``--json`` record)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    d = rep.to_dict() if isinstance(rep, Replay) else rep
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    x = np.arange(1, rep.budget + 1)
-    for name, s in rep.strategies.items():
-        c = np.array(s.regret)
-        med = np.median(c, axis=0)
-        ax1.plot(x, med, label=name)
-        ax1.fill_between(x, np.percentile(c, 25, axis=0), np.percentile(c, 75, axis=0), alpha=0.15)
+    x = np.arange(1, d["budget"] + 1)
+    for name, s in d["strategies"].items():
+        ax1.plot(x, s["regret_curve_median"], label=name)
+        ax1.fill_between(x, s["regret_curve_q25"], s["regret_curve_q75"], alpha=0.15)
     ax1.set(xscale="log", xlabel="evaluations", ylabel="regret (best mean val acc − best found)",
-            title=f"{Path(rep.table).name}: {rep.repeats} repeats")
+            title=f"{Path(d['table']).name}: {d['repeats']} repeats")
     ax1.legend(fontsize=8)
-    names = list(rep.strategies)
-    ax2.boxplot([rep.strategies[n].evals["top1pct"] for n in names], tick_labels=names)
-    ax2.axhline(rep.budget + 1, ls="--", c="grey", lw=0.8)
-    ax2.set(ylabel=f"evaluations to a top-1 % function (budget+1 = {rep.budget + 1}: not reached)",
+    names = list(d["strategies"])
+    ax2.boxplot([d["strategies"][n]["evals_to_top1pct"] for n in names], tick_labels=names)
+    ax2.axhline(d["budget"] + 1, ls="--", c="grey", lw=0.8)
+    ax2.set(ylabel=f"evaluations to a top-1 % function (budget+1 = {d['budget'] + 1}: not reached)",
             title="evaluations to top-1 %")
     ax2.tick_params(axis="x", rotation=30)
     fig.tight_layout()
@@ -319,15 +319,54 @@ def write_json(rep: Replay, path: str | Path) -> Path:
 
 
 
-def markdown(rep: Replay) -> str:
-    """The replay as a Markdown table (RESULTS.md)."""
-    head = ("| strategy | median evals to top-1 % | IQR | reached | median evals to top-5 % | IQR | reached "
-            "| median regret at budget | ms/trial |\n|---|---|---|---|---|---|---|---|---|")
+def markdown(rep: Replay | dict[str, Any], reference: str = "random") -> str:
+    """The replay as a Markdown table (RESULTS.md), from a :class:`Replay` or its ``--json`` record.
+
+    Medians of evaluations to a top-1 % / top-5 % function with 95 % bootstrap intervals over the repeats, and each
+    strategy's median relative to ``reference``'s with its interval (below 1: sooner). A repeat that never reaches
+    the target counts as budget + 1, so a median at budget + 1 means "not reached in most repeats".
+    """
+    from actlab.train import bootstrap_median, bootstrap_ratio
+
+    d = rep.to_dict() if isinstance(rep, Replay) else rep
+    strategies = d["strategies"]
+    ref = strategies.get(reference)
+    head = (f"| strategy | evals to top-1 % [95% CI] | × {reference} [95% CI] | reached | evals to top-5 % [95% CI] "
+            f"| reached | median regret at budget | ms/trial |\n|---|---|---|---|---|---|---|---|")
     lines = [head]
-    for name, s in rep.strategies.items():
-        d = s.summary(rep.budget)
-        lines.append(f"| {name} | {d['median_evals_to_top1pct']:g} | {d['iqr_evals_to_top1pct']:g} | "
-                     f"{d['reached_top1pct']}/{rep.repeats} | {d['median_evals_to_top5pct']:g} | "
-                     f"{d['iqr_evals_to_top5pct']:g} | {d['reached_top5pct']}/{rep.repeats} | "
-                     f"{d['regret_curve_median'][-1]:.4f} | {d['ms_per_trial']:g} |")
+    for name, s in strategies.items():
+        cells = []
+        for t in TARGETS:
+            m, lo, hi = bootstrap_median(s[f"evals_to_{t}"])
+            cells.append(f"{m:.3g} [{lo:.3g}, {hi:.3g}]")
+        if ref is None:
+            ratio = "—"
+        elif name == reference:
+            ratio = "1 (reference)"
+        else:
+            r, lo, hi = bootstrap_ratio(s["evals_to_top1pct"], ref["evals_to_top1pct"])
+            ratio = f"{r:.2f} [{lo:.2f}, {hi:.2f}]"
+        lines.append(f"| {name} | {cells[0]} | {ratio} | {s['reached_top1pct']}/{d['repeats']} | {cells[1]} | "
+                     f"{s['reached_top5pct']}/{d['repeats']} | {s['regret_curve_median'][-1]:.4f} | "
+                     f"{s['ms_per_trial']:g} |")
     return "\n".join(lines)
+
+
+def merge_records(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One ``--json`` record from several replays of the same table, repeats and budget (e.g. strategies replayed
+    in parallel processes); a one-line error if they differ."""
+    if not records:
+        raise ValueError("no replay records to merge")
+    keys = ("table", "repeats", "budget", "functions", "thresholds_mean_val_acc")
+    first = records[0]
+    for r in records[1:]:
+        diff = [k for k in keys if r.get(k) != first.get(k)]
+        if diff:
+            raise ValueError(f"replay records differ in {', '.join(diff)}; only replays of one protocol merge")
+    out = dict(first, strategies={})
+    for r in records:
+        dup = set(out["strategies"]) & set(r["strategies"])
+        if dup:
+            raise ValueError(f"strategies replayed twice: {', '.join(sorted(dup))}")
+        out["strategies"].update(r["strategies"])
+    return out

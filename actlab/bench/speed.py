@@ -301,13 +301,14 @@ def to_markdown(records: Sequence[SpeedRecord]) -> str:
 
 def rich_table(records: Sequence[SpeedRecord]) -> Any:
     """The records as a ``rich.table.Table``."""
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title="actlab bench speed (float32, ms, median)")
     for _, h, _ in COLUMNS:
         t.add_column(h, justify="left" if h == "activation" else "right")
-    for r in records:
-        t.add_row(*(f(r) for _, _, f in COLUMNS))
+    for r in records:  # escaped: a variant label such as isrlu[newton=1] is text, not rich markup
+        t.add_row(*(escape(f(r)) for _, _, f in COLUMNS))
     return t
 
 

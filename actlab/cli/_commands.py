@@ -140,7 +140,8 @@ def search(task: str = _search_option("task", TASK_HELP),
                                                       "surrogate, dnas"),
            budget: str = _search_option("budget", "trials in total (e.g. 150) or wall time of this run (5m, 90s)"),
            seeds: int = _search_option("seeds", "seeds per candidate during the search (median val accuracy)"),
-           steps: Optional[int] = _search_option("steps", "child training steps (the search fidelity)"),
+           steps: Optional[int] = typer.Option(None, help="child training steps (the search fidelity); default: "
+                                                         "1000 on a preset task, your task's own steps on yours"),
            workers: Optional[int] = _search_option("workers", "local worker processes (default: one per core)"),
            storage: Optional[str] = _search_option("storage", "SQLAlchemy URL or file (default runs/STUDY.db)"),
            study: Optional[str] = _search_option("study", "study name (default: STRATEGY-TASK-uUNITS)"),
@@ -169,7 +170,7 @@ def search(task: str = _search_option("task", TASK_HELP),
     task = task_option(task, train_fn)
     try:
         cfg = SearchConfig(task=task, device=device, space=space, strategy=strategy, budget=budget, seeds=seeds,
-                           steps=steps,
+                           steps="auto" if steps is None else steps,
                            workers=workers, storage=storage, study=study, ray_address=ray_address,
                            objective=objective, metric=metric, attack=attack, eps=eps, norm=norm,
                            controller_algo=controller_algo, pruner=pruner, top_k=top_k,
@@ -177,7 +178,7 @@ def search(task: str = _search_option("task", TASK_HELP),
                            race_seeds=race_seeds, timeout=timeout, seed=seed)
         progress = RichProgress()
         try:
-            with resumable("the search"):
+            with resumable("the search", before=progress.close):
                 result = run_search(cfg, on_event=progress)
         finally:
             progress.close()
@@ -190,13 +191,15 @@ def search(task: str = _search_option("task", TASK_HELP),
 def show(study: str = typer.Argument(..., help="study name (as printed by actlab search)"),
          storage: Optional[str] = typer.Option(None, help="SQLAlchemy URL or file (default runs/STUDY.db)"),
          out_dir: Optional[Path] = typer.Option(None, help="where the plots go (default runs/STUDY-plots)"),
-         json_out: Optional[Path] = typer.Option(None, "--json", help="also write the board as JSON to this file")
+         json_out: Optional[Path] = typer.Option(None, "--json", help="also write the board as JSON to this file"),
+         detail: bool = typer.Option(False, "--detail", help="also print every found function × baseline pair: Δ, "
+                                                              "its 95% interval and the adjusted p")
          ) -> None:
     """Print a study's leaderboard and Pareto front, and write its plots (and the board as JSON)."""
     from actlab.report.search import show as show_study
 
     try:
-        paths = show_study(study, storage, out_dir)
+        paths = show_study(study, storage, out_dir, console=console(), detail=detail)
         if json_out is not None:
             import json
 

@@ -4,7 +4,7 @@ options."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import typer
 
@@ -38,10 +38,11 @@ def fail(message: str) -> None:
 
 
 @contextmanager
-def resumable(what: str) -> Iterator[None]:
+def resumable(what: str, before: Callable[[], None] | None = None) -> Iterator[None]:
     """Stop a long study on Ctrl-C or SIGTERM (what Slurm, Kubernetes and ``kill`` send) through the same path:
     the ``finally`` blocks close the workers, the trials already told stay recorded, and one line says how to go
-    on; exit status 130. Without it SIGTERM killed the driver outright and its workers died on a broken pipe."""
+    on; exit status 130. Without it SIGTERM killed the driver outright and its workers died on a broken pipe.
+    ``before`` runs first (closing a live progress bar, so that the line starts on a line of its own)."""
     import signal
 
     def terminate(signum: int, frame: Any) -> None:
@@ -51,6 +52,9 @@ def resumable(what: str) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
+        if before is not None:
+            before()
+        typer.echo(err=True)  # a live display may have left the cursor mid-line
         typer.secho(f"interrupted: the finished trials are recorded; run the same command again to resume {what}",
                     fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(130) from None

@@ -19,7 +19,7 @@ import importlib
 from typing import Any
 
 from ._expr import Expr, X, parse
-from ._numeric import (PROBE_BETAS, REASONS, Group, PrefilterResult, dedupe, fingerprint, prefilter,
+from ._numeric import (PROBE_BETAS, REASONS, Group, PrefilterResult, dedupe, fingerprint, prefilter, same_as,
                        probe_features)
 from ._ops import BINARY, EPS, OPERATORS, UNARY, Operator, operator, operator_table
 from ._space import ExprTooLargeError, Space, space
@@ -33,8 +33,8 @@ _LAZY = {"analyse": "._analyse", "Analysis": "._analyse", "kernel_ns_per_element
 
 __all__ = ["Expr", "X", "parse", "ExprSyntaxError", "Operator", "OPERATORS", "UNARY", "BINARY", "EPS", "operator",
            "operator_table",
-           "Space", "space", "ExprTooLargeError", "dedupe", "Group", "fingerprint", "probe_features", "prefilter",
-           "PrefilterResult",
+           "Space", "space", "ExprTooLargeError", "dedupe", "Group", "fingerprint", "same_as", "probe_features",
+           "prefilter", "PrefilterResult",
            "REASONS", "PROBE_BETAS", *_LAZY]
 
 

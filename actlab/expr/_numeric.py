@@ -13,7 +13,8 @@ import torch
 
 from ._expr import Expr, parse
 
-__all__ = ["fingerprint", "probe_features", "dedupe", "Group", "prefilter", "PrefilterResult", "REASONS", "PROBE_BETAS"]
+__all__ = ["fingerprint", "same_as", "probe_features", "dedupe", "Group", "prefilter", "PrefilterResult", "REASONS",
+           "PROBE_BETAS"]
 
 # A fixed, asymmetric grid (no exact symmetry or integers, which would hide e.g. even/odd differences) and two β
 # probes: β is set to the same value everywhere, so equal functions written with their βs in a different order
@@ -61,6 +62,34 @@ def fingerprint(expr: Expr | str) -> str:
         h.update(_quantise(v))
     h.update(str(_effective_betas(e, base)).encode())  # type: ignore[arg-type]
     return h.hexdigest()
+
+
+def same_as(expr: Expr | str, names: Iterable[str], gated: bool = False) -> str | None:
+    """The first zoo activation of ``names`` that computes the function ``expr`` computes with every β at 1 (their
+    default), on the fingerprint's grid to float32 rounding; None if none does. ``gated``: ``expr`` is a gate, and a
+    gated entry is compared through its gate (``swiglu`` through swish). Tells a reader that a "discovery" such as
+    ``sigmoid(x) * x`` is the swish baseline written another way."""
+    from actlab import activations  # expr sits above activations; imported here, where it is needed
+
+    e = parse(expr) if isinstance(expr, str) else expr
+    mine = _values(e, _GRID, (1.0,) * e.betas)
+    for name in names:
+        try:
+            spec = activations.spec(name)
+            if spec.gated != gated:
+                continue
+            gate = getattr(spec.cls, "gate_name", name) if gated else name
+            if gate in activations.names():
+                fn = activations.get(gate)
+            else:  # a gated entry whose gate is not in the zoo (bilinear's identity): its own gate function
+                fn = spec.cls.gate  # type: ignore[attr-defined]
+            with torch.no_grad():
+                theirs = fn(_GRID.clone()).numpy()
+        except (KeyError, ValueError, TypeError):  # a custom baseline, or one without a float64 path
+            continue
+        if _quantise(mine) == _quantise(theirs):
+            return name
+    return None
 
 
 _PROBES = torch.linspace(-4.0, 4.0, 17, dtype=torch.float64) + 1 / math.sqrt(1013)

@@ -120,6 +120,7 @@ def _from_string(text: str, fused: bool = True) -> Callable[[], nn.Module]:
         raise KeyError(_unknown(text, activations.names(), f"expressions unavailable: {err}")) from None
     except (ValueError, SyntaxError, KeyError, TypeError) as err:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        msg = str(msg).splitlines()[0]  # one line: the parser's caret drawing adds nothing its "at position" lacks
         if parsed is None:  # it looked like an expression, so registry names would be a poor suggestion
             raise KeyError(f"invalid activation expression {text!r}: {msg}") from None
         raise KeyError(_unknown(text, activations.names(), f"not an expression either: {msg}")) from None

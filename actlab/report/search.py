@@ -11,29 +11,13 @@ from .plots import new_figure, plot_functions, save
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["board_table", "board_caption", "pareto_table", "board_markdown", "print_board", "final_stage_notice",
-           "plot_search", "plot_progress", "plot_cost", "plot_robustness", "plot_top_functions", "study_and_board",
-           "show"]
+__all__ = ["board_table", "board_caption", "detail_tables", "pareto_table", "board_markdown", "print_board",
+           "final_stage_notice", "plot_search", "plot_progress", "plot_cost", "plot_robustness", "plot_top_functions",
+           "study_and_board", "show"]
 
 
 def _f(v: float | None, fmt: str = ".4f") -> str:
     return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
-
-
-def _acc(m_ci: tuple[float, float]) -> str:
-    m, ci = m_ci
-    if not math.isfinite(m):
-        return "—"
-    return f"{m:.4f} ± {ci:.4f}" if math.isfinite(ci) else f"{m:.4f}"
-
-
-def _vs(r: Any, vs: dict[str, Any], alpha: float) -> str:
-    """Δ vs each baseline with its Holm-adjusted p; a win (adjusted p < α, Δ > 0) is starred."""
-    vs = {b: t for b, t in vs.items() if t.n > 0}
-    if r.kind != "found" or not vs:
-        return "—"
-    return "; ".join(f"{b} {t.delta:+.4f} p={t.p_adjusted:.2g}{'*' if t.beats(alpha) else ''}"
-                     for b, t in vs.items())
 
 
 def _metric(board: Any) -> tuple[str, str, int]:
@@ -45,75 +29,50 @@ def _metric(board: Any) -> tuple[str, str, int]:
     return m.name, m.name.split("_", 1)[1], m.sign
 
 
-def _columns(board: Any) -> list[str]:
-    _, short, _ = _metric(board)
-    cols = ["rank", "activation", "kind", "search val", "fresh val", f"test {short} ± 95% CI", "seeds", "cost ns/el",
-            "smoothness", "Δ test vs baseline (Holm p)", "beats"]
-    if _robust(board):
-        cols += [f"adv val ({board.config.get('attack')} ε={board.config.get('eps')}) search / fresh"]
-    if board.config.get("check_task"):
-        cols += [f"{board.config['check_task']} test ± 95% CI", "check Δ (Holm p)", "holds"]
-    return cols
-
-
-def _robust(board: Any) -> bool:
-    return "robustness" in str(board.config.get("objective", ""))
-
-
-def _cells(board: Any, r: Any) -> list[str]:
-    holds = {True: "yes", False: "no", None: "—"}[r.holds]
-    cells = [str(r.rank), r.name, r.kind if r.trial is None else f"found #{r.trial}",
-             _f(r.search_score), _f(r.fresh_val), _acc(r.test_ci),
-             str(len(r.test)) + (f" ({r.failed} failed)" if r.failed else ""), _f(r.cost, ".2f"),
-             r.smoothness or "—", _vs(r, r.vs, board.alpha),
-             (", ".join(r.beats) or "none") if r.kind == "found" else "—"]
-    if _robust(board):
-        cells += [f"{_f(r.adv_score)} / {_f(r.fresh_adv)}"]
-    if board.config.get("check_task"):
-        c = r.check
-        acc = (_acc(c.test_ci) + (f" ({c.failed} failed)" if c.failed else "")) if c else "—"
-        cells += [acc, _vs(r, c.vs, board.alpha) if c else "—", holds]
-    return cells
-
-
 def board_caption(board: Any) -> str:
-    """What the board's numbers are: seeds, test, correction, win and hold rules, smallest detectable effect."""
-    from actlab.train import min_detectable_effect
+    """The notes under the board (at most three short lines), as one paragraph."""
+    from actlab.search.board_view import board_notes
 
-    p = board.protocol
-    found = [r for r in board.rows if r.kind == "found"]
-    nb = len(board.config.get("baselines", []))
-    sds = sorted(t.sd for r in found for t in r.vs.values() if math.isfinite(t.sd))
-    sd = sds[len(sds) // 2] if sds else math.nan
-    n = len(p["reeval_seeds"])
-    mde = min_detectable_effect(n, sd, family=max(1, len(found) * nb), alpha=p["alpha"])
-    check = (f" Check task {p['check_task']}: same fresh seeds, tests and correction (its own family); holds = "
-             f"beats there at least one baseline it beats on the main task." if p["check_task"] else "")
-    name, short, sign = _metric(board)
-    better = "higher" if sign > 0 else "lower"
-    gated = (" Gated space: each found expression f is trained as the gate of f(g)·a (glu(f)), beside gated "
-             "baselines, all parameter-matched by the task's FFN." if board.config.get("space") == "gated" else "")
-    return (f"Metric {name} ({better} is better).{gated} Search val: the search's score (median val {short} over "
-            f"search seeds {p['search_seeds']}); fresh: "
-            f"fresh seeds {p['reeval_seeds']}, disjoint from them (search − fresh val = winner's-curse gap). Δ: "
-            f"paired over the fresh seeds; {p['test']}, {p['correction']} over all found × baseline pairs; "
-            f"* / beats: adjusted p < {p['alpha']:g} and Δ {'>' if sign > 0 else '<'} 0. Smallest Δ detected with "
-            f"80% power at the strictest "
-            f"Holm step, at the median sd of differences {_f(sd)}: {_f(mde)}.{check}")
+    return " ".join(board_notes(board))
 
 
 def board_table(board: Any) -> Any:
-    """The leaderboard as a rich Table (found functions and baselines, ranked by mean test accuracy)."""
+    """The compact leaderboard as a rich Table: one line per function at 80 columns (found functions and baselines,
+    ranked by the fresh-seed test metric); the notes go under it (:func:`print_board`)."""
+    from rich import box
     from rich.table import Table
 
-    cfg = board.config
-    t = Table(title=f"Hall of fame — {board.study} ({cfg.get('task')}, {cfg.get('steps') or 'preset'} steps, "
-                    f"{cfg.get('reeval_seeds')} fresh seeds)", caption=board_caption(board))
-    for c in _columns(board):
-        t.add_column(c, overflow="fold")
-    for r in board.rows:
-        t.add_row(*_cells(board, r), style="dim" if r.kind == "baseline" else None)
+    from actlab.search.board_view import board_lines, board_title, headers
+
+    # no vertical rules and one space between columns: seven columns and a 24-character name fit in 80
+    t = Table(title=board_title(board), box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True,
+              title_justify="left", show_edge=False)
+    for i, h in enumerate(headers(board)):
+        t.add_column(h, no_wrap=i != 1, overflow="ellipsis", justify="right" if i in (0, 6) else "left")
+    for line in board_lines(board):
+        t.add_row(*line.cells(), style="dim" if line.kind == "baseline" else None)
     return t
+
+
+def detail_tables(board: Any) -> list[Any]:
+    """``actlab show --detail``: every found function × every baseline, on the main task and the check task."""
+    from rich.table import Table
+
+    from actlab.search.board_view import detail_grid
+
+    out = []
+    for check in (False, True):
+        grid = detail_grid(board, check=check)
+        if grid is None or not grid.rows:
+            continue
+        t = Table(title=f"Every pair on {grid.task}: Δ* [95% t-CI] p (Holm); * beats", title_justify="left")
+        t.add_column("function", overflow="fold")
+        for b in grid.baselines:
+            t.add_column(f"vs {b}", overflow="fold")
+        for name, cells in grid.rows:
+            t.add_row(name, *cells)
+        out.append(t)
+    return out
 
 
 def pareto_table(board: Any) -> Any:
@@ -135,28 +94,41 @@ def pareto_table(board: Any) -> Any:
 
 
 def board_markdown(board: Any) -> str:
-    """The leaderboard as a Markdown table (for RESULTS.md)."""
-    cols = _columns(board)
+    """The compact leaderboard as a Markdown table with its notes (for RESULTS.md)."""
+    from actlab.search.board_view import board_lines, board_notes, board_warnings, headers
+
+    cols = headers(board)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in board.rows:
-        cells = [c.replace("|", "\\|") for c in _cells(board, r)]
-        cells[1] = f"`{cells[1]}`"
+    for line in board_lines(board):
+        cells = [c.replace("|", "\\|") for c in line.cells()]
+        cells[1] = f"`{line.name}`" if line.kind == "found" else line.name
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines + ["", board_caption(board)])
+    notes = board_notes(board) + [f"Warning: {w}." for w in board_warnings(board)]
+    return "\n".join(lines + [""] + notes)
 
 
-def print_board(board: Any, console: Any = None) -> None:
-    """Print the trial counts, the leaderboard and (if any) the Pareto front."""
+def print_board(board: Any, console: Any = None, detail: bool = False) -> None:
+    """Print the trial counts, the compact leaderboard with its notes and warnings, the Pareto front if any, and
+    (``detail``) the full pairwise grids."""
     from rich.console import Console
+
+    from actlab.search.board_view import board_notes, board_warnings
 
     console = console or Console()
     counts = ", ".join(f"{v} {k}" for k, v in sorted(board.counts.items()))
-    console.print(f"study {board.study}: {counts}")
+    console.print(f"study {board.study}: {counts}", highlight=False)
     console.print(board_table(board))
+    for line in board_notes(board):
+        console.print(line, style="dim", highlight=False, markup=False)
+    for line in board_warnings(board):
+        console.print(f"warning: {line}", style="yellow", highlight=False, markup=False)
     if board.pareto:
         console.print(pareto_table(board))
+    if detail:
+        for t in detail_tables(board):
+            console.print(t)
     for line in final_stage_notice(board):
-        console.print(f"[yellow]{line}[/]", soft_wrap=True)
+        console.print(line, style="yellow", soft_wrap=True, highlight=False, markup=False)
 
 
 def final_stage_notice(board: Any) -> list[str]:
@@ -206,6 +178,7 @@ def plot_cost(study: Any, board: Any, out: str | Path | None = None) -> "Figure"
     """Validation accuracy against fused-kernel cost for every candidate, the Pareto front and the baselines."""
     from actlab.search import evaluated
 
+    _, short, sign = _metric(board)
     done = [t for t in evaluated(study) if t.values]
     fig = new_figure(figsize=(7, 4))
     ax = fig.subplots()
@@ -215,21 +188,30 @@ def plot_cost(study: Any, board: Any, out: str | Path | None = None) -> "Figure"
         ax.scatter(costs, accs, s=12, alpha=0.5, label="candidates")
         best, pf = -math.inf, []
         for c, a in sorted(pts):
-            if a > best:
+            if sign * a > best:
                 pf.append((c, a))
-                best = a
+                best = sign * a
         front_costs, front_accs = zip(*pf, strict=True)
         ax.step(front_costs, front_accs, where="post", color="C3", label="Pareto front")
-    for r in board.rows:
-        if r.kind == "baseline" and r.cost is not None and math.isfinite(r.val_median):
-            ax.scatter([r.cost], [r.val_median], marker="*", s=80, color="k")
-            ax.annotate(r.name, (r.cost, r.val_median), fontsize=8)
+    # the board's rows on top: found functions by rank (#1, #2, ...; the names are in the table), baselines by name;
+    # labels are offset alternately above and below so that neighbours at similar cost do not overprint
+    shown = sorted((r for r in board.rows if r.cost is not None and math.isfinite(r.val_median)),
+                   key=lambda r: r.cost)
+    for i, r in enumerate(shown):
+        found = r.kind == "found"
+        ax.scatter([r.cost], [r.val_median], marker="o" if found else "*", s=50 if found else 80,
+                   color="C3" if found else "k", zorder=3,
+                   label=("found (board rank)" if found else "baselines") if not any(
+                       (q.kind == r.kind) for q in shown[:i]) else None)
+        ax.annotate(f"#{r.rank}" if found else r.name, (r.cost, r.val_median), fontsize=7,
+                    textcoords="offset points", xytext=(4, 6 if i % 2 == 0 else -10),
+                    color="C3" if found else "0.2")
     if pts or any(r.cost for r in board.rows):
         ax.set_xscale("log")
     ax.set_xlabel("fused forward+backward cost (ns/element, log)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("accuracy vs cost")
-    if pts:
+    ax.set_ylabel(f"validation {short}")
+    ax.set_title(f"{short} vs cost")
+    if pts or shown:
         ax.legend(fontsize=8)
     return save(fig, out, dpi=110)
 
@@ -316,9 +298,10 @@ def study_and_board(study: str, storage: str | None = None, runs_dir: str = "run
 
 
 def show(study: str, storage: str | None = None, out_dir: str | Path | None = None, runs_dir: str = "runs",
-         console: Any = None) -> list[Path]:
-    """``actlab show STUDY``: print the leaderboard and Pareto front, write the plots; returns their paths."""
+         console: Any = None, detail: bool = False) -> list[Path]:
+    """``actlab show STUDY``: print the leaderboard and Pareto front (``detail``: and every pair), write the plots;
+    returns their paths."""
     st, board = study_and_board(study, storage, runs_dir)
-    print_board(board, console)
+    print_board(board, console, detail=detail)
     out = Path(out_dir or Path(runs_dir) / f"{study}-plots")
     return [out / f"{name}.png" for name in plot_search(st, board, out)]

@@ -14,7 +14,7 @@ from ._executors import Executor, LocalExecutor, Outcome, RayExecutor, make_exec
 from ._final import final_name, fresh_seeds
 from ._objective import Job, run_job
 from ._export import export_expression, export_study, torch_source
-from ._leaderboard import Board, Check, Row, leaderboard, load_board, open_stored
+from ._leaderboard import Board, Check, Row, board_metrics, leaderboard, load_board, open_stored
 from ._records import Attr, JobResult, Outcomes, SeedResult
 from ._run import RichProgress, make_space, run_search
 from ._space import Candidate, SearchSpace, Slot
@@ -22,7 +22,8 @@ from ._strategies import STRATEGIES, Strategy, get_strategy, register
 from ._study import MEMORY, evaluated, open_study, scalar, storage_url
 from ._surrogate import Surrogate
 
-__all__ = ["run_search", "make_space", "leaderboard", "load_board", "open_stored", "Board", "Row", "Check", "Attr",
+__all__ = ["run_search", "make_space", "leaderboard", "load_board", "open_stored", "board_metrics", "Board", "Row",
+           "Check", "Attr",
            "JobResult", "Outcomes", "SeedResult", "export_expression", "export_study", "torch_source", "BASELINES",
            "OBJECTIVES", "SearchConfig", "parse_budget", "Controller", "Surrogate", "Driver", "SearchResult",
            "Executor", "LocalExecutor", "RayExecutor", "make_executor", "Candidate", "SearchSpace", "Slot",

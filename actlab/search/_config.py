@@ -10,7 +10,7 @@ from ._objective import DEFAULT_EVALUATOR
 from ._records import AttackSpec
 
 __all__ = ["SearchConfig", "parse_budget", "BASELINES", "GATED_BASELINES", "OBJECTIVES", "SearchObjective",
-           "FRESH_SEED_BASE", "DEFAULT_CHECK_TASK"]
+           "FRESH_SEED_BASE", "DEFAULT_CHECK_TASK", "auto_check_task", "PRESET_STEPS"]
 
 #: Always on the leaderboard, trained under the identical protocol.
 BASELINES: tuple[str, ...] = ("relu", "swish", "isrlu", "elu", "gelu")
@@ -23,6 +23,27 @@ FRESH_SEED_BASE = 1000
 #: machine, unlike Fashion-MNIST), it is a different dataset and architecture (MLP, SGD+LEGW) from the MNIST-1D CNN,
 #: and a training takes about a second, so checking the top-k and baselines on 5 seeds adds well under +50 %.
 DEFAULT_CHECK_TASK = "digits-mlp"
+#: The search's default child training steps on a preset task (the presets' own budgets are full trainings).
+PRESET_STEPS = 1000
+_SECOND_CHECK_TASK = "mnist1d-mlp"  # when the search's own data is the default check task's
+
+
+def _data_of(task: Any) -> Any:
+    """The data set a task trains on, as comparable as it can be told without loading it: a registry name, a
+    :class:`~actlab.data.Dataset`'s name, else the object itself (a callable is not called)."""
+    from actlab.train import get_task
+
+    try:
+        d = get_task(task).dataset
+    except (KeyError, ValueError):  # an objective-only task or a spec that fails later, with its own error
+        return None
+    return getattr(d, "name", d) if not isinstance(d, str) else d
+
+
+def auto_check_task(task: Any) -> str:
+    """``--check-task auto``: the default check task, unless the search trains on its data (compared by data set, not
+    by task name: a user's task on ``digits`` must not be checked on digits), then the second one."""
+    return DEFAULT_CHECK_TASK if _data_of(task) != _data_of(DEFAULT_CHECK_TASK) else _SECOND_CHECK_TASK
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,9 @@ class SearchConfig:
     space: str = "1"                   # core units: "1" or "2" (also "1-unit", "units=2"), or "gated": the gate f
                                        # of f(g)·a over the 1-unit space (transformer FFNs; baselines GATED_BASELINES)
     seeds: int = 1                     # seeds per candidate during the search; objective = median val accuracy
-    steps: int | None = 1000           # child training steps (default fidelity); None = the task preset's
+    # child training steps (the search fidelity): "auto" is PRESET_STEPS for a preset task and a task's own steps for
+    # yours (so `python my_search.py` and `actlab search --task my_search:TASK` train alike); None: the task's own
+    steps: int | None | str = "auto"
     objective: str = "accuracy"        # "accuracy", or a Pareto front: "accuracy,speed", "accuracy,robustness"...
     # what the first objective measures: a validation metric of actlab.train.METRICS; val_loss and val_bpb are
     # minimised (the study's direction follows the metric, and so do the reported curves the pruner compares)
@@ -97,7 +120,7 @@ class SearchConfig:
         if self.check_task is not None and self.check_task.strip().lower() in ("none", "off", ""):
             self.check_task = None
         elif self.check_task == "auto":
-            self.check_task = DEFAULT_CHECK_TASK if self.task != DEFAULT_CHECK_TASK else "mnist1d-mlp"
+            self.check_task = auto_check_task(self.task)
         if self.evaluator == DEFAULT_EVALUATOR:
             self._check_tasks()
         names = [o.strip() for o in self.objective.split(",") if o.strip()]
@@ -128,7 +151,11 @@ class SearchConfig:
             raise ValueError(f"--check-task must differ from --task ({self.task!r}); use none to turn it off")
         if self.pruner not in ("halving", "hyperband", "none"):
             raise ValueError(f"--pruner must be halving, hyperband or none, got {self.pruner!r}")
-        if self.steps is not None and self.steps < 1:
+        if self.steps == "auto":
+            from actlab.train import TASKS
+
+            self.steps = PRESET_STEPS if isinstance(self.task, str) and self.task.strip() in TASKS else None
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
             raise ValueError(f"--steps must be >= 1, got {self.steps}")
         parse_budget(self.budget)
         _ = self.units  # validates the space
@@ -167,6 +194,13 @@ class SearchConfig:
     def gated(self) -> bool:
         """Whether the space is the gated one: each candidate f trains as the gate of f(g)·a (``glu(f)``)."""
         return str(self.space).strip().lower() == "gated"
+
+    @property
+    def child_steps(self) -> int | None:
+        """The children's training steps, resolved ("auto" is settled when the config is made)."""
+        if isinstance(self.steps, str):
+            raise ValueError(f"--steps must be a number of steps, got {self.steps!r}")
+        return self.steps
 
     @property
     def units(self) -> int:

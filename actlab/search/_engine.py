@@ -143,7 +143,7 @@ class Driver:
         trial.set_user_attr(Attr.OUTCOME, Outcomes.TRAINED)
         job = Job(key=trial.number, expression=text, task=self.cfg.task, seeds=tuple(range(self.cfg.seeds)),
                   metric=self.cfg.metric,
-                  steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
+                  steps=self.cfg.child_steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
                   analyse=self.cfg.analyse, measure="speed" in self.cfg.objectives, attack=self.cfg.attack_spec,
                   gated=self.cfg.gated, prune=self._prune_spec())
         executor.submit(job)
@@ -189,7 +189,7 @@ class Driver:
             self.racing[trial.number] = r
             seeds = tuple(range(self.cfg.seeds, self.cfg.seeds + self.cfg.race_seeds))
             executor.submit(Job(key=trial.number, expression=out.job.expression, task=self.cfg.task, seeds=seeds,
-                                steps=self.cfg.steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
+                                steps=self.cfg.child_steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
                                 analyse=False, measure=False, gated=out.job.gated, metric=out.job.metric))
             self.raced += 1
             return None
@@ -242,10 +242,15 @@ class Driver:
         own = executor is None
         executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
         t0 = last_beat = time.monotonic()
-        n_done = len(evaluated(self.study))
+        done = evaluated(self.study)
+        n_done, sign = len(done), direction_sign(self.study)
+        valued = [t for t in done if t.values]  # a resumed study's best so far is the progress line's start
+        best = max(valued, key=lambda t: sign * t.values[0]) if valued else None
         self.on_event("start", {"study": self.name, "storage": mask_url(self.url), "done": n_done,
                                 "requeued": requeued, "max_trials": max_trials, "max_seconds": max_seconds,
-                                "slots": executor.slots, "sign": direction_sign(self.study)})
+                                "slots": executor.slots, "sign": sign,
+                                "best": None if best is None else best.values[0],
+                                "best_expression": None if best is None else best.user_attrs.get(Attr.EXPRESSION)})
         barren, stop = 0, ""
         try:
             while True:

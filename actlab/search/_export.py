@@ -157,13 +157,9 @@ def export_expression(text: str, out: str | Path, meta: str = "", cls: str = "Fo
 def export_study(study: str, storage: str | None = None, top: int = 1, out: str | Path | None = None,
                  runs_dir: str = "runs") -> Path:
     """Export the ``top``-th best found function of a study (1 = best on the leaderboard)."""
-    from ._leaderboard import leaderboard
-    from ._study import storage_url
+    from ._leaderboard import leaderboard, open_stored
 
-    url = storage_url(study, storage, runs_dir) if storage or Path(runs_dir, study + ".db").exists() else None
-    if url is None:
-        raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
-    board = leaderboard(study, url)
+    board = leaderboard(open_stored(study, storage, runs_dir))
     found = [r for r in board.rows if r.kind == "found"]
     if not found:
         raise ValueError(f"study {study!r} has no completed candidate to export yet")

@@ -123,7 +123,7 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
             attack = cfg.attack_spec if role != "check" else None
             # --steps is the main task's fidelity; the check task is another protocol and trains at its own budget
             # (digits-mlp's 600 steps whether the search ran 100 or 5000).
-            steps = cfg.steps if role != "check" else None
+            steps = cfg.child_steps if role != "check" else None
             # a found gate trains gated (glu(f)); the baselines are zoo names, gated or not by themselves
             gated = cfg.gated and role != "baseline" and act not in cfg.baselines
             executor.submit(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=steps,

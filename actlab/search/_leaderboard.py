@@ -63,6 +63,7 @@ class Row:
     beats: list[str] = field(default_factory=list)
     check: Check | None = None
     failed: int = 0                # fresh-seed trainings on the main task that failed (diverged, timed out)
+    same_as: str | None = None     # found rows: the baseline computing the same function at β = 1 (expr.same_as)
 
     @property
     def seeds(self) -> list[int]:
@@ -103,15 +104,18 @@ class Row:
             return False if self.check.failed else None
         return bool(set(self.beats) & set(self.check.beats))
 
-    def to_json(self) -> dict[str, Any]:
-        """This row in the shape of ``actlab show --json``."""
+    def to_json(self, metric: Metric | None = None) -> dict[str, Any]:
+        """This row in the shape of ``actlab show --json`` (``metric``: the test metric, whose range clips the
+        intervals)."""
         robust = {"adv_score": _num(self.adv_score), "adv_acc": _num(self.fresh_adv)} if (
             self.adv_score is not None or self.adv) else {}  # only robustness studies have these keys
-        return {"expression": self.name, "kind": self.kind, "seeds": self.seeds,
-                "search_score": _num(self.search_score), "test_acc": _acc(self.test_ci),
-                "vs": {b: _vs(t) for b, t in self.vs.items()}, "beats": list(self.beats),
+        return {"expression": self.name, "kind": self.kind, "rank": self.rank, "same_as": self.same_as,
+                "seeds": self.seeds,
+                "search_score": _num(self.search_score), "test_acc": _acc(self.test_ci, metric),
+                "vs": {b: _vs(t) for b, t in self.vs.items()}, "beats": list(self.beats), "holds": self.holds,
+                "cost": _num(self.cost),
                 "check": None if self.check is None else {  # a failed training has no value: mean null
-                    "task": self.check.task, "test_acc": _acc(self.check.test_ci),
+                    "task": self.check.task, "test_acc": _acc(self.check.test_ci, metric),
                     "vs": {b: _vs(t) for b, t in self.check.vs.items()}}, **robust}
 
 
@@ -151,10 +155,29 @@ class Board(Tabular):
     def to_json(self) -> dict[str, Any]:
         """The machine-readable board (``actlab show STUDY --json FILE``)."""
         return {"study": self.study, "task": self.config.get("task"), "protocol": self.protocol,
-                "rows": [r.to_json() for r in self.rows]}
+                "rows": [r.to_json(board_metrics(self.config)[1]) for r in self.rows]}
 
     def _table_rows(self) -> list[dict[str, Any]]:
-        return [r.to_json() for r in self.rows]  # for _repr_html_ and to_pandas()
+        """One flat row of numbers per function (for ``to_pandas()``): the compact board's columns, unformatted."""
+        from .board_view import best_baseline
+
+        best = best_baseline(self)
+        out = []
+        for r in self.rows:
+            m, half = r.test_ci
+            t = r.vs.get(best.name) if best is not None else None
+            out.append({"rank": r.rank, "function": r.name, "kind": r.kind, "same_as": r.same_as, "test_mean": m,
+                        "test_ci_half": half, "seeds": len(r.test), "failed": r.failed,
+                        "best_baseline": best.name if best else None, "delta_vs_best": t.delta if t else None,
+                        "p_adjusted_vs_best": t.p_adjusted if t else None, "beats": ", ".join(r.beats),
+                        "holds": r.holds, "cost_ns_per_element": r.cost, "search_score": r.search_score})
+        return out
+
+    def _repr_html_(self) -> str:
+        """The board as the terminal shows it (one row per function, the notes under it) for notebooks."""
+        from .board_view import board_html
+
+        return board_html(self)
 
 
 def _quote(v: Any) -> str:
@@ -166,9 +189,10 @@ def _num(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
-def _acc(m_ci: tuple[float, float]) -> dict[str, Any]:
+def _acc(m_ci: tuple[float, float], metric: Metric | None = None) -> dict[str, Any]:
     m, half = m_ci
-    ci = [_num(m - half), _num(m + half)] if math.isfinite(half) else None
+    lo, hi = metric.clip(m - half, m + half) if metric is not None else (m - half, m + half)
+    ci = [_num(lo), _num(hi)] if math.isfinite(half) else None
     return {"mean": _num(m), "ci": ci}
 
 
@@ -241,10 +265,12 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
         elif a.get(Attr.TASK) == task:
             row.failed += 1
     base = [by_name[b] for b in cfg.get("baselines", [])]
-    _test_family({r.name: r.test for r in rows}, {b.name: b.test for b in base}, rows, alpha, check=False, sign=sign)
+    _mark_baseline_twins(rows, [b.name for b in base], gated=cfg.get("space") == "gated")
+    _test_family({r.name: r.test for r in rows}, {b.name: b.test for b in base}, rows, alpha, check=False, sign=sign,
+                span=test_m.span)
     checked = [r for r in rows if r.check is not None]
     _test_family({r.name: r.check.test for r in checked if r.check}, {b.name: b.check.test for b in base if b.check},
-                 checked, alpha, check=True, sign=sign)
+                 checked, alpha, check=True, sign=sign, span=test_m.span)
     all_rows = rows + base
 
     def key(r: Row) -> float:  # best first in the metric's direction
@@ -272,14 +298,11 @@ def leaderboard(study: optuna.Study | str, storage: str | None = None, top_k: in
 
 
 def open_stored(study: str, storage: str | None = None, runs_dir: str = "runs") -> optuna.Study:
-    """The existing study ``study`` in ``storage`` (default ``runs_dir/<study>.db``); a clear error if it is absent."""
-    from pathlib import Path
+    """The existing study ``study`` in ``storage`` (default ``runs_dir/<study>.db``), opened to read: nothing is
+    created, and a missing database is a one-line error naming the studies that exist."""
+    from ._study import view_url
 
-    from ._study import storage_url
-
-    if storage is None and not Path(runs_dir, study + ".db").exists():
-        raise FileNotFoundError(f"no study database {Path(runs_dir, study + '.db')}; pass --storage URL")
-    return open_study(study, storage_url(study, storage, runs_dir), [], create=False)
+    return open_study(study, view_url(study, storage, runs_dir), [], create=False)
 
 
 def load_board(study: str, storage: str | None = None, runs_dir: str = "runs") -> Board:
@@ -293,13 +316,24 @@ def board_metrics(config: dict[str, Any]) -> tuple[Metric, Metric]:
     return val, get_metric("test" + val.name[3:])
 
 
+def _mark_baseline_twins(rows: list[Row], baselines: list[str], gated: bool) -> None:
+    """Mark each found row that is one of the baselines written another way (``sigmoid(x) * x`` is swish)."""
+    from actlab.expr import same_as
+
+    for r in rows:
+        try:
+            r.same_as = same_as(r.name, baselines, gated=gated)
+        except ValueError:  # not an expression of the language (a custom evaluator's name): nothing to compare
+            r.same_as = None
+
+
 def _test_family(found: dict[str, dict[int, float]], base: dict[str, dict[int, float]], rows: list[Row],
-                 alpha: float, check: bool, sign: int = 1) -> None:
+                 alpha: float, check: bool, sign: int = 1, span: float = math.inf) -> None:
     """Paired tests of every found × baseline pair of one task, Holm-corrected together, stored on the rows
     (``sign``: the metric's direction)."""
     if not found or not base:
         return
-    tests = paired_tests({**base, **found}, list(found), list(base), sign=sign)
+    tests = paired_tests({**base, **found}, list(found), list(base), sign=sign, span=span)
     for r in rows:
         vs = {b: tests[(r.name, b)] for b in base if (r.name, b) in tests}
         beats = [b for b, t in vs.items() if t.beats(alpha)]

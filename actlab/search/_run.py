@@ -24,8 +24,14 @@ def make_space(cfg: SearchConfig, exclude: Iterable[str] = ()) -> SearchSpace:
 
 
 def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None, final: bool = True,
-               on_event: Callable[[str, dict[str, Any]], None] | None = None) -> SearchResult:
+               on_event: Callable[[str, dict[str, Any]], None] | None = None,
+               progress: bool | None = None) -> SearchResult:
     """Run (or resume) a search and its final leaderboard; returns a :class:`SearchResult` with ``board`` set.
+
+    Progress: ``on_event(kind, info)`` receives the driver's events (``"start"``, ``"trial"`` with its value or
+    failure reason, ``"stop"``, ``"final"``, ``"final-trial"``). Without it, ``progress`` (default: on) shows them
+    as ``actlab search`` does, a live bar on a terminal and one line per trial elsewhere, so that a script's
+    failed or diverged trials are never silent; ``progress=False`` runs quietly.
 
     Example:
         >>> from actlab.search import SearchConfig, run_search
@@ -34,11 +40,17 @@ def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None
     """
     cfg = cfg or SearchConfig()
     space = space or make_space(cfg)
-    driver = Driver(cfg, space, on_event)
-    with make_executor(cfg.workers, cfg.ray_address, cfg.device) as executor:
-        result = driver.run(executor)
-        if final:
-            run_final(cfg, driver.study, driver.url, executor, on_event)
+    shown = RichProgress() if on_event is None and progress is not False else None
+    on_event = on_event or shown
+    try:
+        driver = Driver(cfg, space, on_event)
+        with make_executor(cfg.workers, cfg.ray_address, cfg.device) as executor:
+            result = driver.run(executor)
+            if final:
+                run_final(cfg, driver.study, driver.url, executor, on_event)
+    finally:
+        if shown is not None:
+            shown.close()
     result.board = leaderboard(driver.study)
     return result
 
@@ -67,6 +79,8 @@ class RichProgress:
         p = self.progress
         if kind == "start":
             self.sign = int(info.get("sign", 1))
+            if info.get("best") is not None:  # resumed: the best so far includes the trials before the interruption
+                self.best, self.best_expr = self.sign * info["best"], str(info.get("best_expression") or "")
             p.start()
             self.console.print(f"study [bold]{info['study']}[/] in {info['storage']} — {info['done']} trials done"
                                f"{', re-queued ' + str(info['requeued']) if info['requeued'] else ''};"

@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 
 from ._records import Attr
 
-__all__ = ["storage_url", "mask_url", "normalise_url", "StorageError", "open_study", "driver_id", "claim",
+__all__ = ["storage_url", "view_url", "mask_url", "normalise_url", "StorageError", "open_study", "driver_id", "claim",
            "recover_stale", "requeue", "requeue_all", "evaluated", "is_evaluated", "scalar", "seen_identities",
            "heartbeat", "RUNS_DIR", "MEMORY"]
 
@@ -71,12 +71,47 @@ def storage_url(study: str, storage: str | None = None, runs_dir: Path | str | N
     if storage:
         if "://" not in storage:
             path = Path(storage)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_dir(path.parent)
             return f"sqlite:///{path}"
         return normalise_url(storage)
     d = Path(runs_dir) if runs_dir is not None else RUNS_DIR
-    d.mkdir(parents=True, exist_ok=True)
+    _make_dir(d)
     return f"sqlite:///{d / (study + '.db')}"
+
+
+def _make_dir(d: Path) -> None:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a read-only working directory: one line that says what to do, not a traceback
+        raise StorageError(f"cannot create the study directory {str(d)!r} ({e.strerror}); run from a writable "
+                           f"directory or pass --storage PATH") from None
+
+
+def view_url(study: str, storage: str | None = None, runs_dir: Path | str | None = None) -> str:
+    """The URL to *read* a stored study with (``actlab show``, ``report``, ``export``): nothing is created.
+
+    A SQLite file must exist (else a one-line error listing the studies that do) and opens read-only, and immutable
+    where its directory cannot be written (a read-only file system: SQLite could not even make its lock files).
+    A server URL is returned as :func:`storage_url` would.
+    """
+    if storage == MEMORY:
+        raise ValueError("a study in memory (storage ':memory:') lives only in the process that ran it")
+    if storage and "://" in storage and not storage.startswith("sqlite:///"):
+        return normalise_url(storage)
+    if storage:
+        path = Path(storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else storage)
+    else:
+        path = Path(runs_dir if runs_dir is not None else RUNS_DIR) / f"{study}.db"
+    if not path.is_file():
+        import difflib
+
+        there = sorted(p.stem for p in path.parent.glob("*.db")) if path.parent.is_dir() else []
+        close = difflib.get_close_matches(study, there, n=3, cutoff=0.3)
+        hint = (f"; studies in {path.parent}: {', '.join(close or there[:8])}" if there
+                else f"; {path.parent} holds no study")
+        raise FileNotFoundError(f"no study database {path}{hint} (or pass --storage URL)")
+    flags = "mode=ro" + ("" if os.access(path.parent, os.W_OK) else "&immutable=1")
+    return f"sqlite:///file:{path.resolve()}?{flags}&uri=true"
 
 
 def open_study(name: str, url: str, directions: list[str], sampler: optuna.samplers.BaseSampler | None = None,
@@ -166,6 +201,8 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
         return optuna.storages.InMemoryStorage()
     if not url.startswith("sqlite"):
         return _rdb(url)
+    if "mode=ro" in url:  # view_url: no pragma and no write lock, which a read-only connection cannot take
+        return _rdb(url, engine_kwargs={"connect_args": {"timeout": 60}})
     # SQLite: write-ahead log with synchronous=NORMAL. A commit then costs no fsync (the driver commits a dozen
     # times per trial; at ~15 ms per fsync that was most of its time), and it still survives a killed process,
     # which is the failure the resume guarantee covers (an OS crash may lose the last commits).

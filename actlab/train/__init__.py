@@ -17,7 +17,8 @@ from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jo
 from ._robustness import Robustness, RobustnessRow, adversarial_accuracy, check_attacks, robustness  # noqa: E402
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule  # noqa: E402
 from ._stats import (  # noqa: E402
-    ALPHA, CONFIDENCE, CORRECTION, TEST, PairedTest, holm, mean_ci, min_detectable_effect, paired_test, paired_tests)
+    ALPHA, CONFIDENCE, CORRECTION, MIN_SEEDS, TEST, PairedTest, bootstrap_median, bootstrap_ratio, few_seeds_warning,
+    format_p, holm, mean_ci, min_detectable_effect, paired_test, paired_tests)
 from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec  # noqa: E402
 from ._trainer import CURVE_POINTS, RunResult, apply_schedule, make_optimizer, task_data, train_one  # noqa: E402
 
@@ -28,4 +29,5 @@ __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "ta
            "Cosine", "OneCycle", "LEGW", "ALPHA", "CONFIDENCE", "CORRECTION", "TEST", "PairedTest", "holm", "mean_ci",
            "min_detectable_effect", "paired_test", "paired_tests", "BATCH_SCHEDULES", "BatchSchedule",
            "make_batch_schedule", "ATTACKS", "NORMS", "Attack", "get_attack", "robustness", "Robustness",
-           "RobustnessRow", "check_attacks", "adversarial_accuracy", "METRICS", "Metric", "get_metric"]
+           "RobustnessRow", "check_attacks", "adversarial_accuracy", "METRICS", "Metric", "get_metric", "MIN_SEEDS",
+           "format_p", "few_seeds_warning", "bootstrap_median", "bootstrap_ratio"]

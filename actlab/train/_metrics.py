@@ -31,6 +31,8 @@ class Metric:
     fallback: str
     scale: float = 1.0
     description: str = ""
+    lower: float = 0.0             # the range a value can take: intervals are clipped to it (a t interval is not)
+    upper: float = math.inf
 
     @property
     def sign(self) -> int:
@@ -49,6 +51,20 @@ class Metric:
             v = getattr(r, self.fallback, None)
         return math.nan if v is None else float(v) * self.scale
 
+    def clip(self, lo: float, hi: float) -> tuple[float, float]:
+        """An interval of this metric clipped to its range (a mean of accuracies near 1 has a t interval past 1)."""
+        return max(lo, self.lower), min(hi, self.upper)
+
+    def clip_delta(self, lo: float, hi: float) -> tuple[float, float]:
+        """An interval of a difference of two values clipped to ± the metric's span."""
+        span = self.upper - self.lower
+        return max(lo, -span), min(hi, span)
+
+    @property
+    def span(self) -> float:
+        """The largest possible difference of two values (inf for a loss)."""
+        return self.upper - self.lower
+
     def better(self, a: float, b: float) -> bool:
         """Whether value ``a`` is strictly better than ``b``."""
         return self.sign * (a - b) > 0
@@ -59,8 +75,8 @@ _BITS = 1.0 / math.log(2.0)
 #: Accuracies are per example (per token for sequence models); losses are mean cross-entropy per prediction in nats;
 #: bits per byte is the loss in bits, per byte for byte-level language models (per character for character-level).
 METRICS: dict[str, Metric] = {m.name: m for m in [
-    Metric("test_acc", "max", "test_acc", "val_acc", description="test accuracy"),
-    Metric("val_acc", "max", "val_acc", "val_acc", description="validation accuracy"),
+    Metric("test_acc", "max", "test_acc", "val_acc", description="test accuracy", upper=1.0),
+    Metric("val_acc", "max", "val_acc", "val_acc", description="validation accuracy", upper=1.0),
     Metric("test_loss", "min", "test_loss", "val_loss", description="test cross-entropy (nats)"),
     Metric("val_loss", "min", "val_loss", "val_loss", description="validation cross-entropy (nats)"),
     Metric("test_bpb", "min", "test_loss", "val_loss", _BITS, "test bits per byte"),

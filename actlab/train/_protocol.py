@@ -54,7 +54,7 @@ class Evaluation(Tabular):
         self.median, self.mean = float(np.median(v)), float(np.mean(v))
         self.std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
         m, half = mean_ci(v)
-        self.ci_low, self.ci_high = m - half, m + half
+        self.ci_low, self.ci_high = get_metric(self.metric).clip(m - half, m + half)
         self.n_diverged = sum(r.diverged for r in self.results)
         self.time_per_run = float(np.mean([r.wall_time for r in self.results]))
 
@@ -114,6 +114,17 @@ class Comparison(Tabular):
         return dict(task=self.task, metric=self.metric, baseline=self.baseline, seeds=self.seeds,
                     evaluations={k: v.to_dict() for k, v in self.evaluations.items()},
                     paired={k: v.to_dict() for k, v in self.paired.items()})
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Comparison":
+        """A comparison from its :meth:`to_dict` form (``actlab bench accuracy --json``): the runs are read back,
+        the summaries and tests recomputed from them as :func:`compare` computes them."""
+        evs = {lab: Evaluation(lab, d["task"], d["metric"], [RunResult.from_dict(r) for r in e["results"]])
+               for lab, e in d["evaluations"].items()}
+        base, m = d["baseline"], get_metric(d["metric"])
+        others = [lab for lab in evs if lab != base]
+        tests = paired_tests({lab: list(evs[lab].values) for lab in evs}, others, [base], sign=m.sign, span=m.span)
+        return cls(d["task"], d["metric"], base, list(d["seeds"]), evs, {lab: tests[(lab, base)] for lab in others})
 
 
 def _worker_init(counter: Any = None, device: str | None = None) -> None:
@@ -279,7 +290,7 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
     evs = {lab: Evaluation(lab, _name(t), metric, res[i * len(s):(i + 1) * len(s)]) for i, lab in enumerate(labels)}
     evs = {lab: evs[lab] for lab in order}
     tests = paired_tests({lab: list(evs[lab].values) for lab in order}, order[1:], [base_label],
-                         sign=get_metric(metric).sign)
+                         sign=get_metric(metric).sign, span=get_metric(metric).span)
     paired = {lab: tests[(lab, base_label)] for lab in order[1:]}
     return Comparison(_name(t), metric, base_label, s, evs, paired)
 

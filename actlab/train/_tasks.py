@@ -206,6 +206,24 @@ def get_task(task: str | Task) -> Task:
     raise KeyError(f"unknown task {name!r}{hint} (presets: {', '.join(TASKS)}; or give package.module:attr)")
 
 
+def _importable_name(module: Any) -> str:
+    """A module's name as another process imports it: a script run as ``python my_search.py`` is ``__main__`` here
+    but ``my_search`` to ``actlab search --task my_search:TASK``, so that both name (and resume) the same study."""
+    if module.__name__ != "__main__" or not getattr(module, "__file__", None):
+        return module.__name__
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(module.__file__).resolve()
+    try:
+        found = importlib.util.find_spec(path.stem)
+    except (ImportError, ValueError):
+        found = None
+    if found is not None and found.origin and Path(found.origin).resolve() == path:
+        return path.stem
+    return module.__name__  # not importable under its file name: workers fall back to the script as __mp_main__
+
+
 def task_spec(task: str | Task) -> str:
     """The string a worker resolves back to ``task``: a preset name or ``"module:attr"``.
 
@@ -225,6 +243,6 @@ def task_spec(task: str | Task) -> str:
             continue
         for attr, value in vars(module).items():
             if value is task:
-                return f"{module.__name__}:{attr}"
+                return f"{_importable_name(module)}:{attr}"
     raise ValueError(f"task {task.name!r} cannot be sent to workers: define it at module level of an importable "
                      f"module and pass 'package.module:attr' (or the Task object found there)")

@@ -26,6 +26,11 @@ def test_run_records_every_variant(tmp_path) -> None:
     assert len(rows) == len(records) and {"fused_fwd", "copy", "native_fwd", "reference_bwd"} <= set(rows[0])
     md = speed.to_markdown(records)
     assert md.count("\n") == len(records) + 1 and "isrlu[newton=1]" in md
+    from rich.console import Console
+
+    c = Console(width=200, record=True)
+    c.print(speed.rich_table(records))
+    assert c.export_text().count("isrlu[newton=1]") == 2  # a label, not markup that rich drops
 
 
 def test_every_kernel_activation_is_benchmarked() -> None:

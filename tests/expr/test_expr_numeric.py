@@ -79,3 +79,15 @@ def test_prefilter_reasons(text, reason):
     assert (len(res.survivors) == 1) == (reason is None)
     if reason:
         assert res.counts[reason] == 1
+
+
+def test_same_as_names_the_baseline_an_expression_computes() -> None:
+    from actlab.expr import same_as
+
+    assert same_as("sigmoid(x) * x", ["relu", "gelu", "swish"]) == "swish"
+    assert same_as("x * sigmoid(beta * x)", ["swish"]) == "swish"  # at β = 1, the default
+    assert same_as("max(x, 0)", ["swish", "relu"]) == "relu"
+    assert same_as("x * tanh(x)", ["relu", "gelu", "swish", "mish"]) is None
+    assert same_as("sigmoid(x) * x", ["swiglu", "geglu"], gated=True) == "swiglu"  # a gate, through swiglu's
+    assert same_as("x", ["bilinear"], gated=True) == "bilinear"
+    assert same_as("sigmoid(x) * x", ["swiglu"]) is None  # a unary function is not a gated baseline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -42,21 +43,51 @@ def page(study) -> Path:
     return out
 
 
+_DUMP = re.compile(r"\b\w+=[^;<>\"]*; \w+=")  # a "key=value; key=value" dump of a row's dict
+
+
+def _board_rows(text: str) -> list[list[str]]:
+    """The cells of the leaderboard table (class actlab-board) of a page or a DOM dump."""
+    table = text[text.index("actlab-board"):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)
+    return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", r, flags=re.S)] for r in rows[1:]]
+
+
+def _check_board(text: str, board) -> None:
+    """Every row names its function and shows its value ± CI, what it beats and whether it holds; no dumps."""
+    rows = _board_rows(text)
+    assert len(rows) == len(board.rows)
+    for row, cells in zip(board.rows, rows, strict=True):
+        rank, name, value, delta, beats, holds, cost = cells
+        assert rank == str(row.rank) and name.startswith(row.name)
+        assert re.match(r"^\d\.\d{3}(±\d\.\d{3}| \[)", value), value
+        if row.kind == "found":
+            assert re.match(r"^\d+/\d+$", beats) and holds in ("yes", "no", "—"), cells
+        else:
+            assert beats == "base"
+        assert not any(_DUMP.search(c) for c in cells), cells
+
+
 @pytest.mark.slow
-def test_the_page_has_every_section_and_every_board_field(page: Path, study) -> None:
+def test_the_page_has_every_section_and_reads_like_the_terminal_board(page: Path, study) -> None:
     text = page.read_text()
     for title in SECTIONS:
         assert f"<h2>{title}" in text, title
     board = study[1].board
-    for row in board.rows:
-        assert row.name.replace("<", "&lt;") in text
-        for key in row.to_json():  # rendered from the dict form: a new row field shows up as a column
-            assert f"<th>{key}</th>" in text, key
+    _check_board(text, board)
+    assert not _DUMP.search(re.sub(r"<svg.*?</svg>", "", text, flags=re.S)), "a key=value dump on the page"
+    gen = text[text.index("<h2>Generalization"):]
+    for row in board.rows:  # the generalization table names each found function
+        if row.kind == "found":
+            assert row.name.replace("<", "&lt;") in gen[:gen.index("</section>")]
+    protocol = text[text.index("<h2>Protocol"):text.index("<h2>Leaderboard")]
+    assert f"<td>{board.study}</td>" in protocol and "<td>—</td>" not in protocol
     assert text.count("<svg") == 3
-    # the same rows in a notebook
-    assert all(f"<th>{key}</th>" in board._repr_html_() for key in board.rows[0].to_json())
+    # the same board in a notebook
+    _check_board(board._repr_html_(), board)
     if __import__("importlib.util").util.find_spec("pandas"):
-        assert list(board.to_pandas().columns) == list(board.rows[0].to_json())
+        assert {"rank", "function", "test_mean", "holds"} <= set(board.to_pandas().columns)
 
 
 @pytest.mark.slow
@@ -95,7 +126,7 @@ def _ink(png: Path) -> float:
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_chromium_renders_the_page_without_console_errors(page: Path, tmp_path: Path) -> None:
+def test_chromium_renders_the_page_without_console_errors(page: Path, study, tmp_path: Path) -> None:
     # the checks themselves first, on a page that logs an error and shows nothing: they must catch it
     bad = tmp_path / "bad.html"
     bad.write_text('<html><body><script>console.error("broken")</script></body></html>')
@@ -105,4 +136,9 @@ def test_chromium_renders_the_page_without_console_errors(page: Path, tmp_path: 
     shot, log = _render(page.as_uri(), tmp_path, "report")
     assert not _console_messages(log), _console_messages(log)
     assert _ink(shot) > 0.02, "the screenshot is (nearly) blank"
+    # what the browser shows, not what the file holds: the rendered DOM has the board as a person reads it
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          f"--user-data-dir={tmp_path / 'dom-prof'}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    _check_board(dom, study[1].board)
     shutil.copy(shot, page.with_suffix(".png"))  # kept beside the page for a look

@@ -47,7 +47,8 @@ def test_final_stage_uses_fresh_seeds_and_paired_corrected_tests(tmp_path: Path)
                                     "check_task"}
     assert "Holm" in doc["protocol"]["correction"] and doc["protocol"]["check_task"] == "fake;check=1"
     for row in doc["rows"]:
-        assert set(row) == {"expression", "kind", "seeds", "search_score", "test_acc", "vs", "beats", "check"}
+        assert set(row) == {"expression", "kind", "rank", "same_as", "seeds", "search_score", "test_acc", "vs",
+                            "beats", "holds", "cost", "check"}
         assert set(row["test_acc"]) == {"mean", "ci"} and set(row["check"]) == {"task", "test_acc", "vs"}
         for v in row["vs"].values():
             assert set(v) == {"delta", "ci", "p", "p_adjusted"}
