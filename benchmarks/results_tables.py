@@ -1,6 +1,7 @@
-"""The tables of benchmarks/RESULTS.md that come from a JSON record, generated so the document cannot drift.
+"""The tables of benchmarks/RESULTS.md that come from a JSON record, generated so the document cannot drift; and the
+docs site's benchmark page, whose summary and figures come from RESULTS.md and the plots beside its records.
 
-A generated table sits between two comments in RESULTS.md:
+A generated table sits between two comments in RESULTS.md (or docs/benchmarks.md):
 
     <!-- generated: KIND PATH -->
     ...the table...
@@ -11,6 +12,9 @@ calls the function the measuring command itself prints with, so the document sho
 
     python benchmarks/results_tables.py --write    # regenerate every table in place
     python benchmarks/results_tables.py --check    # exit 1, naming each stale table (tests/test_results_doc.py)
+
+Kind ``summary`` copies RESULTS.md's summary table; kind ``figure`` copies a plot into docs/img/ (mkdocs serves only
+files under docs/) and links it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "benchmarks" / "RESULTS.md"
+DOCS_PAGE = ROOT / "docs" / "benchmarks.md"
+WRITING = False  # --write: figure() may copy plots into docs/img/
+FILES = (DOC, DOCS_PAGE)
 _BLOCK = re.compile(r"(<!-- generated: (?P<kind>\w+) (?P<path>\S+) -->\n)(?P<body>.*?)(\n<!-- end generated -->)",
                     re.S)
 
@@ -44,6 +51,33 @@ def speed_table(path: str) -> str:
     from actlab.bench import speed
 
     return speed.to_markdown([speed.SpeedRecord(**r) for r in _load(path)])
+
+
+def speed_summary(path: str) -> str:
+    """``actlab bench speed --json``, one row per activation: at each size, native ÷ fused time of the kernels
+    (forward + backward, preallocated outputs) and of the user view (module forward + backward through autograd).
+    Above 1: actlab is faster."""
+    from actlab.bench import speed
+
+    recs = [speed.SpeedRecord(**r) for r in _load(path)]
+    sizes = sorted({r.size for r in recs})
+    names = list(dict.fromkeys(r.name for r in recs))
+    by = {(r.name, r.size): r for r in recs}
+
+    def cell(r: Any) -> str:
+        if r is None or r.native_total is None or not r.user_native:
+            return "—"
+        return f"{r.native_total / r.fused_total:.2f}× / {r.user_native / r.user_fused:.2f}×"
+
+    def size(n: int) -> str:
+        return f"{n >> 20}M" if n >= 1 << 20 else f"{n >> 10}K"
+
+    native = {r.name: r.native_op for r in recs}
+    lines = ["| activation (native op) | " + " | ".join(size(n) for n in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    lines += [f"| {n} ({native[n] or '—'}) | " + " | ".join(cell(by.get((n, z))) for z in sizes) + " |"
+              for n in names]
+    return "\n".join(lines)
 
 
 def robustness_table(path: str) -> str:
@@ -73,9 +107,29 @@ def fidelity_table(path: str) -> str:
     return "\n".join(lines)
 
 
-GENERATORS: dict[str, Callable[[str], str]] = {"replay": replay_table, "speed": speed_table,
-                                               "robustness": robustness_table, "accuracy": accuracy_table,
-                                               "fidelity": fidelity_table}
+def summary_table(path: str) -> str:
+    """The summary table of RESULTS.md (``path``), for the docs site's benchmark page."""
+    text = (ROOT / path).read_text()
+    section = text.split("\n## Summary\n", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(line for line in section.strip().splitlines() if line.startswith("|"))
+
+
+def figure(path: str) -> str:
+    """A plot, copied into docs/img/ and linked from the docs page."""
+    src = ROOT / path
+    dst = DOCS_PAGE.parent / "img" / src.name
+    if not dst.exists() or dst.read_bytes() != src.read_bytes():
+        if not WRITING:  # a check never writes: an out-of-date copy makes the block differ, so it is reported
+            return f"(docs/img/{src.name} is not a copy of {path})"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(src.read_bytes())
+    return f"![{src.stem}](img/{src.name})"
+
+
+GENERATORS: dict[str, Callable[[str], str]] = {
+    "summary": summary_table, "figure": figure, "replay": replay_table, "speed": speed_table,
+    "speed_summary": speed_summary, "robustness": robustness_table, "accuracy": accuracy_table,
+    "fidelity": fidelity_table}
 
 
 def regenerate(text: str) -> str:
@@ -109,15 +163,19 @@ def main() -> int:
     mode.add_argument("--check", action="store_true", help="exit 1 if a table differs from its record")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    text = DOC.read_text()
-    if args.write:
-        DOC.write_text(regenerate(text))
-        print(f"regenerated {len(blocks(text))} tables in {DOC.relative_to(ROOT)}")
-        return 0
-    old = stale(text)
-    for b in old:
-        print(f"stale: {b} (run python benchmarks/results_tables.py --write)")
-    return 1 if old else 0
+    global WRITING
+    WRITING = args.write
+    bad = 0
+    for doc in FILES:
+        text = doc.read_text()
+        if args.write:
+            doc.write_text(regenerate(text))
+            print(f"regenerated {len(blocks(text))} blocks in {doc.relative_to(ROOT)}")
+            continue
+        for b in stale(text):
+            bad += 1
+            print(f"stale in {doc.relative_to(ROOT)}: {b} (run python benchmarks/results_tables.py --write)")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -125,3 +125,17 @@ def test_an_unknown_activation_is_one_line() -> None:
     r = runner.invoke(app, ["bench", "accuracy", "--acts", "nosuchact", "--task", "digits-mlp", "--seeds", "1"])
     lines = [line for line in r.output.splitlines() if line.strip()]
     assert r.exit_code != 0 and len(lines) == 1 and "unknown activation 'nosuchact'" in lines[0], r.output
+
+
+def test_an_interrupt_closes_the_live_display_before_its_message(capsys) -> None:
+    import pytest
+    import typer
+
+    from actlab.cli._common import resumable
+
+    closed = []
+    with pytest.raises(typer.Exit):
+        with resumable("the search", before=lambda: closed.append(True)):
+            raise KeyboardInterrupt
+    err = capsys.readouterr().err
+    assert closed == [True] and err.startswith("\n") and "run the same command again" in err

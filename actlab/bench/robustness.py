@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..train import Robustness, RobustnessRow, robustness
+from ..train import Robustness, RobustnessRow, format_p, robustness
 
 __all__ = ["run", "to_markdown", "write_json", "COLUMNS"]
 
@@ -26,7 +26,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("clean acc", lambda r: f"{r.clean_acc:.4f}"), ("adv acc", lambda r: f"{r.adv_acc:.4f}"),
     ("Δ adv vs baseline", lambda r: "—" if r.diff is None else f"{r.diff:+.4f}"),
     ("95% CI Δ", lambda r: "—" if r.diff is None else f"[{r.diff_ci_low:+.4f}, {r.diff_ci_high:+.4f}]"),
-    ("p (Holm)", lambda r: "—" if r.p is None else f"{r.p:.3f} ({r.p_adjusted:.3f})"),
+    ("p (Holm)", lambda r: "—" if r.p is None else f"{format_p(r.p)} ({format_p(r.p_adjusted)})"),
     ("s/attack", lambda r: f"{r.attack_time:.2f}"), ("div", lambda r: str(r.n_diverged)),
 ]
 

@@ -116,6 +116,36 @@ class {cls}(nn.Module):
 '''
 
 
+_GATED = '''
+
+class {gcls}(nn.Module):
+    """GLU(f): the last dimension 2H is split into a value half and a gate half; the output is value · f(gate),
+    with f = {expr} ({cls}). As in F.glu and timm's GluMlp the gate is the second half (gate_last=False: the
+    first). A feed-forward block using it needs a Linear to 2H before it (2/3 of a plain FFN's hidden width
+    keeps the parameter count).
+
+    Shape:
+        - Input: (*, 2H). Output: (*, H).
+    """
+
+    def __init__(self, beta: float = 1.0, fused: bool = True, gate_last: bool = True) -> None:
+        super().__init__()
+        self.gate = {cls}(beta, fused)
+        self.gate_last = gate_last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % 2:
+            raise ValueError(f"{gcls} needs an even last dimension (value and gate), got shape {{tuple(x.shape)}}")
+        a, g = x.chunk(2, dim=-1)
+        if not self.gate_last:
+            a, g = g, a
+        return a * self.gate(g)
+
+    def extra_repr(self) -> str:
+        return f"gate_last={{self.gate_last}}"
+'''
+
+
 def torch_source(text: str) -> tuple[str, int]:
     """Python/torch source of ``text`` over ``x`` and ``b0, b1, …``, and the number of βs."""
     from actlab.expr import parse
@@ -137,8 +167,11 @@ def torch_source(text: str) -> tuple[str, int]:
     return emit(e), counter[0]
 
 
-def export_expression(text: str, out: str | Path, meta: str = "", cls: str = "FoundActivation") -> Path:
-    """Write a standalone module implementing ``text`` as ``cls`` (an ``nn.Module``) to ``out``."""
+def export_expression(text: str, out: str | Path, meta: str = "", cls: str = "FoundActivation",
+                      gated: bool = False) -> Path:
+    """Write a standalone module implementing ``text`` as ``cls`` (an ``nn.Module``) to ``out``; ``gated`` (a
+    function found as a gate, ``--space gated``) adds ``Gated<cls>``, the GLU with that gate, which a gated search
+    trained."""
     from actlab.expr import EPS
 
     code, n = torch_source(text)
@@ -148,6 +181,10 @@ def export_expression(text: str, out: str | Path, meta: str = "", cls: str = "Fo
     args = ", ".join(f"b{i}" for i in range(n)) or "*_"
     src = _TEMPLATE.format(title=f"{cls}: f(x) = {text}", meta=meta, cls=cls, fn=fn, expr=text, eps=EPS,
                            beta_args=args, code=code, n_betas=n)
+    if gated:
+        gcls = f"Gated{cls}"
+        src = src.replace(f'__all__ = ["{cls}",', f'__all__ = ["{gcls}", "{cls}",', 1)
+        src += _GATED.format(gcls=gcls, cls=cls, expr=text)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(src)
@@ -170,4 +207,7 @@ def export_study(study: str, storage: str | None = None, top: int = 1, out: str 
     meta = (f"Found by `actlab search`: study {study!r}, trial {row.trial}, leaderboard rank {row.rank}; "
             f"val accuracy (median) {row.val_median:.4f}, test {mean:.4f} ± {ci:.4f} over {len(row.test)} seeds"
             f" on {board.config.get('task')}.\n")
-    return export_expression(row.name, out or f"{study}_top{top}.py", meta)
+    gated = board.config.get("space") == "gated"
+    if gated:
+        meta += "Found as the gate f of a gated FFN activation, value · f(gate): use GatedFoundActivation.\n"
+    return export_expression(row.name, out or f"{study}_top{top}.py", meta, gated=gated)

@@ -121,3 +121,18 @@ def test_notebook_and_html_show_the_board_not_a_dump() -> None:
     assert page.count("<tr") == len(board.rows) + 1
     df_rows = board._table_rows()
     assert {"rank", "function", "test_mean", "delta_vs_best", "holds", "cost_ns_per_element"} <= set(df_rows[0])
+
+
+def test_a_resumed_search_starts_its_progress_from_the_best_so_far() -> None:
+    from actlab.search import RichProgress
+
+    for sign, best in ((1, 0.91), (-1, 2.2)):
+        p = RichProgress(Console(width=120, record=True))
+        p("start", {"study": "s", "storage": "x", "done": 7, "requeued": 0, "max_trials": 10, "max_seconds": None,
+                    "slots": 1, "sign": sign, "best": best, "best_expression": "x * erf(x)"})
+        worse = best - 0.1 * sign
+        p("trial", {"number": 8, "expression": "relu(x)", "value": worse, "state": "COMPLETE", "done": 8,
+                    "elapsed": 1.0})
+        p.close()
+        assert p.best_expr == "x * erf(x)" and p.sign * p.best == pytest.approx(best)
+

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
+import actlab
 from actlab.search import SearchConfig, run_search
 from actlab.search._config import BASELINES, GATED_BASELINES
 from actlab.search._objective import Job, run_job
@@ -41,11 +43,46 @@ def test_a_gated_search_trains_gates_and_the_gated_baselines(tmp_path: Path) -> 
     cfg = SearchConfig(task="digits-mlp", space="gated", strategy="random", budget="2", steps=30, seeds=1,
                        race_seeds=0, top_k=1, reeval_seeds=2, check_task="none", workers=1, runs_dir=str(tmp_path),
                        pruner="none", baselines=("relu", "swiglu"))
-    board = run_search(cfg).board
+    res = run_search(cfg)
+    board = res.board
     kinds = {r.name: r.kind for r in board.rows}
     assert set(kinds.values()) == {"found", "baseline"} and {"relu", "swiglu"} <= set(kinds)
     for r in board.rows:
         assert len(r.val) == 2 and r.failed == 0, (r.name, r.val, r.failed)
+    # the export writes what the search trained: the GLU with the found gate
+    from actlab.search import export_study
+
+    path = export_study(res.study, res.storage, 1, tmp_path / "found.py", runs_dir=str(tmp_path))
+    mod = _load(path)
+    found = next(r.name for r in board.rows if r.kind == "found")
+    x = torch.randn(3, 8, dtype=torch.float64)
+    a, g = x.chunk(2, dim=-1)
+    torch.testing.assert_close(mod.GatedFoundActivation()(x), a * mod.FoundActivation()(g))
+    assert mod.EXPRESSION == found
+
+
+def test_an_exported_gate_is_the_zoo_gated_activation() -> None:
+    import tempfile
+
+    from actlab.search import export_expression
+
+    with tempfile.TemporaryDirectory() as d:
+        mod = _load(export_expression("x * sigmoid(x)", Path(d) / "m.py", gated=True))
+    x = torch.randn(4, 10)
+    torch.testing.assert_close(mod.GatedFoundActivation()(x), actlab.get("swiglu")(x), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(mod.GatedFoundActivation(gate_last=False)(x),
+                               actlab.get("swiglu", gate_last=False)(x), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="even last dimension"):
+        mod.GatedFoundActivation()(torch.randn(2, 5))
+
+
+def _load(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"exported_{path.stem}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def test_a_loss_metric_is_minimised_and_refuses_the_test_split() -> None:
