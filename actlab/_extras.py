@@ -19,7 +19,7 @@ EXTRA_OF: dict[str, str] = {
     "typer": "cli", "rich": "cli",
     "ray": "ray", "psycopg2": "postgres", "optuna_dashboard": "dashboard",
     "triton": "gpu",
-    "pandas": "",
+    "pandas": "report",  # the tables' to_pandas()
 }
 _PIP_NAME = {"sklearn": "scikit-learn", "psycopg2": "psycopg2-binary", "optuna_dashboard": "optuna-dashboard"}
 

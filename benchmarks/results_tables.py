@@ -31,8 +31,10 @@ DOC = ROOT / "benchmarks" / "RESULTS.md"
 DOCS_PAGE = ROOT / "docs" / "benchmarks.md"
 WRITING = False  # --write: figure() may copy plots into docs/img/
 FILES = (DOC, DOCS_PAGE)
-_BLOCK = re.compile(r"(<!-- generated: (?P<kind>\w+) (?P<path>\S+) -->\n)(?P<body>.*?)(\n<!-- end generated -->)",
-                    re.S)
+# The body may be empty, and never runs past another block's markers (an unclosed block is an error, not a swallow).
+_BLOCK = re.compile(r"(<!-- generated: (?P<kind>\w+) (?P<path>\S+) -->\n)"
+                    r"(?P<body>(?:(?!<!-- (?:end )?generated).)*?)(<!-- end generated -->)", re.S)
+_HEADER = re.compile(r"<!-- generated: ")
 
 
 def _load(path: str) -> Any:
@@ -75,8 +77,10 @@ def speed_summary(path: str) -> str:
     native = {r.name: r.native_op for r in recs}
     lines = ["| activation (native op) | " + " | ".join(size(n) for n in sizes) + " |",
              "|---|" + "---|" * len(sizes)]
-    lines += [f"| {n} ({native[n] or '—'}) | " + " | ".join(cell(by.get((n, z))) for z in sizes) + " |"
-              for n in names]
+    for n in names:  # gated rows time the gate's native op times the value half; their section has them
+        cells = [cell(by.get((n, z))) for z in sizes]
+        if any(c != "—" for c in cells):
+            lines.append(f"| {n} ({native[n] or '—'}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -140,8 +144,12 @@ def regenerate(text: str) -> str:
             raise ValueError(f"RESULTS.md names an unknown generated table {kind!r} (known: {', '.join(GENERATORS)})")
         if not (ROOT / path).is_file():
             raise FileNotFoundError(f"RESULTS.md's generated table {kind} reads {path}, which does not exist")
-        return m.group(1) + GENERATORS[kind](path) + m.group(5)
+        return m.group(1) + GENERATORS[kind](path) + "\n" + m.group(5)
 
+    found = len(_BLOCK.findall(text))
+    if found != len(_HEADER.findall(text)):
+        raise ValueError(f"{len(_HEADER.findall(text)) - found} generated block(s) without their closing "
+                         f"'<!-- end generated -->'")
     return _BLOCK.sub(render, text)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from actlab._extras import EXTRA_OF, MissingExtraError, require
+from actlab._extras import _PIP_NAME, EXTRA_OF, MissingExtraError, require
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -35,6 +35,10 @@ def test_every_optional_import_names_an_existing_extra() -> None:
     assert {"search", "report", "ray", "postgres", "dashboard", "all", "cli", "train"} <= set(extras)
     for module, extra in EXTRA_OF.items():
         assert extra == "" or extra in extras, (module, extra)
+    for module, extra in EXTRA_OF.items():  # and that extra really installs it (pandas was in none: to_pandas failed)
+        if extra:
+            pip = _PIP_NAME.get(module, module)
+            assert pip in _names(extras[extra]) or module in ("sqlalchemy",), (module, extra)
     # [all] pulls in every feature extra
     all_ = extras["all"][0]
     assert all(e in all_ for e in set(EXTRA_OF.values()) - {""}), all_

@@ -48,3 +48,14 @@ def test_it_opens_with_the_summary_and_is_organised_by_question() -> None:
     # the history belongs in git: no issue numbers, sessions, superseded tables or pending work
     for word in (r"\bissue \d+", r"\bsession \d+", "superseded", r"\bpending\b", "sitting"):
         assert not re.search(word, text, flags=re.I), word
+
+
+def test_an_unclosed_or_empty_block_never_swallows_the_text_after_it() -> None:
+    tables = _tables()
+    kind, path = tables.blocks(DOC.read_text())[0]
+    text = (f"intro\n<!-- generated: {kind} {path} -->\n<!-- end generated -->\nkept\n"
+            f"<!-- generated: {kind} {path} -->\n<!-- end generated -->\nkept too\n")
+    out = tables.regenerate(text)  # empty blocks are filled, the text between them stays
+    assert out.count("kept\n") == 1 and "kept too" in out and len(tables.blocks(out)) == 2
+    with pytest.raises(ValueError, match="without their closing"):
+        tables.regenerate(f"<!-- generated: {kind} {path} -->\nno end\n" + text)

@@ -38,7 +38,7 @@ CORRECTION = "Holm-Bonferroni"
 #: Below this many seeds a t interval is very wide (t₀.₉₇₅ with 1 degree of freedom is 12.7) and a test has almost no
 #: power: the tables say so instead of printing figures that look precise.
 MIN_SEEDS = 3
-_P_FLOOR = 1e-4
+_P_FLOOR = 1e-4  # format_p prints "<1e-4" below it
 
 
 #: Bootstrap resamples: the percentile interval's ends move by well under 1 % of the median between seeds at 10⁴.
@@ -76,11 +76,11 @@ def bootstrap_ratio(a: Sequence[float], b: Sequence[float], confidence: float = 
 
 def format_p(p: float | None) -> str:
     """A p-value for a table, at most 6 characters: two significant digits (``0.043``, ``3.2e-4`` below 0.001),
-    ``<1e-4`` below that (a t-test's tail is not that exact with a few seeds), and ``—`` where there is none."""
+    ``<1e-4`` below 10⁻⁴ (a t-test's tail is not that exact with a few seeds), and ``—`` where there is none."""
     if p is None or not math.isfinite(p):
         return "—"
     if p < _P_FLOOR:
-        return f"<{_P_FLOOR:g}"
+        return f"<{_P_FLOOR:.0e}".replace("e-0", "e-")
     return f"{p:.1e}".replace("e-0", "e-") if p < 1e-3 else f"{p:.2g}"
 
 

@@ -142,3 +142,35 @@ def test_chromium_renders_the_page_without_console_errors(page: Path, study, tmp
                          capture_output=True, text=True, timeout=120).stdout
     _check_board(dom, study[1].board)
     shutil.copy(shot, page.with_suffix(".png"))  # kept beside the page for a look
+
+
+def test_the_generalization_table_names_each_function_and_its_failures() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
+    from _boards import FOUND, synthetic_board
+
+    from actlab.report.html import _generalization
+
+    text = html.unescape(_generalization(synthetic_board(failed_check=True)))
+    for name in FOUND:
+        assert name in text
+    assert "all 5 runs failed" in text  # a failed row says so, not "mean=—; ci=—"
+    assert not _DUMP.search(text)
+
+
+def test_the_cost_plot_shows_the_found_functions_by_rank() -> None:
+    import sys
+
+    import optuna
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
+    from _boards import synthetic_board
+
+    from actlab.report.search import plot_cost
+
+    board = synthetic_board()
+    fig = plot_cost(optuna.create_study(), board)
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    assert {f"#{r.rank}" for r in board.rows if r.kind == "found"} <= labels
+    assert {r.name for r in board.rows if r.kind == "baseline"} <= labels

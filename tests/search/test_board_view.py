@@ -107,7 +107,7 @@ def test_a_found_function_whose_check_runs_all_failed_is_flagged() -> None:
 
 
 @pytest.mark.parametrize("p,text", [(0.5, "0.5"), (0.0432, "0.043"), (0.0063, "0.0063"), (3.2e-4, "3.2e-4"),
-                                    (0.0, "<0.0001"), (1e-9, "<0.0001"), (float("nan"), "—"), (None, "—")])
+                                    (0.0, "<1e-4"), (1e-9, "<1e-4"), (float("nan"), "—"), (None, "—")])
 def test_format_p(p, text) -> None:
     assert format_p(p) == text
 

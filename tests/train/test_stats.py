@@ -85,3 +85,16 @@ def test_percentile_bootstrap_undercovers_which_is_why_it_is_not_used() -> None:
         lo, hi = np.quantile(boot, [0.025, 0.975])
         excl += lo > 0 or hi < 0
     assert excl / runs > 0.10
+
+
+def test_intervals_stay_in_the_metrics_range_and_p_prints_in_six_characters() -> None:
+    from actlab.train import Evaluation, RunResult, format_p, get_metric, paired_test
+
+    # two seeds near 1: the t interval of the mean passes 1, and that of the difference passes ±1
+    runs = [RunResult(act="a", task="t", seed=s, steps=10, steps_done=10, val_acc=v, test_acc=v, val_loss=0.1,
+                      train_loss=0.1) for s, v in enumerate((0.97, 1.0))]
+    ev = Evaluation("a", "t", "test_acc", runs)
+    assert 0.0 <= ev.ci_low <= ev.mean <= ev.ci_high <= 1.0
+    t = paired_test([0.99, 0.6], [0.1, 0.5], sign=1, span=get_metric("test_acc").span)
+    assert -1.0 <= t.ci_low and t.ci_high <= 1.0
+    assert format_p(0.0) == "<1e-4" and all(len(format_p(p)) <= 6 for p in (0.5, 0.043, 3.2e-4, 1e-9))
