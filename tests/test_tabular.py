@@ -39,7 +39,7 @@ def test_to_pandas_and_its_one_line_error_without_pandas(monkeypatch) -> None:
     df = _Board(ROWS).to_pandas()
     assert isinstance(df, pd.DataFrame) and list(df.columns) == ["name", "test", "p", "ok", "extra"]
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(MissingExtraError, match="_Board.to_pandas\\(\\) needs pandas.*pip install pandas"):
+    with pytest.raises(MissingExtraError, match=r"_Board.to_pandas\(\) needs pandas.*pip install 'actlab\[report\]'"):
         _Board(ROWS).to_pandas()
 
 

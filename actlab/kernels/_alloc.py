@@ -7,7 +7,7 @@ pages that are already mapped. This changes process-wide malloc behaviour (memor
 if at all), so actlab never does it by itself: call :func:`tune_allocator` explicitly. Narrower, and on by
 default: actlab's own large outputs get huge pages (:func:`~actlab.kernels._fused.use_hugepage_outputs`), which
 touches no process-wide setting.
-Measured effect: benchmarks/RESULTS.md, "Page faults and the allocator".
+Measured effect: "Page faults and the allocator" in the git history of benchmarks/RESULTS.md (2026-11-25).
 """
 
 from __future__ import annotations

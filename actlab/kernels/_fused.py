@@ -146,7 +146,7 @@ def sync_threads() -> None:
 # dynamic mmap threshold: below it freed blocks go back to the heap and torch.empty reuses them without faults, so a
 # fresh mapping per call only adds faults. At 8 MB (the old threshold) Swish forward+backward at 2M float32 took a
 # median 15.6 ms against 3.6 ms without it (bimodal, minimum 4.6 ms); at 32 MB it took 17 ms against 44 ms
-# (benchmarks/RESULTS.md, "Why were mid-sized tensors slow?").
+# (benchmarks/RESULTS.md, "Mid-sized tensors").
 HUGEPAGE_MIN_BYTES = 32 << 20
 # On by default where Linux offers MADV_HUGEPAGE: measured on a quiet machine, it took a fused module's
 # forward+backward at 16M float32 from 72–76 ms to 32–33 ms (its torch baseline: 100–110 ms), see
@@ -242,7 +242,7 @@ def param_grad(p: torch.Tensor, v: Any) -> torch.Tensor:
 
 class _FusedFunction(torch.autograd.Function):
     # Kept lean: on the small activations of a child network the Python around the kernel costs more than the
-    # kernel itself (benchmarks/RESULTS.md, harness performance).
+    # kernel itself (benchmarks/RESULTS.md, "Memory of a training step").
     @staticmethod
     def forward(ctx, kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor,
                 *params: torch.Tensor | float) -> torch.Tensor:  # type: ignore[override]
@@ -331,7 +331,7 @@ def eager(kernel: FusedKernel, x: torch.Tensor, values: tuple[Any, ...],
 
     This is the whole per-call cost of a small fused activation beyond the kernels (an activation module calls it
     first), so the checks are ordered cheapest first and nothing else runs: at 1K elements the Python around the
-    node was a quarter of a forward+backward (benchmarks/RESULTS.md, "Eager, small tensors").
+    node was a quarter of a forward+backward (benchmarks/RESULTS.md, "Small tensors, in the user view").
     """
     if (type(x) is not torch.Tensor or x.dtype not in _FLOAT_DTYPES or not x.is_cpu or not kernel.native
             or torch.jit.is_tracing() or torch.compiler.is_compiling() or _triton.on_cpu()):

@@ -15,7 +15,8 @@ name only (this module knows no activation names). Each has:
 calls inside. Eager calls skip the dispatcher: ``custom_op``'s Python dispatch costs more per call than the C++
 node (:mod:`._native`) that serves small CPU tensors, so those keep the node or the Python Function
 (:mod:`._fused`), and every other device and dtype takes the one-tensor recompute path (:mod:`._generic`). All
-paths give the same values (benchmarks/RESULTS.md, "Registered operators", has the per-call costs).
+paths give the same values (the routes' per-call costs: "Registered operators" in the git history of
+benchmarks/RESULTS.md).
 
 ONNX has no ``actlab`` domain: :func:`decompositions` maps every operator created so far to its composite
 reference, for ``ExportedProgram.run_decompositions`` before ``torch.onnx.export``.

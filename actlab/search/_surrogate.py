@@ -66,14 +66,15 @@ class Surrogate(Strategy):
         acquisition: ``"ei"`` (expected improvement) or ``"ucb"`` (mean + ``kappa`` · std). Default: ``"ei"``.
         kappa: UCB exploration weight. Default: 2.0.
 
-    The defaults were fixed before the mnist1d-cnn table existed. On it they need a median of 19 evaluations to a
-    top-1 % function, against random search's 99. ``init=5, acquisition="ucb", kappa=1``, the best of fourteen
-    variants on the table's first 1,232 functions, needed 34.5 on the whole table (benchmarks/RESULTS.md).
+    The defaults were fixed before the mnist1d-cnn table existed. Over 60 replays on it they need a median of 27
+    evaluations to a top-1 % function, against random search's 70 (benchmarks/RESULTS.md, "Which strategy finds
+    good functions soonest?"). ``init=5, acquisition="ucb", kappa=1``, the best of fourteen variants on the table's
+    first 1,232 functions, did no better on the whole table (git history of benchmarks/RESULTS.md).
         xi: EI margin, in units of the accuracy's standard deviation. Default: 0.01.
         properties: also use ``analyse()`` properties (about 30 ms per function once). Default: False.
         warp: ``"copula"`` models the normal scores of the accuracies' ranks instead of the accuracies, so that a
             mass of chance-level functions does not flatten the model near the top; or ``"none"``. Default: ``"none"``
-            (on the partial mnist1d-cnn table the copula needed twice the evaluations; benchmarks/RESULTS.md).
+            (on the partial mnist1d-cnn table the copula needed twice the evaluations; git history of RESULTS.md).
         refit: the kernel's hyperparameters are fitted on the first ``refit``·k evaluated trials (k as large as
             possible) and reused in between, so most proposals cost one Cholesky; the choice depends only on the
             study, so a resumed search proposes the same. Default: 10.

@@ -119,8 +119,8 @@ def _augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
 def make_optimizer(task: Task, params: list[nn.Parameter]) -> torch.optim.Optimizer:
     """The optimizer ``task`` trains ``params`` with (its learning rate before the schedule applies)."""
     # fused=True: one C++ kernel per step instead of ~8 Python-dispatched ops per parameter. On the MNIST-1D CNN it
-    # took a step from 3.95 to 3.15 ms (benchmarks/RESULTS.md, harness performance); same update up to an ulp, and
-    # as deterministic.
+    # took a step from 3.95 to 3.15 ms (git history of benchmarks/RESULTS.md, harness performance); same update up
+    # to an ulp, and as deterministic.
     if task.optimizer == "adam":
         return torch.optim.Adam(params, lr=task.lr, betas=(task.momentum, 0.999), weight_decay=task.weight_decay,
                                 fused=True)
