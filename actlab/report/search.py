@@ -36,7 +36,7 @@ def board_caption(board: Any) -> str:
     return " ".join(board_notes(board))
 
 
-def board_table(board: Any) -> Any:
+def board_table(board: Any, title: bool = True) -> Any:
     """The compact leaderboard as a rich Table: one line per function at 80 columns (found functions and baselines,
     ranked by the fresh-seed test metric); the notes go under it (:func:`print_board`)."""
     from rich import box
@@ -45,7 +45,7 @@ def board_table(board: Any) -> Any:
     from actlab.search.board_view import board_lines, board_title, headers
 
     # no vertical rules and one space between columns: seven columns and a 24-character name fit in 80
-    t = Table(title=board_title(board), box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True,
+    t = Table(title=board_title(board) if title else None, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True,
               title_justify="left", show_edge=False)
     for i, h in enumerate(headers(board)):
         t.add_column(h, no_wrap=i != 1, overflow="ellipsis", justify="right" if i in (0, 6) else "left")
@@ -112,12 +112,13 @@ def print_board(board: Any, console: Any = None, detail: bool = False) -> None:
     (``detail``) the full pairwise grids."""
     from rich.console import Console
 
-    from actlab.search.board_view import board_notes, board_warnings
+    from actlab.search.board_view import board_notes, board_title, board_warnings
 
     console = console or Console()
     counts = ", ".join(f"{v} {k}" for k, v in sorted(board.counts.items()))
     console.print(f"study {board.study}: {counts}", highlight=False)
-    console.print(board_table(board))
+    console.print(board_title(board), style="italic", highlight=False, markup=False)  # wraps at the console width
+    console.print(board_table(board, title=False))
     for line in board_notes(board):
         console.print(line, style="dim", highlight=False, markup=False)
     for line in board_warnings(board):
