@@ -111,6 +111,17 @@ def fidelity_table(path: str) -> str:
     return "\n".join(lines)
 
 
+def population_table(path: str) -> str:
+    """``benchmarks/population_cpu.py --json``: trainings per hour of K members together against one by one."""
+    d = _load(path)
+    lines = ["| task | K | together: trainings/h | one by one: trainings/h | speed-up (median of rounds) | "
+             "every member equal to its solo run |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['task']} | {r['k']} | {r['population_trainings_per_hour']:.0f} | "
+              f"{r['solo_trainings_per_hour']:.0f} | {r['speedup_median_of_rounds']:.2f}× | "
+              f"{'yes' if r['every_member_equal_to_solo'] else 'NO'} |" for r in d["rows"]]
+    return "\n".join(lines)
+
+
 def summary_table(path: str) -> str:
     """The summary table of RESULTS.md (``path``), for the docs site's benchmark page."""
     text = (ROOT / path).read_text()
@@ -133,7 +144,7 @@ def figure(path: str) -> str:
 GENERATORS: dict[str, Callable[[str], str]] = {
     "summary": summary_table, "figure": figure, "replay": replay_table, "speed": speed_table,
     "speed_summary": speed_summary, "robustness": robustness_table, "accuracy": accuracy_table,
-    "fidelity": fidelity_table}
+    "fidelity": fidelity_table, "population": population_table}
 
 
 def regenerate(text: str) -> str:

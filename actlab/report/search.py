@@ -45,7 +45,8 @@ def board_table(board: Any, title: bool = True) -> Any:
     from actlab.search.board_view import board_lines, board_title, headers
 
     # no vertical rules and one space between columns: seven columns and a 24-character name fit in 80
-    t = Table(title=board_title(board) if title else None, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True,
+    t = Table(title=board_title(board) if title else None, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+              collapse_padding=True,
               title_justify="left", show_edge=False)
     for i, h in enumerate(headers(board)):
         t.add_column(h, no_wrap=i != 1, overflow="ellipsis", justify="right" if i in (0, 6) else "left")

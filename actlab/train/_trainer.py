@@ -179,6 +179,46 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
         torch.set_num_threads(prev_threads)
 
 
+def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed: int = 0,
+                     steps: int | None = None, reports: list[Callable[[int, float], bool] | None] | None = None,
+                     threads: int = 1, data_dir: str | Path | None = None, device: str | None = None,
+                     report_metric: str = "val_acc") -> list[RunResult]:
+    """Train one network per activation on ``task`` and ``seed`` together, in one loop; one :class:`RunResult` each.
+
+    **Each member's result equals its own** :func:`train_one` **at the same seed**, bit for bit on the CPU: the
+    same initial weights and batches, the member's own draws from the global RNG, its own gradient and the
+    optimizer's elementwise update (``tests/train/test_population.py`` checks every preset task). A member that
+    diverges or that its ``reports[i]`` prunes stops, and the others go on. The members share one forward pass over
+    the batch loop, one backward call and one optimizer step; their layers still run one member at a time (no
+    batched matmul or grouped convolution yet), and they share their wall time.
+
+    Args:
+        acts: the members' activations (anything :func:`train_one` takes), each trained once.
+        reports: one pruning callback per member (or None), as ``train_one``'s ``report``.
+        Others: as :func:`train_one`.
+    """
+    task = get_task(task)
+    if task.objective is not None:
+        raise ValueError(f"task {task.name!r} trains through its own objective; a population needs a dataset and a "
+                         f"model (train its members with train_one)")
+    if not acts:
+        raise ValueError("a population needs at least one activation")
+    reports = list(reports) if reports is not None else [None] * len(acts)
+    if len(reports) != len(acts):
+        raise ValueError(f"{len(acts)} activations but {len(reports)} report callbacks")
+    total = int(steps) if steps is not None else task.steps
+    if total < 1:
+        raise ValueError(f"steps must be >= 1, got {total}")
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(threads)))
+    try:
+        dev = worker_device(task.device, device)
+        ds = on_device(task_data(task, data_dir), dev)
+        return _train_members(list(acts), task, ds, int(seed), total, reports, dev, None, report_metric)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
 _built: dict[int, tuple[Any, Dataset]] = {}
 
 
@@ -274,14 +314,60 @@ def _run_objective(act: ActSpec, task: Task, seed: int, report: Callable[[int, f
     return res
 
 
+@dataclass
+class _Member:
+    """One network of a training loop: its model, its result so far, and its own global-RNG state (dropout or a
+    random activation draws from it), so that members trained together draw what each would draw alone."""
+
+    model: nn.Module
+    res: RunResult
+    report: Callable[[int, float], bool] | None
+    rng: torch.Tensor
+    cuda_rng: torch.Tensor | None = None
+    live: bool = True
+    window: float = 0.0
+    window_n: int = 0
+
+    def enter(self) -> None:
+        torch.set_rng_state(self.rng)
+        if self.cuda_rng is not None:
+            torch.cuda.set_rng_state(self.cuda_rng)
+
+    def leave(self) -> None:
+        self.rng = torch.get_rng_state()
+        if self.cuda_rng is not None:
+            self.cuda_rng = torch.cuda.get_rng_state()
+
+
 def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
            report: Callable[[int, float], bool] | None, device: torch.device,
            on_model: Callable[[nn.Module], None] | None = None, report_metric: str = "val_acc") -> RunResult:
+    return _train_members([act], task, ds, seed, total, [report], device, on_model, report_metric)[0]
+
+
+def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, total: int,
+                   reports: list[Callable[[int, float], bool] | None], device: torch.device,
+                   on_model: Callable[[nn.Module], None] | None = None,
+                   report_metric: str = "val_acc") -> list[RunResult]:
+    """The one training loop: each activation's network trained on ``seed``, all on the same batches in one loop.
+
+    Every member computes exactly what it computes alone (``train_one``): its weights come from the same seed, the
+    batches and augmentation are shared, each draws from its own copy of the global RNG, the summed loss gives each
+    member's parameters its own gradient, and the optimizer's update is elementwise. A member that diverges or is
+    pruned stops; the others go on.
+    """
     reported = get_metric(report_metric)
     t_start = time.perf_counter()
     init_seed, data_seed, other_seed = _seeds(seed)
-    model = _build(act, task, ds, init_seed, other_seed).to(device)
-    model.train()
+    members: list[_Member] = []
+    for act, report in zip(acts, reports, strict=True):
+        model = _build(act, task, ds, init_seed, other_seed).to(device)
+        model.train()
+        res = RunResult(act=act_label(act), task=task.name, seed=seed, steps=total, steps_done=0,
+                        val_acc=1.0 / ds.n_classes, test_acc=None, val_loss=None, train_loss=None,
+                        n_params=sum(p.numel() for p in model.parameters()), data=ds.source)
+        members.append(_Member(model, res, report, torch.get_rng_state(),
+                               torch.cuda.get_rng_state() if device.type == "cuda" else None))
     g_data = torch.Generator().manual_seed(data_seed)
 
     n = len(ds.y_train)
@@ -290,18 +376,20 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
     bsched = make_batch_schedule(task.batch_schedule, batch, total, n, **task.batch_schedule_kwargs)
     sched = make_schedule(task.schedule, task.lr, total, batch_size=batch, steps_per_epoch=per_epoch,
                           **task.schedule_kwargs)
-    opt = make_optimizer(task, [p for p in model.parameters() if p.requires_grad])
+    # One optimizer over every member's parameters: its update is elementwise, and a member without gradients (it
+    # stopped) is skipped, so each member moves as it would alone.
+    opt = make_optimizer(task, [p for m in members for p in m.model.parameters() if p.requires_grad])
     chance = 1.0 / ds.n_classes
     every = max(1, total // CURVE_POINTS)
 
-    res = RunResult(act=act_label(act), task=task.name, seed=seed, steps=total, steps_done=0, val_acc=chance,
-                    test_acc=None, val_loss=None, train_loss=None,
-                    n_params=sum(p.numel() for p in model.parameters()), data=ds.source)
     # The order is drawn on the CPU (the same numbers on every device) and moved once per epoch.
     perm = torch.randperm(n, generator=g_data).to(device)
-    pos, window, window_n, train_time = 0, 0.0, 0, 0.0
+    pos, train_time = 0, 0.0
     t_train = time.perf_counter()
     for t in range(total):
+        live = [m for m in members if m.live]
+        if not live:
+            break
         b = bsched.size(t)
         if pos + b > n:  # new epoch; the last partial batch is dropped so every step has its scheduled size
             perm, pos = torch.randperm(n, generator=g_data).to(device), 0
@@ -311,51 +399,67 @@ def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
         if task.augment:
             xb = _augment(xb, g_data)
         apply_schedule(opt, sched, t, b)
-        loss = F.cross_entropy(*_flat(model(xb), yb))
-        lv = float(loss.detach())
-        if not math.isfinite(lv):
-            res.diverged = True
+        losses, stepping = [], []
+        for m in live:
+            m.enter()
+            loss = F.cross_entropy(*_flat(m.model(xb), yb))
+            m.leave()
+            lv = float(loss.detach())
+            if not math.isfinite(lv):
+                m.res.diverged, m.live = True, False
+                continue
+            losses.append(loss)
+            stepping.append((m, lv))
+        if not losses:
             break
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        (losses[0] if len(losses) == 1 else torch.stack(losses).sum()).backward()
         opt.step()
-        res.steps_done = t + 1
-        window += lv
-        window_n += 1
-        if window_n == every or t + 1 == total:
-            res.curve["step"].append(t + 1)
-            res.curve["loss"].append(window / window_n)
-            res.train_loss = window / window_n
-            window, window_n = 0.0, 0
+        for m, lv in stepping:
+            m.res.steps_done = t + 1
+            m.window += lv
+            m.window_n += 1
+            if m.window_n == every or t + 1 == total:
+                m.res.curve["step"].append(t + 1)
+                m.res.curve["loss"].append(m.window / m.window_n)
+                m.res.train_loss = m.window / m.window_n
+                m.window, m.window_n = 0.0, 0
         if (t + 1) % task.eval_every == 0 and t + 1 < total:
             train_time += time.perf_counter() - t_train
-            acc, vloss = _evaluate(model, ds.x_val, ds.y_val)
+            for m, _ in stepping:
+                m.enter()
+                acc, vloss = _evaluate(m.model, ds.x_val, ds.y_val)
+                m.leave()
+                if not math.isfinite(vloss):
+                    m.res.diverged, m.live = True, False
+                    continue
+                m.res.val_curve["step"].append(t + 1)
+                m.res.val_curve["acc"].append(acc)
+                if m.report is not None and m.report(
+                        t + 1, reported.value(SimpleNamespace(val_acc=acc, val_loss=vloss))):
+                    m.res.pruned, m.live = True, False
+                    m.res.val_acc, m.res.val_loss = acc, vloss
             t_train = time.perf_counter()
-            if not math.isfinite(vloss):
-                res.diverged = True
-                break
-            res.val_curve["step"].append(t + 1)
-            res.val_curve["acc"].append(acc)
-            if report is not None and report(t + 1, reported.value(SimpleNamespace(val_acc=acc, val_loss=vloss))):
-                res.pruned = True
-                res.val_acc, res.val_loss = acc, vloss
-                break
     train_time += time.perf_counter() - t_train
-    res.steps_per_s = res.steps_done / train_time if train_time > 0 else 0.0
 
-    if not res.diverged and not res.pruned:
-        acc, vloss = _evaluate(model, ds.x_val, ds.y_val)
-        if math.isfinite(vloss):
-            res.val_acc, res.val_loss = acc, vloss
-            res.val_curve["step"].append(res.steps_done)
-            res.val_curve["acc"].append(acc)
-            res.test_acc, res.test_loss = _evaluate(model, ds.x_test, ds.y_test)
-            if on_model is not None:
-                on_model(model.eval())
-        else:
-            res.diverged = True
-    if res.diverged:
-        res.val_acc, res.test_acc = chance, chance
-        res.val_loss = res.test_loss = math.log(ds.n_classes)
-    res.wall_time = time.perf_counter() - t_start
-    return res
+    for m in members:
+        res = m.res
+        res.steps_per_s = res.steps_done / train_time if train_time > 0 else 0.0
+        if not res.diverged and not res.pruned:
+            m.enter()
+            acc, vloss = _evaluate(m.model, ds.x_val, ds.y_val)
+            if math.isfinite(vloss):
+                res.val_acc, res.val_loss = acc, vloss
+                res.val_curve["step"].append(res.steps_done)
+                res.val_curve["acc"].append(acc)
+                res.test_acc, res.test_loss = _evaluate(m.model, ds.x_test, ds.y_test)
+                if on_model is not None:
+                    on_model(m.model.eval())
+            else:
+                res.diverged = True
+            m.leave()
+        if res.diverged:
+            res.val_acc, res.test_acc = chance, chance
+            res.val_loss = res.test_loss = math.log(ds.n_classes)
+        res.wall_time = time.perf_counter() - t_start  # members trained together share their wall time
+    return [m.res for m in members]
