@@ -57,6 +57,9 @@ def bench_accuracy(
     seeds: int = typer.Option(5, "--seeds", min=1, help="seeds 0..N-1, paired across activations"),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="override the task's step budget"),
     workers: int = typer.Option(1, "--workers", min=1, help="parallel processes, one thread each"),
+    population: int = typer.Option(1, "--population", min=1,
+                                   help="train up to K activations of one seed together in one loop (the same "
+                                        "results, faster)"),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="paired against this (default: the task's)"),
     metric: str = typer.Option("test_acc", "--metric",
                                help="test_acc (final reports) or val_acc; losses, lower is better: test_loss, "
@@ -98,7 +101,8 @@ def bench_accuracy(
 
         try:
             comp = accuracy.run(names, task=task, seeds=seeds, steps=steps, workers=workers, baseline=base,
-                                metric=metric, data_dir=data_dir, progress=tick, device=device)
+                                metric=metric, data_dir=data_dir, progress=tick, device=device,
+                                population=population)
         except (KeyError, ValueError, TypeError, DataError) as e:
             fail(str(e.args[0]) if e.args else str(e))
     console.print(accuracy.rich_table(comp))

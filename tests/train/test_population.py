@@ -71,3 +71,28 @@ def test_bad_populations_are_one_line_errors() -> None:
         train_population([], "digits-mlp")
     with pytest.raises(ValueError, match="2 activations but 1 report"):
         train_population(["relu", "gelu"], "digits-mlp", reports=[None])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_comparison_in_populations_gives_the_same_numbers(workers: int) -> None:
+    from actlab.train import compare
+
+    acts = ["isrlu", "x * erf(x)", "swish"]
+    one = compare(acts, "digits-mlp", seeds=2, steps=30, workers=workers)
+    together = compare(acts, "digits-mlp", seeds=2, steps=30, workers=workers, population=3)
+    assert one.rows() == [{**r, "time_per_run": t["time_per_run"]} for r, t in zip(together.rows(), one.rows(),
+                                                                                     strict=True)]
+
+
+def test_jobs_group_by_seed_into_populations() -> None:
+    from actlab.train._protocol import _units
+
+    jobs = [(a, s) for a in "abcde" for s in (0, 1)]
+    units = _units(jobs, 2)
+    assert [(u[1], u[2]) for u in units] == [(["a", "b"], 0), (["c", "d"], 0), (["e"], 0), (["a", "b"], 1),
+                                            (["c", "d"], 1), (["e"], 1)]
+    assert sorted(i for u in units for i in u[0]) == list(range(len(jobs)))
+    with pytest.raises(ValueError, match="population must be >= 1"):
+        from actlab.train import run_jobs
+
+        run_jobs(jobs, "digits-mlp", population=0)
