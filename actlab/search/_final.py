@@ -90,9 +90,31 @@ def has_final(study: optuna.Study) -> bool:
     return True
 
 
+def _status(final: optuna.Study, me: str) -> tuple[set[str], set[str]]:
+    """(keys evaluated, keys another live driver is evaluating now) of the final study."""
+    from ._study import _alive
+
+    now, attrs = time.time(), final.user_attrs
+    done, claimed = set(), set()
+    for t in final.get_trials(deepcopy=False):
+        key, owner = t.user_attrs.get(Attr.KEY), t.user_attrs.get(Attr.DRIVER)
+        if t.user_attrs.get(Attr.REQUEUED) or key is None:
+            continue
+        if t.state in (TrialState.COMPLETE, TrialState.FAIL):
+            done.add(key)
+        elif t.state == TrialState.RUNNING and owner not in (None, me) and _alive(owner, attrs, now):
+            claimed.add(key)
+    return done, claimed
+
+
 def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Executor | None = None,
               on_event: Callable[[str, dict[str, Any]], None] | None = None) -> optuna.Study:
-    """Run the missing evaluations of :func:`plan` and return the companion study."""
+    """Run the missing evaluations of :func:`plan` and return the companion study.
+
+    Drivers sharing a study share this stage: an evaluation another live driver is running is left to it (and
+    waited for), and two drivers that pick the same one at once keep the lower trial (:func:`claim` on its key),
+    so N drivers never train an evaluation twice. An evaluation whose driver died is requeued and run here.
+    """
     on_event = on_event or (lambda kind, info: None)
     final = open_study(final_name(study.study_name), url, cfg.directions[:1])
     if final.metric_names is None:
@@ -100,23 +122,53 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             final.set_metric_names([cfg.metric])
     me = driver_id()
-    heartbeat(final, me)
-    recover_stale(final, me)
-    done = {t.user_attrs.get(Attr.KEY) for t in final.get_trials(deepcopy=False)
-            if t.state in (TrialState.COMPLETE, TrialState.FAIL) and not t.user_attrs.get(Attr.REQUEUED)}
-    todo = [k for k in plan(cfg, top_trials(study, cfg.top_k)) if _key(k) not in done]
-    on_event("final", {"total": len(todo)})
-    if not todo:
-        return final
+    keys = [(_key(k), k) for k in plan(cfg, top_trials(study, cfg.top_k))]
     own = executor is None
-    executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
+    announced = False
+    try:
+        while True:
+            heartbeat(final, me)
+            recover_stale(final, me)
+            done, claimed = _status(final, me)
+            todo = [k for key, k in keys if key not in done and key not in claimed]
+            if not announced:
+                on_event("final", {"total": len(todo)})
+                announced = True
+            if todo:
+                executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
+                _evaluate_all(cfg, final, todo, executor, me, on_event)
+            elif all(key in done for key, _ in keys):
+                return final
+            else:  # the rest is another driver's, running now: wait for it (or for its death, then take it over)
+                time.sleep(_WAIT)
+    finally:
+        if own and executor is not None:
+            executor.close()
+
+
+_WAIT = 1.0  # seconds between looks at evaluations another driver is running
+
+
+def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, str, str, int]],
+                  executor: Executor, me: str, on_event: Callable[[str, dict[str, Any]], None]) -> None:
+    from ._study import claim
+
     trials: dict[int, Any] = {}
     first_seed = FRESH_SEED_BASE
     try:
         for role, act, task, seed in todo:
             trial = final.ask()
-            for name, v in ((Attr.KEY, _key((role, act, task, seed))), (Attr.ROLE, role), (Attr.ACT, act),
-                            (Attr.TASK, task), (Attr.SEED, seed), (Attr.DRIVER, me), (Attr.EXPRESSION, act)):
+            key = _key((role, act, task, seed))
+            trial.set_user_attr(Attr.DRIVER, me)
+            trial.set_user_attr(Attr.KEY, key)
+            twin = claim(final, trial.number, key, me, attr=Attr.KEY)
+            if twin is not None:  # another driver took this evaluation in the same moment: it is theirs
+                trial.set_user_attr(Attr.FAILURE, f"claimed by trial {twin}")
+                trial.set_user_attr(Attr.REQUEUED, True)  # not an evaluation: the board and the plan skip it
+                final.tell(trial, state=TrialState.FAIL)
+                continue
+            for name, v in ((Attr.ROLE, role), (Attr.ACT, act), (Attr.TASK, task), (Attr.SEED, seed),
+                            (Attr.EXPRESSION, act)):
                 trial.set_user_attr(name, v)
             cost = cfg.analyse and role != "check" and seed == first_seed  # one cost measurement per row
             # Robustness studies attack the main task's fresh-seed networks too (the check task's are not judged on it).
@@ -158,7 +210,3 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
         # once this one is dead.
         requeue_all(final, trials.values())
         raise
-    finally:
-        if own:
-            executor.close()
-    return final

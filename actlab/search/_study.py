@@ -230,9 +230,10 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
     return storage
 
 
-def claim(study: optuna.Study, number: int, identity: str, me: str) -> int | None:
-    """After driver ``me`` set ``identity`` on its trial ``number``: the lower number of a trial that claimed the same
-    function first, if any (this trial then copies it instead of training it again).
+def claim(study: optuna.Study, number: int, identity: str, me: str, attr: str = Attr.IDENTITY) -> int | None:
+    """After driver ``me`` set ``identity`` (user attribute ``attr``: a function's identity in the search, an
+    evaluation's key in the final stage) on its trial ``number``: the lower number of a trial that claimed the same
+    first, if any (this trial then yields to it instead of training it again).
 
     Drivers sharing a study read the others' claims when they choose candidates, but two can choose the same
     function in the same moment. Both claims are written before either checks, so exactly one (the lower number)
@@ -243,8 +244,12 @@ def claim(study: optuna.Study, number: int, identity: str, me: str) -> int | Non
                for k, v in study.user_attrs.items()):
         return None
     for t in study.get_trials(deepcopy=False):
-        if t.number < number and t.user_attrs.get(Attr.IDENTITY) == identity and (
-                is_evaluated(t) or (t.state == TrialState.RUNNING and Attr.DRIVER in t.user_attrs)):
+        if t.number >= number or t.user_attrs.get(attr) != identity or t.user_attrs.get(Attr.REQUEUED):
+            continue
+        running = t.state == TrialState.RUNNING and Attr.DRIVER in t.user_attrs
+        finished = is_evaluated(t) if attr == Attr.IDENTITY else t.state in (
+            TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        if running or finished:
             return t.number
     return None
 

@@ -1,5 +1,6 @@
-"""``python -m tests.search._drivers STORAGE STUDY BUDGET START_AT``: one driver over the fakes that opens its
-storage at wall-clock time START_AT, so that several drivers started together race to create a new study."""
+"""``python -m tests.search._drivers STORAGE STUDY BUDGET START_AT [final]``: one driver over the fakes that opens
+its storage at wall-clock time START_AT, so that several drivers started together race to create a new study; with
+``final`` it then runs the final stage (fresh seeds, a baseline, a check task), which the drivers share."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from tests.search._fakes import FakeSpace, fake_config
 
 
 def main(argv: list[str]) -> None:
-    storage, study, budget, start_at = argv
-    cfg = fake_config(task="fake;delay=0.1", budget=int(budget), storage=storage, study=study, workers=1)
+    storage, study, budget, start_at = argv[:4]
+    final = argv[4:] == ["final"]
+    extra = dict(top_k=2, reeval_seeds=2, check_task="fake;delay=0.1;check=1", check_seeds=2,
+                 baselines=("max(x(x), zero(x))",)) if final else {}
+    cfg = fake_config(task="fake;delay=0.1", budget=int(budget), storage=storage, study=study, workers=1, **extra)
     time.sleep(max(0.0, float(start_at) - time.time()))
-    Driver(cfg, FakeSpace()).run()
+    driver = Driver(cfg, FakeSpace())
+    driver.run()
+    if final:
+        from actlab.search._final import run_final
+
+        run_final(cfg, driver.study, driver.url)
 
 
 if __name__ == "__main__":

@@ -46,10 +46,11 @@ def _check_shared_study(url: str, name: str, drivers: int) -> None:
     assert len(owners) == drivers and len(done) >= 4
 
 
-def _race(url: str, name: str, drivers: int = 3, budget: int = 4) -> None:
+def _race(url: str, name: str, drivers: int = 3, budget: int = 4, final: bool = False) -> None:
     start = time.time() + 8.0  # after every process has imported torch and optuna
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.search._drivers", url, name, str(budget), str(start)],
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.search._drivers", url, name, str(budget), str(start),
+                               *(["final"] if final else [])],
                               cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) for _ in range(drivers)]
     errs = [p.communicate(timeout=180)[1] for p in procs]
     for p, err in zip(procs, errs, strict=True):
@@ -89,6 +90,28 @@ def test_drivers_share_a_new_sqlite_study(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'race.db'}"
     _race(url, "race")
     _check_shared_study(url, "race", 3)
+
+
+def test_three_drivers_share_the_final_stage_and_train_nothing_twice(tmp_path: Path) -> None:
+    _check_shared_final(f"sqlite:///{tmp_path / 'final.db'}")
+
+
+@pytest.mark.slow
+def test_three_drivers_share_the_final_stage_on_postgres(fresh_pg_database: str) -> None:
+    _check_shared_final(fresh_pg_database)
+
+
+def _check_shared_final(url: str) -> None:
+    _race(url, "fin", final=True)
+    final = optuna.load_study(study_name="fin:final", storage=normalise_url(url))
+    evals = [t for t in final.trials if not t.user_attrs.get("requeued")]
+    keys = [t.user_attrs["key"] for t in evals]
+    assert len(keys) == len(set(keys)), "a final-stage evaluation was trained twice"
+    assert all(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in final.trials), "an evaluation was lost"
+    # every driver's plan is covered: the top 2 and the baseline on 2 fresh seeds, on both tasks
+    roles = {(t.user_attrs["role"], t.user_attrs["task"]) for t in evals}
+    assert {r for r, _ in roles} == {"top", "baseline", "check"} and len(keys) >= (2 + 1) * 2 * 2
+    assert len({t.user_attrs["driver"] for t in evals}) >= 2, "the drivers did not share the work"
 
 
 def test_storage_urls_are_normalised_and_masked() -> None:
