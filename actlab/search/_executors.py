@@ -274,14 +274,28 @@ class RayExecutor(Executor):
             opts["num_gpus"] = min(1.0, gpus / self.slots)  # several trials share a GPU when slots > GPUs
         self._remote = ray.remote(**opts)(_ray_run)
         self._refs: dict[Any, tuple[Job, float]] = {}
+        # Jobs beyond the slots wait here, not in Ray's queue: a job's timeout runs from its dispatch, as in the
+        # local pool, so a final stage that submits every evaluation at once times none out for waiting.
+        self._queue: list[Job] = []
 
     def submit(self, job: Job) -> None:
-        self._refs[self._remote.remote(job, self.device)] = (job, time.monotonic())
+        self._queue.append(job)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self._queue and len(self._refs) < self.slots:
+            job = self._queue.pop(0)
+            self._refs[self._remote.remote(job, self.device)] = (job, time.monotonic())
 
     def busy(self) -> int:
-        return len(self._refs)
+        return len(self._refs) + len(self._queue)
 
     def poll(self, timeout: float) -> list[Outcome]:
+        out = self._poll(timeout)
+        self._dispatch()
+        return out
+
+    def _poll(self, timeout: float) -> list[Outcome]:
         ray = self._ray
         out: list[Outcome] = []
         if not self._refs:

@@ -249,6 +249,21 @@ def test_ray_backend(tmp_path: Path) -> None:
         study = _load(res.storage, "r")
         assert len(evaluated(study)) == 4
         assert all(t.state == TrialState.COMPLETE for t in evaluated(study))
+        # More jobs than slots (a final stage submits every evaluation at once): the extra ones wait in the
+        # executor, not in Ray's queue, so each job's timeout runs from its dispatch
+        from actlab.search._executors import RayExecutor
+        from actlab.search._objective import Job
+
+        ex = RayExecutor("auto", workers=1)
+        for k, e in enumerate(("add(x(x), relu(x))", "max(x(x), zero(x))", "mul(x(x), relu(x))")):
+            ex.submit(Job(key=k, expression=e, task="fake;delay=0.2", seeds=(0,), timeout=60,
+                          evaluator="tests.search._fakes:fake_eval", analyse=False))
+        assert ex.busy() == 3 and len(ex._refs) == 1
+        done = []
+        while len(done) < 3:
+            done += ex.poll(timeout=5.0)
+            assert len(ex._refs) <= 1
+        assert sorted(o.job.key for o in done) == [0, 1, 2] and all(o.result is not None for o in done)
     finally:
         ray.shutdown()
 
