@@ -190,12 +190,12 @@ def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed
     optimizer's elementwise update (``tests/train/test_population.py`` checks every preset task). A member that
     diverges or that its ``reports[i]`` prunes stops, and the others go on. The members share one forward pass over
     the batch loop, one backward call and one optimizer step; their layers still run one member at a time (no
-    batched matmul or grouped convolution yet), and they share their wall time.
+    batched matmul or grouped convolution yet), and they share their wall time. The other arguments are
+    :func:`train_one`'s.
 
     Args:
         acts: the members' activations (anything :func:`train_one` takes), each trained once.
         reports: one pruning callback per member (or None), as ``train_one``'s ``report``.
-        Others: as :func:`train_one`.
     """
     task = get_task(task)
     if task.objective is not None:
