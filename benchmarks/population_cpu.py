@@ -49,7 +49,8 @@ def measure(task: str, k: int, steps: int, rounds: int) -> dict:
     return {"task": task, "k": k, "steps": steps, "population_s": statistics.median(pops),
             "solo_s": statistics.median(solos), "population_trainings_per_hour": per_hour,
             "solo_trainings_per_hour": 3600 * k / statistics.median(solos),
-            "speedup_median_of_rounds": statistics.median(ratios), "every_member_equal_to_solo": exact}
+            "speedup_median_of_rounds": statistics.median(ratios), "speedup_rounds": ratios,
+            "every_member_equal_to_solo": exact}
 
 
 def main() -> None:
@@ -57,7 +58,7 @@ def main() -> None:
     ap.add_argument("--tasks", default="mnist1d-cnn,digits-mlp")
     ap.add_argument("--k", default="1,4,8,16")
     ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)

@@ -114,11 +114,14 @@ def fidelity_table(path: str) -> str:
 def population_table(path: str) -> str:
     """``benchmarks/population_cpu.py --json``: trainings per hour of K members together against one by one."""
     d = _load(path)
-    lines = ["| task | K | together: trainings/h | one by one: trainings/h | speed-up (median of rounds) | "
+    lines = ["| task | K | together: trainings/h | one by one: trainings/h | speed-up: median (range) of rounds | "
              "every member equal to its solo run |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['task']} | {r['k']} | {r['population_trainings_per_hour']:.0f} | "
-              f"{r['solo_trainings_per_hour']:.0f} | {r['speedup_median_of_rounds']:.2f}× | "
-              f"{'yes' if r['every_member_equal_to_solo'] else 'NO'} |" for r in d["rows"]]
+    for r in d["rows"]:
+        spread = r.get("speedup_rounds") or []
+        rng = f" ({min(spread):.2f}–{max(spread):.2f})" if spread else ""
+        lines.append(f"| {r['task']} | {r['k']} | {r['population_trainings_per_hour']:.0f} | "
+                     f"{r['solo_trainings_per_hour']:.0f} | {r['speedup_median_of_rounds']:.2f}×{rng} | "
+                     f"{'yes' if r['every_member_equal_to_solo'] else 'NO'} |")
     return "\n".join(lines)
 
 
