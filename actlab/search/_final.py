@@ -194,7 +194,14 @@ def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, 
                     for name, v in extra.items():
                         if v is not None:
                             trial.set_user_attr(name, v)
-                if r is not None and r.ok and val is not None and math.isfinite(val):
+                # Two drivers can still both train one evaluation when one chose it before the other's claim was
+                # visible; the same check at the end keeps one record of it, the lower trial's.
+                twin = claim(final, trial.number, trial.user_attrs.get(Attr.KEY, ""), me, attr=Attr.KEY)
+                if twin is not None:
+                    trial.set_user_attr(Attr.FAILURE, f"trained twice; trial {twin} holds the record")
+                    trial.set_user_attr(Attr.REQUEUED, True)
+                    final.tell(trial, state=TrialState.FAIL)
+                elif r is not None and r.ok and val is not None and math.isfinite(val):
                     final.tell(trial, float(val))
                 else:
                     trial.set_user_attr(Attr.FAILURE, (out.error if r is None else r.reason) or "no result")

@@ -28,6 +28,8 @@ __all__ = ["storage_url", "view_url", "mask_url", "normalise_url", "StorageError
 RUNS_DIR = Path("runs")
 #: ``storage=MEMORY`` keeps a study in this process (optuna's InMemoryStorage): no file, no resume.
 MEMORY = ":memory:"
+# How long a final-stage claim waits for a lower trial's key to be written (it is written right after the ask).
+_CLAIM_WAIT = 5.0
 # A driver on another host counts as dead when its heartbeat is older than this.
 GRACE_SECONDS = 600.0
 
@@ -243,15 +245,27 @@ def claim(study: optuna.Study, number: int, identity: str, me: str, attr: str = 
     if not any(k.startswith("heartbeat:") and k != f"heartbeat:{me}" and now - float(v) < GRACE_SECONDS
                for k, v in study.user_attrs.items()):
         return None
-    for t in study.get_trials(deepcopy=False):
-        if t.number >= number or t.user_attrs.get(attr) != identity or t.user_attrs.get(Attr.REQUEUED):
-            continue
-        running = t.state == TrialState.RUNNING and Attr.DRIVER in t.user_attrs
-        finished = is_evaluated(t) if attr == Attr.IDENTITY else t.state in (
-            TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        if running or finished:
-            return t.number
-    return None
+    deadline = time.monotonic() + _CLAIM_WAIT
+    while True:
+        unlabelled = False
+        for t in study.get_trials(deepcopy=False):
+            if t.number >= number or t.user_attrs.get(Attr.REQUEUED):
+                continue
+            if attr != Attr.IDENTITY and t.state == TrialState.RUNNING and attr not in t.user_attrs:
+                unlabelled = True  # asked before this one, its key not written yet: it may be the same evaluation
+                continue
+            if t.user_attrs.get(attr) != identity:
+                continue
+            running = t.state == TrialState.RUNNING and Attr.DRIVER in t.user_attrs
+            finished = is_evaluated(t) if attr == Attr.IDENTITY else t.state in (
+                TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+            if running or finished:
+                return t.number
+        # A lower trial whose key is not written yet decides nothing; it is written right after its ask, so wait
+        # for it briefly (a dead driver's unlabelled trial stops mattering at the deadline).
+        if not unlabelled or time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
 
 def driver_id() -> str:
