@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._tabular import cell_text, html_table
-from ..search.board_view import board_html, detail_grid, grid_html, shorten, value_text
+from ..search.board_view import board_html, detail_grid, grid_html, holds_text, shorten, value_text
 from .search import study_and_board, plot_cost, plot_progress, plot_top_functions
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _protocol(board: Any) -> list[dict[str, str]]:
     cfg = dict(board.config)
     cfg["study"] = board.study  # the config may hold None (a derived name): the page names the real study
     rows = [{"setting": k, "value": "default" if v is None else cell_text(v)} for k, v in cfg.items()
-            if k not in ("extra",) or v]
+            if k != "extra" or v]
     rows.append({"setting": "trials", "value": ", ".join(f"{n} {k}" for k, n in sorted(board.counts.items()))})
     return rows
 
@@ -78,10 +78,9 @@ def _generalization(board: Any) -> str:
             value = f"all {c.failed} runs failed" if c.failed else "—"
         else:
             value = value_text(test_m, c.test_ci) + (f" ({c.failed} failed)" if c.failed else "")
-        holds = {True: "yes", False: "no", None: "—"}[r.holds]
         rows.append({"#": str(r.rank), "function": r.name, f"test {test_m.name.split('_', 1)[1]} ± CI": value,
                      "beats there": ", ".join(c.beats) if c and c.beats else "none",
-                     "beats here": ", ".join(r.beats) or "none", "holds": holds})
+                     "beats here": ", ".join(r.beats) or "none", "holds": holds_text(r)})
     return html_table(rows) if rows else _note("No found functions yet.")
 
 

@@ -25,7 +25,8 @@ from ._config import FRESH_SEED_BASE, SearchConfig
 from ._executors import Executor, make_executor
 from ._objective import Job, seeds_median
 from ._records import Attr
-from ._study import direction_sign, driver_id, evaluated, heartbeat, open_study, recover_stale, requeue_all, scalar
+from ._study import (_alive, claim, direction_sign, driver_id, evaluated, heartbeat, open_study, recover_stale,
+                     requeue_all, scalar)
 
 __all__ = ["final_name", "top_trials", "plan", "run_final", "fresh_seeds", "has_final"]
 
@@ -92,8 +93,6 @@ def has_final(study: optuna.Study) -> bool:
 
 def _status(final: optuna.Study, me: str) -> tuple[set[str], set[str]]:
     """(keys evaluated, keys another live driver is evaluating now) of the final study."""
-    from ._study import _alive
-
     now, attrs = time.time(), final.user_attrs
     done, claimed = set(), set()
     for t in final.get_trials(deepcopy=False):
@@ -151,8 +150,6 @@ _WAIT = 1.0  # seconds between looks at evaluations another driver is running
 
 def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, str, str, int]],
                   executor: Executor, me: str, on_event: Callable[[str, dict[str, Any]], None]) -> None:
-    from ._study import claim
-
     trials: dict[int, Any] = {}
     first_seed = FRESH_SEED_BASE
     try:

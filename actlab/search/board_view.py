@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._leaderboard import Board, Row
 
 __all__ = ["BoardLine", "Grid", "board_lines", "board_notes", "board_warnings", "board_html", "board_title", "headers",
-           "detail_grid", "grid_html", "shorten", "best_baseline",
+           "detail_grid", "grid_html", "shorten", "best_baseline", "holds_text",
            "value_text", "COLUMNS", "FUNCTION_WIDTH"]
 
 #: The widest function name on the compact board; longer ones end in an ellipsis (the full text is in --json).
@@ -82,7 +82,7 @@ def _delta(t: PairedTest | None, alpha: float) -> str:
     return f"{t.delta:+.3f}{star} ({format_p(t.p_adjusted)})"
 
 
-def _holds(r: "Row") -> str:
+def holds_text(r: "Row") -> str:
     if r.kind != "found":
         return ""
     return {True: "yes", False: "no", None: "—"}[r.holds]
@@ -104,7 +104,7 @@ def board_lines(board: "Board") -> list[BoardLine]:
         out.append(BoardLine(
             rank=str(r.rank), function=shorten(name), value=value,
             delta=_delta(r.vs.get(best.name), board.alpha) if found and best is not None else "",
-            beats=f"{len(r.beats)}/{nb}" if found else "base", holds=_holds(r), cost=_f(r.cost, ".2f"),
+            beats=f"{len(r.beats)}/{nb}" if found else "base", holds=holds_text(r), cost=_f(r.cost, ".2f"),
             kind=r.kind, name=name))
     return out
 

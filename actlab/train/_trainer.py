@@ -163,20 +163,7 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
 
     Never raises on a diverging network: a non-finite loss ends the run with ``diverged=True`` and chance accuracy.
     """
-    task = get_task(task)
-    total = int(steps) if steps is not None else task.steps
-    if total < 1:
-        raise ValueError(f"steps must be >= 1, got {total}")
-    prev_threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(threads)))
-    try:
-        if task.objective is not None:
-            return _run_objective(act, task, int(seed), report)
-        dev = worker_device(task.device, device)
-        ds = on_device(task_data(task, data_dir), dev)
-        return _train(act, task, ds, int(seed), total, report, dev, on_model, report_metric)
-    finally:
-        torch.set_num_threads(prev_threads)
+    return _run([act], get_task(task), seed, steps, [report], threads, data_dir, device, on_model, report_metric)[0]
 
 
 def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed: int = 0,
@@ -206,15 +193,25 @@ def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed
     reports = list(reports) if reports is not None else [None] * len(acts)
     if len(reports) != len(acts):
         raise ValueError(f"{len(acts)} activations but {len(reports)} report callbacks")
+    return _run(list(acts), task, seed, steps, reports, threads, data_dir, device, None, report_metric)
+
+
+def _run(acts: list[ActSpec], task: Task, seed: int, steps: int | None,
+         reports: list[Callable[[int, float], bool] | None], threads: int, data_dir: str | Path | None,
+         device: str | None, on_model: Callable[[nn.Module], None] | None, report_metric: str) -> list[RunResult]:
+    """What train_one and train_population share: the budget, the thread count (restored afterwards), the device
+    and the data, then the one training loop (or, for one activation, the task's own objective)."""
     total = int(steps) if steps is not None else task.steps
     if total < 1:
         raise ValueError(f"steps must be >= 1, got {total}")
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, int(threads)))
     try:
+        if task.objective is not None:  # train_population refuses these: only train_one's single act gets here
+            return [_run_objective(acts[0], task, int(seed), reports[0])]
         dev = worker_device(task.device, device)
         ds = on_device(task_data(task, data_dir), dev)
-        return _train_members(list(acts), task, ds, int(seed), total, reports, dev, None, report_metric)
+        return _train_members(acts, task, ds, int(seed), total, reports, dev, on_model, report_metric)
     finally:
         torch.set_num_threads(prev_threads)
 
@@ -327,22 +324,21 @@ class _Member:
     live: bool = True
     window: float = 0.0
     window_n: int = 0
+    swap: bool = True  # False for a population of one: the global RNG is the member's own, nothing to swap
 
     def enter(self) -> None:
+        if not self.swap:
+            return
         torch.set_rng_state(self.rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state(self.cuda_rng)
 
     def leave(self) -> None:
+        if not self.swap:
+            return
         self.rng = torch.get_rng_state()
         if self.cuda_rng is not None:
             self.cuda_rng = torch.cuda.get_rng_state()
-
-
-def _train(act: ActSpec, task: Task, ds: Dataset, seed: int, total: int,
-           report: Callable[[int, float], bool] | None, device: torch.device,
-           on_model: Callable[[nn.Module], None] | None = None, report_metric: str = "val_acc") -> RunResult:
-    return _train_members([act], task, ds, seed, total, [report], device, on_model, report_metric)[0]
 
 
 def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, total: int,
@@ -368,6 +364,8 @@ def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, tota
                         n_params=sum(p.numel() for p in model.parameters()), data=ds.source)
         members.append(_Member(model, res, report, torch.get_rng_state(),
                                torch.cuda.get_rng_state() if device.type == "cuda" else None))
+    for m in members:
+        m.swap = len(members) > 1  # solo training (train_one's hot loop) never copies the RNG state
     g_data = torch.Generator().manual_seed(data_seed)
 
     n = len(ds.y_train)
