@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from actlab.search import (MEMORY, STRATEGIES, Driver, Executor, Job, Outcome, SearchConfig, SearchSpace,
-                           evaluated, make_space, run_job)
+from actlab.search import (MEMORY, STRATEGIES, Batch, Driver, Executor, Job, Outcome, SearchConfig, SearchSpace,
+                           evaluated, make_space, run_batch)
 
 from . import table as tables
 
@@ -102,8 +102,12 @@ class InlineExecutor(Executor):
         self.slots = slots
         self._done: list[Outcome] = []
 
-    def submit(self, job: Job) -> None:
-        self._done.append(Outcome(job, run_job(job)))
+    def submit(self, job: Job | Batch) -> None:
+        unit = job if isinstance(job, Batch) else Batch((job,))
+        self._done += self._settle(unit, run_batch(unit))
+
+    def _again(self, batch: Batch) -> None:
+        self.submit(batch)
 
     def poll(self, timeout: float) -> list[Outcome]:
         out, self._done = self._done, []

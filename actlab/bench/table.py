@@ -128,7 +128,7 @@ def _commit() -> str:
 
 
 def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: str, workers: int | None,
-            baselines: tuple[str, ...], runs_dir: str, study: str, timeout: float) -> Any:
+            baselines: tuple[str, ...], runs_dir: str, study: str, timeout: float, population: int = 1) -> Any:
     from actlab.search import SearchConfig
 
     if order not in ORDERS:
@@ -143,14 +143,14 @@ def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: 
     return SearchConfig(task=task, space="1", seeds=seeds, steps=steps, strategy=ORDERS[order],
                         budget=limit if limit is not None else 10**9, pruner="none", top_k=0, reeval_seeds=seeds,
                         baselines=tuple(baselines), workers=workers, study=study, runs_dir=runs_dir,
-                        analyse=False, timeout=timeout, check_task=None, race_seeds=0)
+                        analyse=False, timeout=timeout, check_task=None, race_seeds=0, population=population)
 
 
 def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, seeds: int = 2,
           limit: int | None = None, order: str = "simplest", workers: int | None = None,
           baselines: tuple[str, ...] | None = None, runs_dir: str = "runs", timeout: float = 600.0,
           exclude: tuple[str | Path, ...] = (),
-          on_event: Callable[[str, dict[str, Any]], None] | None = None) -> Table:
+          on_event: Callable[[str, dict[str, Any]], None] | None = None, population: int = 1) -> Table:
     """Build (or resume) the table ``out`` (``NAME.csv.gz``) and its sidecar; returns the loaded table.
 
     Args:
@@ -162,13 +162,15 @@ def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, 
         runs_dir: where the resumable study lives (``runs/table-NAME.db``).
         exclude: tables (same protocol) whose functions this build skips: it trains the rest of the space, as a
             shard to :func:`merge` with them (another machine's share, or a build whose study was lost).
+        population: functions each worker trains together (:func:`actlab.train.train_population`): the same rows
+            as one at a time, each row's ``seconds`` its share of the population's time.
     """
     from actlab.search import BASELINES, make_space, run_search
 
     path = _check_out(out)
     name = path.name[: -len(_SUFFIX)]
     cfg = _config(task, steps, seeds, limit, order, workers, BASELINES if baselines is None else baselines,
-                  runs_dir, f"table-{name}", timeout)
+                  runs_dir, f"table-{name}", timeout, population)
     skip: set[str] = set()
     for other in exclude:
         tab = load(other)

@@ -174,6 +174,8 @@ def bench_table(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="train at most this many functions"),
     order: str = typer.Option("simplest", "--order", help="simplest (exhaustive order) or random (a sample)"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes (default: one per core)"),
+    population: int = typer.Option(1, "--population", min=1,
+                                   help="functions each worker trains together in one loop (the same rows, faster)"),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="comma-separated zoo baselines"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="where the resumable study lives"),
     exclude: Optional[list[Path]] = typer.Option(None, "--exclude", help="a table whose functions this build skips "
@@ -190,7 +192,7 @@ def bench_table(
             with resumable("the build"):
                 tab = table.build(out, task=task, steps=steps, seeds=seeds, limit=limit, order=order,
                                   workers=workers, baselines=base, runs_dir=runs_dir, exclude=tuple(exclude or ()),
-                                  on_event=progress)
+                                  on_event=progress, population=population)
         finally:
             progress.close()
     except (FileNotFoundError, ValueError, KeyError) as e:

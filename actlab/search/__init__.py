@@ -12,7 +12,7 @@ from ._controller import Controller
 from ._engine import Driver, SearchResult
 from ._executors import Executor, LocalExecutor, Outcome, RayExecutor, make_executor
 from ._final import final_name, fresh_seeds
-from ._objective import Job, run_job
+from ._objective import Batch, Job, batches, run_batch, run_job
 from ._export import export_expression, export_study, torch_source
 from ._leaderboard import Board, Check, Row, board_metrics, leaderboard, load_board, open_stored
 from ._records import Attr, JobResult, Outcomes, SeedResult
@@ -30,4 +30,5 @@ __all__ = ["run_search", "make_space", "leaderboard", "load_board", "open_stored
            "STRATEGIES", "Strategy", "get_strategy", "register", "RichProgress", "evaluated", "open_study",
            "storage_url",
            # for tables and replays built on studies (actlab.bench.table, actlab.bench.replay)
-           "Job", "run_job", "Outcome", "final_name", "fresh_seeds", "scalar", "MEMORY"]
+           "Job", "Batch", "batches", "run_job", "run_batch", "Outcome", "final_name", "fresh_seeds", "scalar",
+           "MEMORY"]

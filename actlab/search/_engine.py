@@ -24,7 +24,8 @@ from optuna.trial import Trial, TrialState
 
 from ._config import OBJECTIVES, SearchConfig, parse_budget
 from ._executors import Executor, Outcome, make_executor
-from ._objective import Job, PruneSpec, first_report_step, seeds_median
+from ._candidate import first_report_step
+from ._objective import Job, PruneSpec, batches, seeds_median
 from ._records import Attr, JobResult, Outcomes
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
@@ -116,8 +117,8 @@ class Driver:
             self.study.enqueue_trial(proposal.tokens, user_attrs=proposal.attrs or None)
         return self.study.ask(self.dists)
 
-    def _start(self, trial: Trial, seen: dict[str, int], executor: Executor) -> bool:
-        """Check and submit one asked trial; False if it was recorded without training."""
+    def _start(self, trial: Trial, seen: dict[str, int]) -> Job | None:
+        """Check one asked trial: its job to train, or None if it was recorded without training."""
         trial.set_user_attr(Attr.DRIVER, self.me)
         try:
             tokens = self.space.validate(trial.params)
@@ -125,20 +126,20 @@ class Driver:
             canon = self.space.identity(text)
         except Exception as e:  # a malformed candidate is the candidate's failure, not the search's
             self._untrained(trial, Outcomes.SKIPPED, Attr.SKIPPED, f"{type(e).__name__}: {e}"[:300])
-            return False
+            return None
         trial.set_user_attr(Attr.EXPRESSION, text)
         trial.set_user_attr(Attr.IDENTITY, canon)
         if canon in seen and seen[canon] != trial.number:
             self._untrained(trial, Outcomes.DUPLICATE, Attr.DUPLICATE_OF, seen[canon])
-            return False
+            return None
         reason = self.space.check(text)
         if reason is not None:
             self._untrained(trial, Outcomes.SKIPPED, Attr.SKIPPED, reason)
-            return False
+            return None
         first = claim(self.study, trial.number, canon, self.me)  # another driver chose it at the same moment
         if first is not None:
             self._untrained(trial, Outcomes.DUPLICATE, Attr.DUPLICATE_OF, first)
-            return False
+            return None
         seen[canon] = trial.number
         trial.set_user_attr(Attr.OUTCOME, Outcomes.TRAINED)
         job = Job(key=trial.number, expression=text, task=self.cfg.task, seeds=tuple(range(self.cfg.seeds)),
@@ -146,10 +147,9 @@ class Driver:
                   steps=self.cfg.child_steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
                   analyse=self.cfg.analyse, measure="speed" in self.cfg.objectives, attack=self.cfg.attack_spec,
                   gated=self.cfg.gated, prune=self._prune_spec())
-        executor.submit(job)
         self.inflight[trial.number] = trial
         self.started += 1
-        return True
+        return job
 
     def _untrained(self, trial: Trial, outcome: str, key: str, why: Any) -> None:
         """Record a proposal that is not trained: FAIL (never COMPLETE or PRUNED) with ``outcome`` saying which."""
@@ -264,7 +264,8 @@ class Driver:
                 elif barren >= MAX_BARREN:
                     stop = "the strategy proposes nothing new (space exhausted?)"
                 else:
-                    room = executor.slots - len(self.inflight)
+                    # each slot trains a population of up to cfg.population candidates
+                    room = executor.slots * self.cfg.population - len(self.inflight)
                     if max_trials is not None:
                         room = min(room, max_trials - n_done - len(self.inflight))
                     if room > 0:
@@ -296,21 +297,22 @@ class Driver:
         return SearchResult(self.name, self.url, n_done, self.started, requeued, stop, raced=self.raced)
 
     def _fill(self, room: int, executor: Executor) -> int:
-        """Ask up to ``room`` trials (re-queued ones first) and submit the trainable ones; -1: nothing left."""
+        """Ask up to ``room`` trials (re-queued ones first) and submit the trainable ones, in populations of up to
+        ``cfg.population``; the number submitted, or -1 when nothing is left to propose."""
         trials = self.study.get_trials(deepcopy=False)
         seen = seen_identities(trials)
         waiting = sum(t.state == TrialState.WAITING for t in trials)
-        submitted = 0
         if waiting:
-            for _ in range(min(room, waiting)):
-                submitted += self._start(self._ask(None), seen, executor)
-            return submitted
-        proposals = self.strategy.propose(self.study, room)
-        if not proposals:
-            return -1
-        for p in proposals:
-            submitted += self._start(self._ask(p), seen, executor)
-        return submitted
+            asked = [self._ask(None) for _ in range(min(room, waiting))]
+        else:
+            proposals = self.strategy.propose(self.study, room)
+            if not proposals:
+                return -1
+            asked = [self._ask(p) for p in proposals]
+        jobs = [job for job in (self._start(trial, seen) for trial in asked) if job is not None]
+        for batch in batches(jobs, self.cfg.population):
+            executor.submit(batch)
+        return len(jobs)
 
 
 def _merge_race(first: JobResult, race: JobResult | None, error: str | None, metric: str = "val_acc") -> JobResult:

@@ -6,6 +6,10 @@ same guarantees: a job whose worker dies is retried once (then fails with the re
 timeout is killed and fails with the reason. Neither stops the search. Under Ray a lost node counts as a dead
 worker: its in-flight jobs run again on another node.
 
+A unit of work is a :class:`~actlab.search._objective.Batch`: one job, or a population of jobs trained together.
+A population whose worker dies is retried whole; one that runs out of time has its unfinished members retried one
+by one, since the slow one may have been another member.
+
 Devices: each local worker has a slot number; with ``device="cuda"`` worker k trains on GPU ``k % count`` (one or
 more workers per GPU). Ray tasks ask for a share of a GPU and Ray picks it.
 
@@ -24,11 +28,11 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
 
-from ._objective import Job, run_job
+from ._objective import Batch, Job, run_batch
 from ._records import JobResult
 
 __all__ = ["Outcome", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
@@ -48,12 +52,13 @@ class Outcome:
 
 
 class Executor(ABC):
-    """Runs jobs; ``slots`` jobs at a time."""
+    """Runs jobs; ``slots`` units at a time, a unit being a lone job or a :class:`Batch` trained as one population.
+    Every job of a batch comes back as its own :class:`Outcome`."""
 
     slots: int
 
     @abstractmethod
-    def submit(self, job: Job) -> None: ...
+    def submit(self, job: Job | Batch) -> None: ...
 
     @abstractmethod
     def poll(self, timeout: float) -> list[Outcome]:
@@ -61,10 +66,29 @@ class Executor(ABC):
 
     @abstractmethod
     def busy(self) -> int:
-        """Jobs submitted and not yet returned by :meth:`poll`."""
+        """Units submitted and not yet returned by :meth:`poll`."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
+
+    def _settle(self, batch: Batch, results: list[JobResult] | None, error: str | None = None,
+                node: str | None = None, timed_out: bool = False) -> list[Outcome]:
+        """The outcomes of a batch that came back (``results``) or was stopped (``error``).
+
+        A population that ran out of time may have been held up by one slow member: its members that the timeout
+        stopped are queued again, each alone (:meth:`_again`), so that only the slow one fails for it.
+        """
+        out: list[Outcome] = []
+        for i, job in enumerate(batch.jobs):
+            r = results[i] if results is not None else None
+            if len(batch.jobs) > 1 and (timed_out or (r is not None and r.timed_out)):
+                self._again(Batch((job,)))
+            else:
+                out.append(Outcome(job, r, error if r is None else None, node))
+        return out
+
+    def _again(self, batch: Batch) -> None:  # noqa: B027 - executors that time out populations override it
+        raise NotImplementedError(f"{type(self).__name__} cannot run a population's members again alone")
 
     def __enter__(self) -> "Executor":
         return self
@@ -104,9 +128,9 @@ def _worker_main(conn: Any, threads: int, parent: int, slot: int = 0, device: st
             return
         if job is None:
             return
-        result = run_job(job)
+        results = run_batch(job)
         try:
-            conn.send(result)
+            conn.send(results)
         except OSError:  # the driver is gone (killed): its trial is requeued when the study resumes
             return
 
@@ -116,7 +140,7 @@ class _Worker:
     proc: Any
     conn: Any
     slot: int = 0
-    job: Job | None = None
+    job: Batch | None = None
     started: float = 0.0
 
 
@@ -134,13 +158,13 @@ class LocalExecutor(Executor):
         self._ctx = mp.get_context("forkserver")
         self._preload = ["torch", "actlab.search._objective", "actlab.train", "actlab.expr"]
         self._workers: list[_Worker] = []
-        self._queue: deque[Job] = deque()
+        self._queue: deque[Batch] = deque()
         self._done: list[Outcome] = []
 
     def _spawn(self) -> _Worker:
         # The server starts with the first worker. A task defined in the user's script ("__main__:TASK") needs the
         # server to import that script (as __mp_main__, under its main guard) so that the workers can resolve it.
-        main = any(str(j.task).startswith("__main__:") for j in self._queue)
+        main = any(str(b.jobs[0].task).startswith("__main__:") for b in self._queue)
         self._ctx.set_forkserver_preload((["__main__"] if main else []) + self._preload)
         used = {w.slot for w in self._workers}
         slot = next(i for i in range(len(used) + 1) if i not in used)  # a replacement takes the dead one's slot
@@ -151,8 +175,8 @@ class LocalExecutor(Executor):
         child.close()
         return _Worker(proc, parent, slot)
 
-    def submit(self, job: Job) -> None:
-        self._queue.append(job)
+    def submit(self, job: Job | Batch) -> None:
+        self._queue.append(_batch(job))
 
     def busy(self) -> int:
         return len(self._queue) + sum(w.job is not None for w in self._workers) + len(self._done)
@@ -182,16 +206,18 @@ class LocalExecutor(Executor):
         self._workers.remove(w)
 
     def _lost(self, w: _Worker, why: str) -> None:
-        job = w.job
-        assert job is not None
+        batch = w.job
+        assert batch is not None
         code = w.proc.exitcode
         self._replace(w)
-        if why == "died" and job.attempt < 2:
-            self._queue.appendleft(replace(job, attempt=job.attempt + 1))
-        elif why == "died":
-            self._done.append(Outcome(job, None, f"worker died twice (last exit code {code})", self.node))
+        if why == "died" and batch.attempt < 2:  # every member again: a population is one unit of work
+            self._queue.appendleft(batch.again())
         else:
-            self._done.append(Outcome(job, None, why, self.node))
+            error = f"worker died twice (last exit code {code})" if why == "died" else why
+            self._done += self._settle(batch, None, error, self.node, timed_out=why != "died")
+
+    def _again(self, batch: Batch) -> None:
+        self._queue.appendleft(batch)
 
     def poll(self, timeout: float) -> list[Outcome]:
         end = time.monotonic() + timeout
@@ -210,11 +236,12 @@ class LocalExecutor(Executor):
             for w in running:
                 if w.conn in ready:
                     try:
-                        result = w.conn.recv()
+                        results = w.conn.recv()
                     except (EOFError, OSError):
                         self._lost(w, "died")
                         continue
-                    self._done.append(Outcome(w.job, result, node=self.node))  # type: ignore[arg-type]
+                    assert w.job is not None
+                    self._done += self._settle(w.job, results, node=self.node)
                     w.job = None
                 elif w.proc.sentinel in ready:
                     self._lost(w, "died")
@@ -240,7 +267,11 @@ class LocalExecutor(Executor):
         self._workers.clear()
 
 
-def _ray_run(job: Job, device: str | None) -> tuple[str, JobResult]:
+def _batch(unit: Job | Batch) -> Batch:
+    return unit if isinstance(unit, Batch) else Batch((unit,))
+
+
+def _ray_run(batch: Batch, device: str | None) -> tuple[str, list[JobResult]]:
     import ray
     import torch
 
@@ -248,12 +279,13 @@ def _ray_run(job: Job, device: str | None) -> tuple[str, JobResult]:
 
     torch.set_num_threads(1)
     place_worker(0, device)  # Ray gives a GPU task its own CUDA_VISIBLE_DEVICES: "cuda" is that GPU
-    return ray.get_runtime_context().get_node_id(), run_job(job)
+    return ray.get_runtime_context().get_node_id(), run_batch(batch)
 
 
 class RayExecutor(Executor):
-    """Jobs as Ray tasks (``num_cpus=1``, and a share of a GPU on CUDA). Ray retries a task once if its worker or its
-    node dies; the retry runs on any node that is left."""
+    """Units as Ray tasks (``num_cpus=1``, and a share of a GPU on CUDA: a whole one when there are as many GPUs as
+    slots, so a cluster of GPU nodes trains one population per GPU). Ray retries a task once if its worker or its
+    node dies; the retry runs on any node that is left, with every member of its population."""
 
     def __init__(self, address: str, workers: int | None = None, device: str | None = None) -> None:
         try:
@@ -273,13 +305,13 @@ class RayExecutor(Executor):
                 raise ValueError(f"device {device!r} requested but the Ray cluster has no GPUs")
             opts["num_gpus"] = min(1.0, gpus / self.slots)  # several trials share a GPU when slots > GPUs
         self._remote = ray.remote(**opts)(_ray_run)
-        self._refs: dict[Any, tuple[Job, float]] = {}
+        self._refs: dict[Any, tuple[Batch, float]] = {}
         # Jobs beyond the slots wait here, not in Ray's queue: a job's timeout runs from its dispatch, as in the
         # local pool, so a final stage that submits every evaluation at once times none out for waiting.
-        self._queue: list[Job] = []
+        self._queue: list[Batch] = []
 
-    def submit(self, job: Job) -> None:
-        self._queue.append(job)
+    def submit(self, job: Job | Batch) -> None:
+        self._queue.append(_batch(job))
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -304,19 +336,22 @@ class RayExecutor(Executor):
         if ready:
             ready, _ = ray.wait(list(self._refs), num_returns=len(self._refs), timeout=0)
         for ref in ready:
-            job, _ = self._refs.pop(ref)
+            batch, _ = self._refs.pop(ref)
             try:
-                node, result = ray.get(ref)
-                out.append(Outcome(job, result, node=node))
+                node, results = ray.get(ref)
+                out += self._settle(batch, results, node=node)
             except Exception as e:  # WorkerCrashedError after the retry, or a lost node
-                out.append(Outcome(job, None, f"ray worker failed twice: {type(e).__name__}: {str(e)[:200]}"))
+                out += self._settle(batch, None, f"ray worker failed twice: {type(e).__name__}: {str(e)[:200]}")
         now = time.monotonic()
-        for ref, (job, started) in list(self._refs.items()):
-            if job.timeout and now - started > job.timeout + KILL_GRACE:
+        for ref, (batch, started) in list(self._refs.items()):
+            if batch.timeout and now - started > batch.timeout + KILL_GRACE:
                 ray.cancel(ref, force=True)
                 del self._refs[ref]
-                out.append(Outcome(job, None, f"timeout: cancelled after {job.timeout:g} s"))
+                out += self._settle(batch, None, f"timeout: cancelled after {batch.timeout:g} s", timed_out=True)
         return out
+
+    def _again(self, batch: Batch) -> None:
+        self._queue.insert(0, batch)
 
 
 def make_executor(workers: int | None = None, ray_address: str | None = None,

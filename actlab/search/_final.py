@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ._config import FRESH_SEED_BASE, SearchConfig
 from ._executors import Executor, make_executor
-from ._objective import Job, seeds_median
+from ._objective import Job, batches, seeds_median
 from ._records import Attr
 from ._study import (_alive, claim, direction_sign, driver_id, evaluated, heartbeat, open_study, recover_stale,
                      requeue_all, scalar)
@@ -151,6 +151,7 @@ _WAIT = 1.0  # seconds between looks at evaluations another driver is running
 def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, str, str, int]],
                   executor: Executor, me: str, on_event: Callable[[str, dict[str, Any]], None]) -> None:
     trials: dict[int, Any] = {}
+    jobs: list[Job] = []
     first_seed = FRESH_SEED_BASE
     try:
         for role, act, task, seed in todo:
@@ -175,10 +176,13 @@ def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, 
             steps = cfg.child_steps if role != "check" else None
             # a found gate trains gated (glu(f)); the baselines are zoo names, gated or not by themselves
             gated = cfg.gated and role != "baseline" and act not in cfg.baselines
-            executor.submit(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=steps,
-                                timeout=cfg.timeout, evaluator=cfg.evaluator, analyse=cost, measure=cost,
-                                attack=attack, gated=gated))
+            jobs.append(Job(key=trial.number, expression=act, task=task, seeds=(seed,), steps=steps,
+                            timeout=cfg.timeout, evaluator=cfg.evaluator, analyse=cost, measure=cost, attack=attack,
+                            gated=gated))
             trials[trial.number] = trial
+        # The evaluations of one task and seed train together, cfg.population at a time (the same numbers).
+        for batch in batches(jobs, cfg.population):
+            executor.submit(batch)
         last = time.monotonic()
         while trials:
             for out in executor.poll(timeout=1.0):

@@ -7,6 +7,10 @@ is named by ``"module:function"`` and imported in the worker; the default trains
 Pruning needs the study, which only the driver owns. So the driver ships a snapshot of the finished trials'
 intermediate values with the job, and the worker asks the pruner against an in-memory copy of that snapshot plus its
 own reports. The decision can miss trials running at the same moment; the pruner's rungs tolerate that.
+
+A :class:`Batch` is the unit a worker takes: up to ``population`` jobs that train together as one population
+(:func:`actlab.train.train_population`, through the evaluator's ``population`` function), each with the result it
+would have alone. A lone job is a batch of one.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ import math
 import statistics
 import time
 import traceback
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable
 
 from ._records import AttackSpec, JobResult, SeedResult
 
-__all__ = ["Job", "PruneSpec", "run_job", "train_candidate", "describe_candidate", "DEFAULT_EVALUATOR", "seeds_median"]
+__all__ = ["Job", "Batch", "PruneSpec", "run_job", "run_batch", "batches", "DEFAULT_EVALUATOR", "seeds_median"]
 
 
 def seeds_median(per_seed: list[SeedResult], metric: str = "val_acc") -> float | None:
@@ -35,7 +39,7 @@ def seeds_median(per_seed: list[SeedResult], metric: str = "val_acc") -> float |
         vals = [v for v in (m.value(s) for s in per_seed) if math.isfinite(v)]
     return statistics.median(vals) if vals else None
 
-DEFAULT_EVALUATOR = "actlab.search._objective:train_candidate"
+DEFAULT_EVALUATOR = "actlab.search._candidate:train_candidate"
 
 
 @dataclass
@@ -69,6 +73,51 @@ class Job:
     metric: str = "val_acc"       # the value: this validation metric's median over the seeds (actlab.train.METRICS)
     prune: PruneSpec | None = None
     attempt: int = 1
+
+
+# What jobs must share to train together: the members of a population differ only in their activations.
+def _together(job: Job) -> tuple[Any, ...]:
+    return (job.task, job.seeds, job.steps, job.evaluator, job.metric)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Jobs one worker evaluates as one unit of work: a population trained together (:func:`run_batch`), or a lone
+    job. Its members share the task, seeds, steps, evaluator and metric (:func:`batches` groups them); each keeps its
+    own pruning, gate and attack. A worker that dies takes the whole batch with it, and the batch is retried whole.
+    """
+
+    jobs: tuple[Job, ...]
+
+    def __post_init__(self) -> None:
+        if not self.jobs:
+            raise ValueError("a batch needs at least one job")
+        if len({_together(j) for j in self.jobs}) > 1:
+            raise ValueError("a batch's jobs must share task, seeds, steps, evaluator and metric")
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds for the whole batch: the sum of its jobs' (what they would take one after another)."""
+        ts = [j.timeout for j in self.jobs]
+        return None if any(not t for t in ts) else float(sum(t for t in ts if t))
+
+    @property
+    def attempt(self) -> int:
+        return max(j.attempt for j in self.jobs)
+
+    def again(self) -> "Batch":
+        """The batch for its next attempt (after its worker died)."""
+        return Batch(tuple(replace(j, attempt=j.attempt + 1) for j in self.jobs))
+
+
+def batches(jobs: Iterable[Job], size: int) -> list[Batch]:
+    """``jobs`` as batches of up to ``size`` jobs that can train together, in the order they came."""
+    if size < 1:
+        raise ValueError(f"a population has at least one member, got {size}")
+    groups: dict[tuple[Any, ...], list[Job]] = {}
+    for j in jobs:
+        groups.setdefault(_together(j), []).append(j)
+    return [Batch(tuple(g[i:i + size])) for g in groups.values() for i in range(0, len(g), size)]
 
 
 class _Timeout(Exception):
@@ -126,169 +175,156 @@ class _Pruning:
 
 def run_job(job: Job) -> JobResult:
     """Evaluate ``job`` and return its :class:`JobResult`; never raises for a failing candidate."""
-    evaluate = _resolve(job.evaluator)
+    return run_batch(Batch((job,)))[0]
+
+
+def run_batch(batch: Batch) -> list[JobResult]:
+    """Evaluate the batch's jobs, together where the evaluator has a ``population`` function; one
+    :class:`JobResult` per job, the same as :func:`run_job` gives it alone. Never raises for a failing candidate.
+
+    Seed by seed, the members still going train together; a member that is pruned or fails stops alone. If training
+    them together raises, each trains alone, so that one candidate's exception fails only that candidate. The
+    members share the wall and CPU time, split evenly (the sum over a study stays what it cost).
+    """
+    jobs = list(batch.jobs)
+    evaluate = _resolve(jobs[0].evaluator)
+    together = getattr(evaluate, "population", None) if len(jobs) > 1 else None
     t0, cpu0 = time.monotonic(), time.process_time()
-    deadline = t0 + job.timeout if job.timeout else None
-    out = JobResult()
+    timeout = batch.timeout
+    deadline = t0 + timeout if timeout else None
+    runs = [_Run(job, deadline) for job in jobs]
     try:
-        pruner_report = None
-        if job.prune is not None:
-            try:
-                pruner_report = _Pruning(job.prune)
-            except Exception as e:  # without a pruner the candidate still trains, to the end
-                out.pruner_error = f"{type(e).__name__}: {e}"[:300]
+        for i, seed in enumerate(jobs[0].seeds):
+            live = [r for r in runs if r.going]
+            if not live:
+                break
+            rows: list[dict[str, Any] | BaseException] = []
+            if together is not None and len(live) > 1:
+                try:
+                    rows = list(together([r.job.expression for r in live], jobs[0].task, seed, jobs[0].steps,
+                                         [r.report(i == 0) for r in live], **_population_kwargs(live)))
+                except _Timeout:
+                    raise
+                except Exception:  # retried alone below: the failure is one member's, and names it
+                    rows = []
+            if len(rows) != len(live):
+                for r in live:  # forget what the failed population reported, so each reports its seed once
+                    r.rewind(i == 0)
+                rows = [_solo(evaluate, r, seed, i == 0) for r in live]
+            for r, row in zip(live, rows, strict=True):
+                r.add(row, seed)
+    except _Timeout:
+        for r in runs:
+            if r.going:
+                r.out.status, r.out.reason = "fail", f"timeout: exceeded {timeout:g} s"
+                r.going, r.out.timed_out = False, True
+    wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
+    for r in runs:
+        r.finish()
+        # what the batch cost, whatever else shares the cores, shared by its members
+        r.out.wall, r.out.cpu = wall / len(runs), cpu / len(runs)
+    return [r.out for r in runs]
 
+
+def _solo(evaluate: Callable[..., dict[str, Any]], r: "_Run", seed: int, first: bool) -> dict[str, Any] | BaseException:
+    try:
+        return evaluate(r.job.expression, r.job.task, seed, r.job.steps, r.report(first), **r.kwargs())
+    except _Timeout:
+        raise
+    except Exception as e:  # a candidate that raises must not stop the search (nor its population)
+        return e
+
+
+def _population_kwargs(runs: list["_Run"]) -> dict[str, Any]:
+    """The population function's per-member options, passed only where some member needs them (as for one job)."""
+    kw: dict[str, Any] = {}
+    if any(r.job.attack is not None for r in runs):
+        kw["attacks"] = [r.job.attack for r in runs]
+    if any(r.job.gated for r in runs):
+        kw["gated"] = [r.job.gated for r in runs]
+    if runs[0].job.metric != "val_acc":
+        kw["metric"] = runs[0].job.metric
+    return kw
+
+
+class _Run:
+    """One job of a batch while it runs: its result so far, its pruner, and whether it is still going."""
+
+    def __init__(self, job: Job, deadline: float | None) -> None:
+        self.job, self.deadline, self.out, self.going = job, deadline, JobResult(), True
+        self.pruner: _Pruning | None = None
+        self.rewind(True)
+
+    def rewind(self, first: bool) -> None:
+        """Start the seed again: on the first seed, a fresh curve and pruner."""
+        if not first or self.job.prune is None:
+            return
+        self.out.intermediate.clear()
+        try:
+            self.pruner = _Pruning(self.job.prune)
+        except Exception as e:  # without a pruner the candidate still trains, to the end
+            self.out.pruner_error = f"{type(e).__name__}: {e}"[:300]
+
+    def report(self, first: bool) -> Callable[[int, float], bool]:
+        """The callback of one seed's training: the first seed's curve goes to the pruner (value: the search
+        metric on the validation split); every seed checks the cooperative timeout (the executor kills the worker
+        if a step never comes back)."""
         def report(step: int, value: float) -> bool:
-            # value: the search metric on the validation split (accuracy unless --metric said otherwise).
-            # Cooperative timeout; the executor kills the worker if a step never comes back.
-            if deadline is not None and time.monotonic() > deadline:
+            if self.deadline is not None and time.monotonic() > self.deadline:
                 raise _Timeout()
-            out.intermediate.append((int(step), float(value)))
-            return pruner_report(step, value) if pruner_report is not None else False
+            if not first:
+                return False
+            self.out.intermediate.append((int(step), float(value)))
+            return self.pruner(step, value) if self.pruner is not None else False
 
-        def report_quiet(step: int, val_acc: float) -> bool:
-            if deadline is not None and time.monotonic() > deadline:
-                raise _Timeout()
-            return False
+        return report
 
-        # Only a job that needs the attack passes it, so evaluators without the keyword keep working.
-        kw: dict[str, Any] = {} if job.attack is None else {"attack": job.attack}
-        if job.gated:
+    def kwargs(self) -> dict[str, Any]:
+        # Only a job that needs an option passes it, so evaluators without the keyword keep working.
+        kw: dict[str, Any] = {} if self.job.attack is None else {"attack": self.job.attack}
+        if self.job.gated:
             kw["gated"] = True
-        if job.metric != "val_acc":  # the evaluator reports this metric's curve (for pruning); default: accuracy
-            kw["metric"] = job.metric
-        for i, seed in enumerate(job.seeds):
-            res = SeedResult.from_attr(evaluate(job.expression, job.task, seed, job.steps,
-                                                report if i == 0 else report_quiet, **kw), seed=seed)
-            out.per_seed.append(res)
-            if res.pruned:
-                out.status = "pruned"
-                break
-            v = seeds_median([res], job.metric)
-            if res.diverged or v is None or not math.isfinite(v):
-                why = "diverged: non-finite loss or accuracy" if res.diverged or v is not None else \
-                    f"the evaluator measured no {job.metric}"
-                out.status, out.reason = "fail", f"{why} (seed {seed})"
-                break
+        if self.job.metric != "val_acc":  # the evaluator reports this metric's curve (for pruning)
+            kw["metric"] = self.job.metric
+        return kw
+
+    def add(self, row: dict[str, Any] | BaseException, seed: int) -> None:
+        """One seed's result (or the exception its training raised)."""
+        out = self.out
+        if isinstance(row, BaseException):
+            out.status, out.reason = "fail", f"{type(row).__name__}: {row}"[:500]
+            out.traceback = "".join(traceback.format_exception(row, limit=-3))[-2000:]
+            self.going = False
+            return
+        res = SeedResult.from_attr(row, seed=seed)
+        out.per_seed.append(res)
+        if res.pruned:
+            out.status, self.going = "pruned", False
+            return
+        v = seeds_median([res], self.job.metric)
+        if res.diverged or v is None or not math.isfinite(v):
+            why = "diverged: non-finite loss or accuracy" if res.diverged or v is not None else \
+                f"the evaluator measured no {self.job.metric}"
+            out.status, out.reason, self.going = "fail", f"{why} (seed {seed})", False
+
+    def finish(self) -> None:
+        """The value over the seeds, the pruner's rung records, and (analyse/measure) the description."""
+        job, out = self.job, self.out
         if job.seeds and out.ok:
             out.value = seeds_median(out.per_seed, job.metric)
             advs = [r.adv_acc for r in out.per_seed if r.adv_acc is not None]
             if job.attack is not None and len(advs) == len(out.per_seed):
                 out.adv_value = statistics.median(float(a) for a in advs)
-        if pruner_report is not None:
-            out.pruner_attrs = pruner_report.attrs
-            if pruner_report.error:
-                out.pruner_error = pruner_report.error
+        if self.pruner is not None:
+            out.pruner_attrs = self.pruner.attrs
+            if self.pruner.error:
+                out.pruner_error = self.pruner.error
         if (job.analyse or job.measure) and out.status != "fail":
-            d = describe_candidate(job.expression, measure=job.measure)
-            out.cost, out.properties, out.canonical = d.get("cost"), d.get("properties"), d.get("canonical")
-    except _Timeout:
-        out.status, out.reason = "fail", f"timeout: exceeded {job.timeout:g} s"
-    except Exception as e:  # a candidate that raises must not stop the search
-        out.status, out.reason = "fail", f"{type(e).__name__}: {e}"[:500]
-        out.traceback = traceback.format_exc(limit=-3)[-2000:]
-    out.wall = time.monotonic() - t0
-    out.cpu = time.process_time() - cpu0  # what the job cost, whatever else shares the cores
-    return out
+            try:
+                from ._candidate import describe_candidate
 
-
-# ---- the real evaluator: actlab.train and actlab.expr
-
-
-def train_candidate(expression: str, task: str, seed: int, steps: int | None,
-                    report: Callable[[int, float], bool] | None, attack: AttackSpec | None = None,
-                    gated: bool = False, metric: str = "val_acc") -> dict[str, Any]:
-    """Train one child network with ``expression`` (or a registry name) as its activation; the default evaluator.
-
-    Candidates train through :func:`actlab.models.candidate_act`, the one path shared with the tabular benchmarks
-    and :func:`actlab.evaluate` (composite torch ops: no kernel compilation per candidate, and a result reproduces
-    only when every caller trains the same way). The fused kernel is compiled only where its speed is the point
-    (the speed objective, the cost column). With ``attack``, the trained network is also attacked on the whole
-    validation split (``adv_acc``); a run that diverged or was pruned has none. With ``gated`` the expression is the
-    gate of a gated activation, ``glu(expression)`` (the task's model must take one: a FeedForward block, the MLP).
-    """
-    from actlab.models import candidate_act
-    from actlab.train import adversarial_accuracy, get_task, task_data, train_one
-
-    act = candidate_act(f"glu({expression})" if gated else expression)
-    got: dict[str, float] = {}
-    on_model = None
-    if attack is not None:
-        ds = task_data(get_task(task))
-
-        def on_model(model: Any) -> None:
-            got["adv_acc"] = adversarial_accuracy(model, ds.x_val, ds.y_val, attack.name, attack.eps, attack.norm)
-
-    d = train_one(act, task, seed, steps=steps, report=report, threads=1, on_model=on_model,
-                  report_metric=metric).to_dict()
-    keep = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "wall_time", "steps_done", "diverged",
-            "pruned")
-    return {**{k: d.get(k) for k in keep}, **got}
-
-
-def first_report_step(task: str) -> int | None:
-    """The first step at which the task reports validation accuracy (the pruner's smallest rung), if known."""
-    try:
-        from actlab.train import get_task
-
-        t = get_task(task)
-    except (ImportError, KeyError):  # not an actlab task (a synthetic evaluator's)
-        return None
-    return int(t.eval_every) if t.objective is None else None
-
-
-def _registry_name(text: str) -> tuple[str, dict[str, Any]] | None:
-    """``(name, hparams)`` if ``text`` names a zoo activation (``"isrlu"``, ``"isrlu:alpha=3"``), else None."""
-    from actlab.activations import names
-    from actlab.models import parse_act_string
-
-    named = parse_act_string(text)
-    if named is None or named[0].lower() not in {n.lower() for n in names()}:
-        return None
-    return named[0], dict(named[1])
-
-
-def describe_candidate(expression: str, measure: bool = False) -> dict[str, Any]:
-    """The sympy canonical form, properties and (``measure``) the fused forward+backward cost in ns/element.
-
-    Registry names (the baselines) are timed through the zoo's hand-written fused kernel with the same protocol
-    (:func:`actlab.expr.kernel_ns_per_element`), or as an expression when the zoo has none (relu = ``max(x, 0)``).
-    """
-    from actlab import expr
-
-    named = _registry_name(expression)
-    if named is not None:  # the zoo's declared properties, in the same vocabulary as analyse()
-        from actlab.activations import spec
-
-        sp = spec(named[0])
-        props = {k: getattr(sp, k) for k in ("monotonic", "bounded_below", "bounded_above", "smoothness")}
-        return {"properties": props, **({"cost": _zoo_cost(named[0])} if measure else {})}
-    info = expr.analyse(expression, measure=measure, canonical=True).as_dict()
-    out: dict[str, Any] = {"canonical": info.pop("canonical", None)}
-    cost = info.pop("ns_per_element", None)
-    if cost is not None:
-        out["cost"] = cost
-    info["cost_estimate"] = info.pop("cost", None)
-    info.pop("expr", None)
-    out["properties"] = {k: v for k, v in info.items() if _plain(v)}
-    return out
-
-
-# Zoo activations without a hand-written kernel, timed as the expression of the same function.
-_ZOO_AS_EXPR = {"relu": "max(x, 0)", "identity": "x"}
-
-
-def _zoo_cost(name: str) -> float | None:
-    from actlab.expr import kernel_ns_per_element
-    from actlab.kernels import get_kernel
-
-    k = get_kernel(name.lower())
-    if k is None:
-        alias = _ZOO_AS_EXPR.get(name.lower())
-        return kernel_ns_per_element(alias) if alias else None
-    return kernel_ns_per_element(k)
-
-
-def _plain(v: Any) -> bool:
-    return v is None or isinstance(v, (bool, int, float, str)) or (
-        isinstance(v, (list, tuple)) and all(isinstance(x, (bool, int, float, str)) for x in v))
+                d = describe_candidate(job.expression, measure=job.measure)
+                out.cost, out.properties, out.canonical = d.get("cost"), d.get("properties"), d.get("canonical")
+            except Exception as e:  # as a training that raises: this candidate fails, the search goes on
+                out.status, out.reason = "fail", f"{type(e).__name__}: {e}"[:500]
+                out.traceback = traceback.format_exc(limit=-3)[-2000:]

@@ -129,6 +129,7 @@ class JobResult:
     cpu: float = 0.0
     raced: int = 0                      # racing seeds merged into per_seed and value
     race_failure: str | None = None
+    timed_out: bool = False             # stopped by its (batch's) timeout: a population's members retry alone
 
     @property
     def ok(self) -> bool:

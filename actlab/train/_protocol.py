@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import pickle
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -203,7 +204,11 @@ def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int |
     if population < 1:
         raise ValueError(f"population must be >= 1, got {population}")
     dd = str(data_dir) if data_dir is not None else None
-    units = _units(jobs, population if task.objective is None else 1)
+    if population > 1 and task.objective is not None:
+        warnings.warn(f"task {task.name!r} trains through its own objective, which cannot train a population: its "
+                      f"activations train one at a time", stacklevel=2)
+        population = 1
+    units = _units(jobs, population)
     results: list[RunResult | None] = [None] * len(jobs)
 
     def done(idx: list[int], out: list[dict[str, Any]]) -> None:

@@ -163,13 +163,15 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
 
     Never raises on a diverging network: a non-finite loss ends the run with ``diverged=True`` and chance accuracy.
     """
-    return _run([act], get_task(task), seed, steps, [report], threads, data_dir, device, on_model, report_metric)[0]
+    return _run([act], get_task(task), seed, steps, [report], threads, data_dir, device, [on_model],
+                report_metric)[0]
 
 
 def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed: int = 0,
                      steps: int | None = None, reports: list[Callable[[int, float], bool] | None] | None = None,
                      threads: int = 1, data_dir: str | Path | None = None, device: str | None = None,
-                     report_metric: str = "val_acc") -> list[RunResult]:
+                     report_metric: str = "val_acc",
+                     on_models: list[Callable[[nn.Module], None] | None] | None = None) -> list[RunResult]:
     """Train one network per activation on ``task`` and ``seed`` together, in one loop; one :class:`RunResult` each.
 
     **Each member's result equals its own** :func:`train_one` **at the same seed**, bit for bit on the CPU: the
@@ -183,6 +185,7 @@ def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed
     Args:
         acts: the members' activations (anything :func:`train_one` takes), each trained once.
         reports: one pruning callback per member (or None), as ``train_one``'s ``report``.
+        on_models: one callback per member (or None), as ``train_one``'s ``on_model``.
     """
     task = get_task(task)
     if task.objective is not None:
@@ -191,14 +194,17 @@ def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed
     if not acts:
         raise ValueError("a population needs at least one activation")
     reports = list(reports) if reports is not None else [None] * len(acts)
-    if len(reports) != len(acts):
-        raise ValueError(f"{len(acts)} activations but {len(reports)} report callbacks")
-    return _run(list(acts), task, seed, steps, reports, threads, data_dir, device, None, report_metric)
+    hooks: list[Callable[[nn.Module], None] | None] = list(on_models) if on_models is not None else [None] * len(acts)
+    if len(reports) != len(acts) or len(hooks) != len(acts):
+        raise ValueError(f"{len(acts)} activations but {len(reports)} report callbacks and {len(hooks)} model "
+                         f"callbacks")
+    return _run(list(acts), task, seed, steps, reports, threads, data_dir, device, hooks, report_metric)
 
 
 def _run(acts: list[ActSpec], task: Task, seed: int, steps: int | None,
          reports: list[Callable[[int, float], bool] | None], threads: int, data_dir: str | Path | None,
-         device: str | None, on_model: Callable[[nn.Module], None] | None, report_metric: str) -> list[RunResult]:
+         device: str | None, on_models: list[Callable[[nn.Module], None] | None],
+         report_metric: str) -> list[RunResult]:
     """What train_one and train_population share: the budget, the thread count (restored afterwards), the device
     and the data, then the one training loop (or, for one activation, the task's own objective)."""
     total = int(steps) if steps is not None else task.steps
@@ -211,7 +217,7 @@ def _run(acts: list[ActSpec], task: Task, seed: int, steps: int | None,
             return [_run_objective(acts[0], task, int(seed), reports[0])]
         dev = worker_device(task.device, device)
         ds = on_device(task_data(task, data_dir), dev)
-        return _train_members(acts, task, ds, int(seed), total, reports, dev, on_model, report_metric)
+        return _train_members(acts, task, ds, int(seed), total, reports, dev, on_models, report_metric)
     finally:
         torch.set_num_threads(prev_threads)
 
@@ -319,6 +325,7 @@ class _Member:
     model: nn.Module
     res: RunResult
     report: Callable[[int, float], bool] | None
+    on_model: Callable[[nn.Module], None] | None
     rng: torch.Tensor
     cuda_rng: torch.Tensor | None = None
     live: bool = True
@@ -343,7 +350,7 @@ class _Member:
 
 def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, total: int,
                    reports: list[Callable[[int, float], bool] | None], device: torch.device,
-                   on_model: Callable[[nn.Module], None] | None = None,
+                   on_models: list[Callable[[nn.Module], None] | None],
                    report_metric: str = "val_acc") -> list[RunResult]:
     """The one training loop: each activation's network trained on ``seed``, all on the same batches in one loop.
 
@@ -356,13 +363,13 @@ def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, tota
     t_start = time.perf_counter()
     init_seed, data_seed, other_seed = _seeds(seed)
     members: list[_Member] = []
-    for act, report in zip(acts, reports, strict=True):
+    for act, report, on_model in zip(acts, reports, on_models, strict=True):
         model = _build(act, task, ds, init_seed, other_seed).to(device)
         model.train()
         res = RunResult(act=act_label(act), task=task.name, seed=seed, steps=total, steps_done=0,
                         val_acc=1.0 / ds.n_classes, test_acc=None, val_loss=None, train_loss=None,
                         n_params=sum(p.numel() for p in model.parameters()), data=ds.source)
-        members.append(_Member(model, res, report, torch.get_rng_state(),
+        members.append(_Member(model, res, report, on_model, torch.get_rng_state(),
                                torch.cuda.get_rng_state() if device.type == "cuda" else None))
     for m in members:
         m.swap = len(members) > 1  # solo training (train_one's hot loop) never copies the RNG state
@@ -451,8 +458,8 @@ def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, tota
                 res.val_curve["step"].append(res.steps_done)
                 res.val_curve["acc"].append(acc)
                 res.test_acc, res.test_loss = _evaluate(m.model, ds.x_test, ds.y_test)
-                if on_model is not None:
-                    on_model(m.model.eval())
+                if m.on_model is not None:
+                    m.on_model(m.model.eval())
             else:
                 res.diverged = True
             m.leave()

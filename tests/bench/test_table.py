@@ -57,6 +57,19 @@ def test_rows_reproduce_exactly_with_the_public_evaluate(tiny) -> None:
 
 
 @pytest.mark.slow
+def test_a_build_in_populations_writes_the_same_rows(tmp_path: Path) -> None:
+    tab, pop = (table.build(tmp_path / f"p{k}.csv.gz", task=TASK, steps=STEPS, seeds=SEEDS, limit=5, workers=w,
+                            baselines=("relu",), runs_dir=str(tmp_path), population=k) for k, w in ((1, 2), (4, 1)))
+
+    def rows(t: table.Table) -> list[tuple]:  # everything but the time each row took
+        return sorted((r.kind, r.expression, r.seed, r.val_acc, r.test_acc, r.train_loss, r.val_loss, r.status)
+                      for r in t.rows)
+
+    assert rows(pop) == rows(tab)
+    assert all(r.seconds > 0 for r in pop.rows)
+
+
+@pytest.mark.slow
 def test_a_rerun_resumes_and_a_larger_limit_extends_without_retraining(tiny, runs_dir: Path) -> None:
     tmp, first = tiny
     again = table.build(tmp / "tiny.csv.gz", task=TASK, steps=STEPS, seeds=SEEDS, limit=4, order="random",

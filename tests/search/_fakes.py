@@ -114,6 +114,16 @@ def fake_eval(expression: str, task: str, seed: int, steps: int | None,
     return {"val_acc": acc, "test_acc": acc - 0.005, "diverged": not math.isfinite(acc), "steps_done": steps or 100}
 
 
+def fake_population(expressions: list[str], task: str, seed: int, steps: int | None,
+                    reports: list[Callable[[int, float], bool] | None]) -> list[dict[str, Any]]:
+    """fake_eval's members one after another, each result saying (``wall_time``) how many trained together."""
+    return [dict(fake_eval(e, task, seed, steps, r), wall_time=float(len(expressions)))
+            for e, r in zip(expressions, reports, strict=True)]
+
+
+fake_eval.population = fake_population  # type: ignore[attr-defined]
+
+
 def fake_config(**kw: Any) -> Any:
     from actlab.search._config import SearchConfig
 
@@ -124,11 +134,14 @@ def fake_config(**kw: Any) -> Any:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m tests.search._fakes STORAGE STUDY BUDGET TASK``: a real driver process over the fakes."""
+    """``python -m tests.search._fakes STORAGE STUDY BUDGET TASK [POPULATION]``: a real driver process over the
+    fakes."""
     from actlab.search._engine import Driver
 
-    storage, study, budget, task = argv
-    Driver(fake_config(task=task, budget=budget, storage=storage, study=study), FakeSpace()).run()
+    storage, study, budget, task = argv[:4]
+    population = int(argv[4]) if len(argv) > 4 else 1
+    Driver(fake_config(task=task, budget=budget, storage=storage, study=study, population=population),
+           FakeSpace()).run()
 
 
 if __name__ == "__main__":

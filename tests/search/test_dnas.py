@@ -122,7 +122,7 @@ def test_dnas_refuses_other_spaces() -> None:
 def test_the_argmax_on_an_sgd_task_trains_as_a_child() -> None:
     # The supernet trains its weights with the task's optimizer: under Adam on this SGD task its argmax was
     # x^3 + sinh(x) (p = 0.29), which diverges when the child trains with the task's SGD.
-    from actlab.search._objective import train_candidate
+    from actlab.search._candidate import train_candidate
 
     space = ExprSpace(1, cache_dir=None)
     st = STRATEGIES["dnas"](space, seed=0, task="digits-mlp", steps=300)

@@ -46,12 +46,14 @@ def _check_shared_study(url: str, name: str, drivers: int) -> None:
     assert len(owners) == drivers and len(done) >= 4
 
 
-def _race(url: str, name: str, drivers: int = 3, budget: int = 4, final: bool = False) -> None:
+def _race(url: str, name: str, drivers: int = 3, budget: int = 4, final: bool = False,
+          populations: tuple[int, ...] = (1,)) -> None:
+    """``drivers`` driver processes on one study; driver i trains ``populations[i % len]`` candidates at a time."""
     start = time.time() + 8.0  # after every process has imported torch and optuna
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [subprocess.Popen([sys.executable, "-m", "tests.search._drivers", url, name, str(budget), str(start),
-                               *(["final"] if final else [])],
-                              cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) for _ in range(drivers)]
+                               str(populations[i % len(populations)]), *(["final"] if final else [])],
+                              cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) for i in range(drivers)]
     errs = [p.communicate(timeout=180)[1] for p in procs]
     for p, err in zip(procs, errs, strict=True):
         assert p.returncode == 0, err[-2000:]
@@ -102,7 +104,8 @@ def test_three_drivers_share_the_final_stage_on_postgres(fresh_pg_database: str)
 
 
 def _check_shared_final(url: str) -> None:
-    _race(url, "fin", final=True)
+    # one driver trains alone, two in populations (of 2 and 3): a population is claimed member by member
+    _race(url, "fin", final=True, populations=(1, 2, 3))
     final = optuna.load_study(study_name="fin:final", storage=normalise_url(url))
     evals = [t for t in final.trials if not t.user_attrs.get("requeued")]
     keys = [t.user_attrs["key"] for t in evals]

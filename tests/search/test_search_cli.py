@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import actlab.search
 from actlab.cli import app
 from actlab.search import SearchConfig
+from actlab.train import Task
 from tests.search._fakes import FakeSpace, fake_config
 
 
@@ -31,6 +32,27 @@ def test_search_defaults_are_search_configs(captured) -> None:
     res = CliRunner().invoke(app, ["search"])
     assert res.exit_code == 2 and "stop here" in res.output
     assert captured == [SearchConfig()]
+
+
+def test_population_reaches_the_config_and_a_bad_one_is_one_line(captured) -> None:
+    CliRunner().invoke(app, ["search", "--population", "8"])
+    assert captured[-1].population == 8
+    res = CliRunner().invoke(app, ["search", "--population", "0"])
+    assert res.exit_code == 2 and "--population must be a whole number >= 1, got 0" in res.output
+    assert "Traceback" not in res.output
+
+
+def _own_loop(act_layer, seed, report) -> float:
+    return 0.5
+
+
+OWN_LOOP = Task("own-loop", objective=_own_loop)
+
+
+def test_a_task_with_its_own_objective_trains_one_at_a_time_and_says_so() -> None:
+    with pytest.warns(UserWarning, match="cannot train a population: its candidates train one at a time"):
+        cfg = SearchConfig(task="tests.search.test_search_cli:OWN_LOOP", population=4)
+    assert cfg.population == 1
 
 
 def test_search_defaults_follow_a_changed_search_config(captured, monkeypatch) -> None:

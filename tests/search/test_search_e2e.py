@@ -30,7 +30,7 @@ def _search(strategy: str, tmp_path: Path, **kw) -> object:
 def reference() -> dict[str, float]:
     """Test accuracy of identity and tanh under the final stage's protocol (same task and steps, first fresh seed)."""
     from actlab.search._config import FRESH_SEED_BASE
-    from actlab.search._objective import train_candidate
+    from actlab.search._candidate import train_candidate
 
     return {act: train_candidate(act, TASK, FRESH_SEED_BASE, STEPS, None)["test_acc"] for act in ("x", "tanh")}
 
@@ -67,6 +67,20 @@ def test_the_leaderboard_trains_baselines_under_the_same_protocol(exhaustive, re
     assert found.kind == "found" and found.vs["tanh"].delta > 0 and found.vs["tanh"].n == 2
 
 
+def test_a_search_in_populations_trains_what_one_at_a_time_trains(exhaustive, tmp_path: Path) -> None:
+    """--population 4: the same candidates, the same values and the same board as the search one at a time."""
+    import optuna
+
+    pop = _search("exhaustive", tmp_path, baselines=("tanh",), population=4)
+
+    def trials(res: object) -> dict[str, list[float]]:
+        study = optuna.load_study(study_name=res.study, storage=res.storage)
+        return {t.user_attrs["expression"]: t.values for t in study.trials if t.values}
+
+    assert trials(pop) == trials(exhaustive[1])
+    assert [(r.name, r.test) for r in pop.board.rows] == [(r.name, r.test) for r in exhaustive[1].board.rows]
+
+
 def test_multi_objective_search_gives_a_pareto_front_of_measured_costs(tmp_path: Path) -> None:
     res = _search("nsga2", tmp_path, objective="accuracy,speed", budget=3, steps=100)
     front = res.board.pareto
@@ -79,7 +93,7 @@ def test_multi_objective_search_gives_a_pareto_front_of_measured_costs(tmp_path:
 def test_robustness_objective_gives_a_non_dominated_front_of_clean_and_adversarial_accuracy(tmp_path: Path) -> None:
     from optuna.trial import TrialState
 
-    from actlab.search._objective import train_candidate
+    from actlab.search._candidate import train_candidate
     from actlab.search._records import AttackSpec
     from actlab.search._study import open_study
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -150,10 +151,12 @@ def test_a_trial_killed_between_two_suggestions_is_requeued_whole() -> None:
     assert again.user_attrs["requeued_from"] == 0
 
 
-def test_resume_after_sigkill_loses_nothing_and_requeues_running(tmp_path: Path) -> None:
+@pytest.mark.parametrize("population", [1, 3])
+def test_resume_after_sigkill_loses_nothing_and_requeues_running(population: int, tmp_path: Path) -> None:
+    # With populations, every member of an interrupted population is requeued.
     db = tmp_path / "k.db"
     url = f"sqlite:///{db}"
-    cmd = [sys.executable, "-m", "tests.search._fakes", str(db), "k", "16", "fake;delay=0.5"]
+    cmd = [sys.executable, "-m", "tests.search._fakes", str(db), "k", "16", "fake;delay=0.5", str(population)]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     deadline = time.monotonic() + 90
@@ -169,7 +172,7 @@ def test_resume_after_sigkill_loses_nothing_and_requeues_running(tmp_path: Path)
     proc.wait()
     before = {t.number: (t.state, t.values) for t in _load(url, "k").trials}
     running = [n for n, (st, _) in before.items() if st == TrialState.RUNNING]
-    assert running
+    assert len(running) >= min(population, 2)  # 2 workers, each with a population in flight
 
     subprocess.run(cmd, cwd=ROOT, env=env, check=True, timeout=120)
     study = _load(url, "k")
@@ -264,6 +267,19 @@ def test_ray_backend(tmp_path: Path) -> None:
             done += ex.poll(timeout=5.0)
             assert len(ex._refs) <= 1
         assert sorted(o.job.key for o in done) == [0, 1, 2] and all(o.result is not None for o in done)
+        # A population is one Ray task, and each member comes back as its own outcome
+        from actlab.search._objective import batches
+
+        jobs = [Job(key=k, expression=e, task="fake", seeds=(0, 1), evaluator="tests.search._fakes:fake_eval",
+                    analyse=False) for k, e in enumerate(("add(x(x), relu(x))", "max(x(x), zero(x))"))]
+        (batch,) = batches(jobs, 4)
+        ex.submit(batch)
+        assert len(ex._refs) == 1
+        done = []
+        while len(done) < 2:
+            done += ex.poll(timeout=5.0)
+        assert sorted(o.job.key for o in done) == [0, 1]
+        assert all(s.wall_time == 2.0 for o in done for s in o.result.per_seed)  # trained together
     finally:
         ray.shutdown()
 
@@ -305,3 +321,59 @@ def test_resuming_a_robustness_study_with_another_attack_budget_is_refused(tmp_p
     Driver(fake_config(eps=0.1, **kw), FakeSpace())  # the same protocol resumes
     with pytest.raises(ValueError, match="different protocol.*eps"):
         Driver(fake_config(eps=0.2, **kw), FakeSpace())
+
+
+def _values(study: optuna.Study) -> dict[str, tuple[Any, ...]]:
+    return {t.user_attrs["expression"]: (t.state, t.values, [s["val_acc"] for s in t.user_attrs.get("per_seed", [])])
+            for t in evaluated(study)}
+
+
+def test_a_population_search_records_what_one_at_a_time_records(tmp_path: Path) -> None:
+    # (no pruner here: what it prunes depends on which trials had finished, which populations change)
+    studies = {}
+    for k in (1, 3):
+        cfg = fake_config(strategy="exhaustive", budget=14, seeds=2, population=k, workers=1,
+                          storage=str(tmp_path / f"p{k}.db"), study=f"p{k}")
+        studies[k] = _load(Driver(cfg, FakeSpace()).run().storage, f"p{k}")
+    assert _values(studies[1]) == _values(studies[3])
+    together = [s.get("wall_time") for t in evaluated(studies[3]) for s in t.user_attrs.get("per_seed", [])]
+    assert max(together) == 3.0, "the candidates did not train as populations"
+
+
+def test_the_pruner_stops_population_members_one_by_one(tmp_path: Path) -> None:
+    cfg = fake_config(budget=30, pruner="halving", population=4, workers=1, storage=str(tmp_path / "h.db"),
+                      study="h")
+    done = evaluated(_load(Driver(cfg, FakeSpace()).run().storage, "h"))
+    pruned = [t for t in done if t.state == TrialState.PRUNED]
+    assert len(done) == 30 and pruned and any(t.state == TrialState.COMPLETE for t in done[10:])
+    assert all(max(t.intermediate_values) < 100 for t in pruned)
+
+
+def test_a_population_member_that_fails_fails_alone(tmp_path: Path, monkeypatch) -> None:
+    # The hanging member never reports, so the executor kills its population; its mates then train alone.
+    monkeypatch.setattr("actlab.search._executors.KILL_GRACE", 0.5)
+    space = FakeSpace(unaries=("relu", "boom", "nan", "hang", "tanh"), binaries=("add",))
+    cfg = fake_config(strategy="exhaustive", budget=100, population=4, workers=2, timeout=1.0, pruner="halving",
+                      storage=str(tmp_path / "f.db"), study="f")
+    study = _load(Driver(cfg, space).run().storage, "f")
+    failed = {t.user_attrs["expression"]: t.user_attrs["failure"] for t in study.trials
+              if t.state == TrialState.FAIL and "failure" in t.user_attrs}
+    ok = {t.user_attrs["expression"] for t in study.trials if t.state == TrialState.COMPLETE}
+    # the raising, diverging and hanging members fail, each with its own reason; their population mates do not
+    assert all(("boom" in e) == failed[e].startswith("RuntimeError: boom") for e in failed)
+    assert failed["add(relu(x), nan(x))"].startswith("diverged")
+    assert failed["add(relu(x), hang(x))"].startswith("timeout")
+    assert all(not any(bad in e for bad in ("boom", "nan", "hang")) for e in ok)
+    assert {"add(relu(x), relu(x))", "add(relu(x), tanh(x))", "add(tanh(x), tanh(x))"} <= ok
+
+
+def test_a_population_whose_worker_dies_is_retried_whole(tmp_path: Path) -> None:
+    space = FakeSpace(unaries=("relu", "die", "tanh"), binaries=("add",))
+    marker = tmp_path / "died-once"
+    cfg = fake_config(strategy="exhaustive", budget=100, task=f"fake;die=once:{marker}", population=8, workers=1,
+                      storage=str(tmp_path / "d.db"), study="d")
+    study = _load(Driver(cfg, space).run().storage, "d")
+    trained = [t for t in study.trials if t.user_attrs.get("outcome") == "trained"]
+    assert marker.exists() and len(trained) > 1
+    # one population held every candidate; its worker died once, and every member trained again (attempt 2)
+    assert all(t.user_attrs.get("attempts") == 2 and t.state == TrialState.COMPLETE for t in trained)

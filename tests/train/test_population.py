@@ -96,3 +96,12 @@ def test_jobs_group_by_seed_into_populations() -> None:
         from actlab.train import run_jobs
 
         run_jobs(jobs, "digits-mlp", population=0)
+
+
+def test_a_task_with_its_own_objective_trains_its_jobs_one_at_a_time_and_says_so() -> None:
+    from actlab.train import Task, run_jobs
+
+    task = Task("own-loop", objective=lambda act_layer, seed, report: 0.25 + seed)
+    with pytest.warns(UserWarning, match="cannot train a population: its activations train one at a time"):
+        res = run_jobs([("relu", 0), ("tanh", 1)], task, population=2)
+    assert [r.val_acc for r in res] == [0.25, 1.25]
