@@ -29,8 +29,8 @@ from ._objective import Job, PruneSpec, batches, seeds_median
 from ._records import Attr, JobResult, Outcomes
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
-from ._study import (claim, direction_sign, driver_id, evaluated, heartbeat, mask_url, open_study, recover_stale,
-                     requeue_all, scalar, seen_identities, storage_url)
+from ._shared import SharedStudy
+from ._study import driver_id, mask_url, open_study, seen_identities, storage_url
 
 __all__ = ["Driver", "SearchResult", "make_pruner", "metric_names"]
 
@@ -98,6 +98,7 @@ class Driver:
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 self.study.set_metric_names(metric_names(cfg.objectives, cfg.metric))
         self.me = driver_id()
+        self.shared = SharedStudy(self.study, self.me)  # storage operations, and the view of finished trials
         self.on_event = on_event or (lambda kind, info: None)
         self.dists = distributions(space)
         self.inflight: dict[int, Trial] = {}
@@ -136,7 +137,7 @@ class Driver:
         if reason is not None:
             self._untrained(trial, Outcomes.SKIPPED, Attr.SKIPPED, reason)
             return None
-        first = claim(self.study, trial.number, canon, self.me)  # another driver chose it at the same moment
+        first = self.shared.claim(trial.number, canon)  # another driver chose it at the same moment
         if first is not None:
             self._untrained(trial, Outcomes.DUPLICATE, Attr.DUPLICATE_OF, first)
             return None
@@ -155,27 +156,14 @@ class Driver:
         """Record a proposal that is not trained: FAIL (never COMPLETE or PRUNED) with ``outcome`` saying which."""
         trial.set_user_attr(Attr.OUTCOME, outcome)
         trial.set_user_attr(key, why)
-        self.study.tell(trial, state=TrialState.FAIL)
+        self.shared.tell(trial, state=TrialState.FAIL)
 
     def _prune_spec(self) -> PruneSpec | None:
         if isinstance(self.pruner, optuna.pruners.NopPruner):
             return None
-        hist = [(t.number, t.state.name, dict(t.intermediate_values), t.value if t.values else None,
-                 {k: v for k, v in t.system_attrs.items() if k.startswith("completed_rung")})
-                for t in evaluated(self.study)
-                if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values]
-        return PruneSpec(pruner=self.pruner, history=hist, direction=self.cfg.directions[0])
+        return PruneSpec(pruner=self.pruner, history=self.shared.curves(), direction=self.cfg.directions[0])
 
     # ---- outcomes
-
-    def _enters_top_k(self, value: float) -> bool:
-        """Whether ``value`` would be in the running top-k of the completed trials."""
-        sign = direction_sign(self.study)
-        vals = sorted((sign * v for v in (scalar(t) for t in evaluated(self.study)) if v is not None), reverse=True)
-        k = self.cfg.top_k
-        if k < 1:  # no top-k (a table build keeps only its baselines): nothing to race for
-            return False
-        return len(vals) < k or sign * value >= vals[k - 1]
 
     def _record(self, out: Outcome, executor: Executor | None = None) -> dict[str, Any] | None:
         """Store one finished job on its trial; None while the trial still waits for its racing seeds."""
@@ -185,7 +173,7 @@ class Driver:
         if first is not None:  # the racing seeds came back: merge them into the search-seed result
             r = _merge_race(first, r, out.error, self.cfg.metric)
         elif (r is not None and r.ok and executor is not None and self.cfg.race_seeds > 0 and not self.cfg.multi
-              and r.value is not None and self._enters_top_k(r.value)):
+              and r.value is not None and self.shared.in_top_k(r.value, self.cfg.top_k)):
             self.racing[trial.number] = r
             seeds = tuple(range(self.cfg.seeds, self.cfg.seeds + self.cfg.race_seeds))
             executor.submit(Job(key=trial.number, expression=out.job.expression, task=self.cfg.task, seeds=seeds,
@@ -200,13 +188,13 @@ class Driver:
         # Two drivers can still both train one function when one chose it before the other's claim was visible
         # (claim() only sees claims already written). The same check now, at the end, keeps one record of it: the
         # lower-numbered trial, which never defers, while this one becomes its duplicate.
-        twin = claim(self.study, trial.number, trial.user_attrs.get(Attr.IDENTITY, ""), self.me)
+        twin = self.shared.claim(trial.number, trial.user_attrs.get(Attr.IDENTITY, ""))
         if twin is not None:
             self._untrained(trial, Outcomes.DUPLICATE, Attr.DUPLICATE_OF, twin)
             return dict(info, state="DUPLICATE", duplicate_of=twin)
         if r is None:
             trial.set_user_attr(Attr.FAILURE, out.error)
-            self.study.tell(trial, state=TrialState.FAIL)
+            self.shared.tell(trial, state=TrialState.FAIL)
             return dict(info, state="FAIL", reason=out.error)
         for k, v in r.to_attrs().items():
             trial.set_user_attr(k, v)
@@ -221,15 +209,15 @@ class Driver:
         if status == "ok" and missing and r.value is not None:
             status, reason = "fail", f"no value measured for the {', '.join(missing)} objective"
         if status == "ok" and r.value is not None:
-            self.study.tell(trial, [float(v) for v in values])
+            self.shared.tell(trial, [float(v) for v in values])
             return dict(info, state="COMPLETE", value=r.value, cost=r.cost)
         if status == "pruned":
-            self.study.tell(trial, state=TrialState.PRUNED)
+            self.shared.tell(trial, state=TrialState.PRUNED)
             return dict(info, state="PRUNED")
         trial.set_user_attr(Attr.FAILURE, reason)
         if r.traceback:
             trial.set_user_attr(Attr.TRACEBACK, r.traceback)
-        self.study.tell(trial, state=TrialState.FAIL)
+        self.shared.tell(trial, state=TrialState.FAIL)
         return dict(info, state="FAIL", reason=reason)
 
     # ---- the loop
@@ -237,15 +225,14 @@ class Driver:
     def run(self, executor: Executor | None = None) -> SearchResult:
         cfg = self.cfg
         max_trials, max_seconds = parse_budget(cfg.budget)
-        heartbeat(self.study, self.me)
-        requeued = recover_stale(self.study, self.me)
+        self.shared.heartbeat()
+        requeued = self.shared.recover_stale()
         own = executor is None
         executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
         t0 = last_beat = time.monotonic()
-        done = evaluated(self.study)
-        n_done, sign = len(done), direction_sign(self.study)
-        valued = [t for t in done if t.values]  # a resumed study's best so far is the progress line's start
-        best = max(valued, key=lambda t: sign * t.values[0]) if valued else None
+        self.shared.sync()
+        n_done, sign = self.shared.evaluated, self.shared.sign
+        best = self.shared.best  # a resumed study's best so far is the progress line's start
         self.on_event("start", {"study": self.name, "storage": mask_url(self.url), "done": n_done,
                                 "requeued": requeued, "max_trials": max_trials, "max_seconds": max_seconds,
                                 "slots": executor.slots, "sign": sign,
@@ -282,12 +269,12 @@ class Driver:
                     n_done += info["state"] != "DUPLICATE"  # a twin another driver trained is not a trial done
                     self.on_event("trial", dict(info, done=n_done, elapsed=time.monotonic() - t0))
                 if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                    heartbeat(self.study, self.me)
+                    self.shared.heartbeat()
                     last_beat = time.monotonic()
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (the CLI turns it into this): what is in flight goes back to the queue now, so a
             # resume in this same process (a notebook) finds it too, not only a new driver's stale-trial check.
-            requeue_all(self.study, self.inflight.values())
+            self.shared.requeue_all(self.inflight.values())
             self.inflight.clear()
             raise
         finally:
@@ -299,7 +286,7 @@ class Driver:
     def _fill(self, room: int, executor: Executor) -> int:
         """Ask up to ``room`` trials (re-queued ones first) and submit the trainable ones, in populations of up to
         ``cfg.population``; the number submitted, or -1 when nothing is left to propose."""
-        trials = self.study.get_trials(deepcopy=False)
+        trials = self.shared.sync()
         seen = seen_identities(trials)
         waiting = sum(t.state == TrialState.WAITING for t in trials)
         if waiting:
