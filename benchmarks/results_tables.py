@@ -125,6 +125,26 @@ def population_table(path: str) -> str:
     return "\n".join(lines)
 
 
+def population_search_table(path: str) -> str:
+    """``benchmarks/population_search.py --json``: a whole search's trainings per hour at population K."""
+    d = _load(path)
+    lines = ["| task | K | trainings/h | speed-up over K = 1: median (range) of rounds | every trial's value equal |",
+             "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['task']} | {r['population']} | {r['trainings_per_hour']:.0f} | {r['speedup']:.2f}× "
+              f"({r['speedup_min']:.2f}–{r['speedup_max']:.2f}) | {'yes' if r['equal'] else 'NO'} |" for r in d["rows"]]
+    return "\n".join(lines)
+
+
+def driver_view_table(path: str) -> str:
+    """``benchmarks/driver_view.py --json``: the driver's cost per event as the study grows."""
+    d = _load(path)
+    lines = ["| trials in the study | rescan per event (ms) | view per event (ms) | worker's pruning snapshot per job (ms) |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {r['trials']} | {r['rescan_ms']:.2f} | {r['view_ms']:.3f} | {r['worker_snapshot_ms']:.1f} |"
+              for r in d["rows"]]
+    return "\n".join(lines)
+
+
 def summary_table(path: str) -> str:
     """The summary table of RESULTS.md (``path``), for the docs site's benchmark page."""
     text = (ROOT / path).read_text()
@@ -147,7 +167,8 @@ def figure(path: str) -> str:
 GENERATORS: dict[str, Callable[[str], str]] = {
     "summary": summary_table, "figure": figure, "replay": replay_table, "speed": speed_table,
     "speed_summary": speed_summary, "robustness": robustness_table, "accuracy": accuracy_table,
-    "fidelity": fidelity_table, "population": population_table}
+    "fidelity": fidelity_table, "population": population_table, "population_search": population_search_table,
+    "driver_view": driver_view_table}
 
 
 def regenerate(text: str) -> str:

@@ -59,7 +59,7 @@ def split_acts(text: str) -> list[str]:
 def run(acts: Sequence[Any], task: str = "mnist1d-cnn", seeds: int = 5, steps: int | None = None,
         workers: int = 1, baseline: Any = None, metric: str = "test_acc", data_dir: str | Path | None = None,
         progress: Callable[[RunResult], None] | None = None, device: str | None = None,
-        population: int = 1) -> Comparison:
+        population: int | str = 1) -> Comparison:
     """Run :func:`actlab.train.compare` (the baseline defaults to the task's and is added if missing)."""
     return compare(list(acts), task=task, seeds=seeds, baseline=baseline, steps=steps, workers=workers,
                    metric=metric, data_dir=data_dir, progress=progress, device=device, population=population)

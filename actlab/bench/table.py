@@ -128,7 +128,8 @@ def _commit() -> str:
 
 
 def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: str, workers: int | None,
-            baselines: tuple[str, ...], runs_dir: str, study: str, timeout: float, population: int = 1) -> Any:
+            baselines: tuple[str, ...], runs_dir: str, study: str, timeout: float,
+            population: int | str = 1) -> Any:
     from actlab.search import SearchConfig
 
     if order not in ORDERS:
@@ -150,7 +151,8 @@ def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, 
           limit: int | None = None, order: str = "simplest", workers: int | None = None,
           baselines: tuple[str, ...] | None = None, runs_dir: str = "runs", timeout: float = 600.0,
           exclude: tuple[str | Path, ...] = (),
-          on_event: Callable[[str, dict[str, Any]], None] | None = None, population: int = 1) -> Table:
+          on_event: Callable[[str, dict[str, Any]], None] | None = None,
+          population: int | str = 1) -> Table:
     """Build (or resume) the table ``out`` (``NAME.csv.gz``) and its sidecar; returns the loaded table.
 
     Args:
@@ -163,7 +165,7 @@ def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, 
         exclude: tables (same protocol) whose functions this build skips: it trains the rest of the space, as a
             shard to :func:`merge` with them (another machine's share, or a build whose study was lost).
         population: functions each worker trains together (:func:`actlab.train.train_population`): the same rows
-            as one at a time, each row's ``seconds`` its share of the population's time.
+            as one at a time, each row's ``seconds`` its share of the population's time; ``"auto"`` probes it.
     """
     from actlab.search import BASELINES, make_space, run_search
 

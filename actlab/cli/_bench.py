@@ -57,9 +57,9 @@ def bench_accuracy(
     seeds: int = typer.Option(5, "--seeds", min=1, help="seeds 0..N-1, paired across activations"),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="override the task's step budget"),
     workers: int = typer.Option(1, "--workers", min=1, help="parallel processes, one thread each"),
-    population: int = typer.Option(1, "--population", min=1,
+    population: str = typer.Option("1", "--population",
                                    help="train up to K activations of one seed together in one loop (the same "
-                                        "results, faster)"),
+                                        "results, faster), or auto"),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="paired against this (default: the task's)"),
     metric: str = typer.Option("test_acc", "--metric",
                                help="test_acc (final reports) or val_acc; losses, lower is better: test_loss, "
@@ -174,8 +174,9 @@ def bench_table(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="train at most this many functions"),
     order: str = typer.Option("simplest", "--order", help="simplest (exhaustive order) or random (a sample)"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes (default: one per core)"),
-    population: int = typer.Option(1, "--population", min=1,
-                                   help="functions each worker trains together in one loop (the same rows, faster)"),
+    population: str = typer.Option("1", "--population",
+                                   help="functions each worker trains together in one loop (the same rows, faster), "
+                                        "or auto"),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="comma-separated zoo baselines"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="where the resumable study lives"),
     exclude: Optional[list[Path]] = typer.Option(None, "--exclude", help="a table whose functions this build skips "

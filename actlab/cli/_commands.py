@@ -143,8 +143,8 @@ def search(task: str = _search_option("task", TASK_HELP),
            steps: Optional[int] = typer.Option(None, help="child training steps (the search fidelity); default: "
                                                          "1000 on a preset task, your task's own steps on yours"),
            workers: Optional[int] = _search_option("workers", "local worker processes (default: one per core)"),
-           population: int = _search_option("population", "candidates each worker trains together in one loop "
-                                                          "(the same results as one at a time, faster)"),
+           population: str = _search_option("population", "candidates each worker trains together in one loop "
+                                                          "(the same results as one at a time, faster), or auto"),
            storage: Optional[str] = _search_option("storage", "SQLAlchemy URL or file (default runs/STUDY.db)"),
            study: Optional[str] = _search_option("study", "study name (default: STRATEGY-TASK-uUNITS)"),
            ray_address: Optional[str] = _search_option("ray_address", "evaluate on Ray: auto or HOST:PORT"),

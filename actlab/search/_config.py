@@ -103,8 +103,9 @@ class SearchConfig:
     # execution
     workers: int | None = None         # local worker processes; default one per core
     # candidates a worker trains together as one population (actlab.train.train_population): the same results as
-    # one at a time, so not part of the protocol (a study may resume with another value); 1: one at a time
-    population: int = 1
+    # one at a time, so not part of the protocol (a study may resume with another value); 1: one at a time; "auto":
+    # the driver probes the device (actlab.train.probe_population)
+    population: int | str = 1
     ray_address: str | None = None     # "auto" or "HOST:PORT": evaluate on Ray instead
     timeout: float = 300.0             # seconds per trial before it is killed and recorded as failed
     device: str | None = None          # cpu, cuda, cuda:N, mps or auto; None: the task's own (presets: cpu)
@@ -118,6 +119,9 @@ class SearchConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # strategy options, e.g. {"population": 16}
 
     def __post_init__(self) -> None:
+        from actlab.train import parse_population
+
+        self.population = parse_population(self.population)  # a number, or "auto" (the driver probes)
         if self.gated and tuple(self.baselines) == BASELINES:  # the gated board compares gated FFNs (and ReLU)
             self.baselines = GATED_BASELINES
         # "none"/"auto" first: the task check below resolves the check task like any other
@@ -145,8 +149,6 @@ class SearchConfig:
         from actlab.train import check_attacks  # one-line errors for an unknown attack or norm, or eps <= 0
 
         check_attacks([self.attack], [self.eps], self.norm)
-        if not isinstance(self.population, int) or self.population < 1:
-            raise ValueError(f"--population must be a whole number >= 1, got {self.population!r}")
         if self.seeds < 1 or self.race_seeds < 0:
             raise ValueError("--seeds must be >= 1 and --race-seeds >= 0")
         if self.reeval_seeds < 2 or self.check_seeds < 2:  # a paired test needs two pairs
@@ -179,7 +181,7 @@ class SearchConfig:
         if task.objective is not None and "robustness" in self.objectives:
             raise ValueError(f"--objective robustness attacks the trained network, which task {task.name!r} with its "
                              f"own training objective does not return")
-        if self.population > 1 and task.objective is not None:  # said once, here; the workers then train alone
+        if self.population != 1 and task.objective is not None:  # said once, here; the workers then train alone
             warnings.warn(f"task {task.name!r} trains through its own objective, which cannot train a population: "
                           f"its candidates train one at a time", stacklevel=3)
             self.population = 1

@@ -4,8 +4,10 @@ activations).
 The strategy trains one supernet (:mod:`._supernet`: every slot of the space a softmax/Gumbel mixture over its
 operators or sources, domain-restricted operators masked, operands and outputs clamped) on the study's task, then
 proposes the most probable discrete choices (the argmax first), each an ordinary candidate: the engine prefilters,
-trains, records and re-evaluates it like any other trial. The supernet is trained once per strategy instance (in the
-driver process), on one thread.
+trains, records and re-evaluates it like any other trial. The supernet trains once per study and protocol, in the
+driver process on one thread (its heartbeat goes on meanwhile), and its mixture probabilities are stored in the
+study (user attribute ``dnas:{...}``): like every strategy, DNAS reads its state from the study, so a resumed or a
+second driver proposes from the same supernet without training it again.
 
 The ranking multiplies the slots' probabilities over the product of each slot's most probable choices, as many per
 slot as keep that product under ``MAX_RANKED`` (every choice of the 1-unit space's 6 250; the top 6 per slot of the
@@ -14,7 +16,9 @@ slot as keep that product under ``MAX_RANKED`` (every choice of the 1-unit space
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import math
 from typing import Any
 
@@ -75,30 +79,39 @@ class DNAS(Strategy):
                              "its supernet is not a gate yet, so --space gated takes another strategy")
         self.task, self.steps = task, steps
         self.hp: dict[str, Any] = dict(arch_lr=float(arch_lr), tau0=float(tau0), tau1=float(tau1))
-        self._ranked: list[tuple[dict[str, str], float]] | None = None
-        self.status, self.wall_time = "", 0.0
+        self.status, self.wall_time = "", 0.0  # the supernet's, as last read from the study
 
-    def _rank(self, study: optuna.Study) -> list[tuple[dict[str, str], float]]:
-        from actlab.train import get_task
+    def _supernet(self, study: optuna.Study) -> dict[str, Any]:
+        """The study's record of this protocol's supernet (probabilities per slot, status, seconds): read, or trained
+        and written."""
+        from actlab.train import get_task, task_spec
 
-        s = self.space.slots
         cfg = study.user_attrs.get("config") or {}
-        task = get_task(self.task or cfg.get("task") or "mnist1d-mlp")
+        name = self.task or cfg.get("task") or "mnist1d-mlp"
+        task = get_task(name)
         steps = int(self.steps or cfg.get("steps") or task.steps)
-        net, self.status, self.wall_time = train_supernet(s[2].choices, s[4].choices, task, steps, self.seed,
-                                                          units=self.units, **self.hp)
-        choices = net.choices()
-        if [c.names for c in choices] != [slot.choices for slot in s]:  # the relaxation must be the space itself
-            raise RuntimeError("dnas: the supernet's slots differ from the search space's")
-        ranked = rank_choices([c.probs().tolist() for c in choices])
-        return [({slot.name: slot.choices[i] for slot, i in zip(s, idx, strict=True)}, p) for idx, p in ranked]
+        spec = dict(task=task_spec(name), steps=steps, seed=self.seed, units=self.units, **self.hp)
+        key = "dnas:" + json.dumps(spec, sort_keys=True)
+        rec = study.user_attrs.get(key)
+        if rec is None:
+            s = self.space.slots
+            net, status, wall = train_supernet(s[2].choices, s[4].choices, task, steps, self.seed, units=self.units,
+                                               **self.hp)
+            choices = net.choices()
+            if [c.names for c in choices] != [slot.choices for slot in s]:  # the relaxation must be the space itself
+                raise RuntimeError("dnas: the supernet's slots differ from the search space's")
+            rec = {"probs": [c.probs().tolist() for c in choices], "status": status, "wall_time": wall}
+            study.set_user_attr(key, rec)
+        self.status, self.wall_time = rec["status"], float(rec["wall_time"])
+        return rec
 
     def propose(self, study: optuna.Study, n: int) -> list[Candidate]:
-        if self._ranked is None:
-            self._ranked = self._rank(study)
+        probs = tuple(tuple(p) for p in self._supernet(study)["probs"])
+        s = self.space.slots
         taken = set(seen_identities(study.get_trials(deepcopy=False)))
         out: list[Candidate] = []
-        for tokens, p in self._ranked:
+        for idx, p in _ranked(probs):
+            tokens = {slot.name: slot.choices[i] for slot, i in zip(s, idx, strict=True)}
             text = self.space.render(tokens)
             ident = self.space.identity(text)
             if ident in taken or self.space.check(text) is not None:
@@ -109,3 +122,9 @@ class DNAS(Strategy):
             if len(out) == n:
                 break
         return out
+
+
+@functools.lru_cache(maxsize=4)
+def _ranked(probs: tuple[tuple[float, ...], ...]) -> list[tuple[tuple[int, ...], float]]:
+    # rank_choices of a stored supernet: a pure function of the study's record, computed once per process
+    return rank_choices([list(p) for p in probs])

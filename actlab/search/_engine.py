@@ -14,6 +14,7 @@ of a lucky single draw.
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -88,6 +89,10 @@ class Driver:
         if cfg.strategy == "controller":
             opts.setdefault("algo", cfg.controller_algo)
         self.strategy: Strategy = get_strategy(cfg.strategy, space, seed=cfg.seed, **opts)
+        if cfg.population == "auto":  # probed once, here; the final stage then uses the same size
+            from actlab.train import probe_population
+
+            cfg.population = probe_population(cfg.task, cfg.device)
         self.name = cfg.study_name()
         self.url = storage_url(self.name, cfg.storage, cfg.runs_dir)
         self.pruner = make_pruner(cfg.pruner, cfg.multi, first_report_step(cfg.task))
@@ -229,18 +234,20 @@ class Driver:
         requeued = self.shared.recover_stale()
         own = executor is None
         executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
-        t0 = last_beat = time.monotonic()
+        t0 = time.monotonic()
         self.shared.sync()
         n_done, sign = self.shared.evaluated, self.shared.sign
         best = self.shared.best  # a resumed study's best so far is the progress line's start
         self.on_event("start", {"study": self.name, "storage": mask_url(self.url), "done": n_done,
                                 "requeued": requeued, "max_trials": max_trials, "max_seconds": max_seconds,
-                                "slots": executor.slots, "sign": sign,
+                                "slots": executor.slots, "population": cfg.population, "sign": sign,
                                 "best": None if best is None else best.values[0],
                                 "best_expression": None if best is None else best.user_attrs.get(Attr.EXPRESSION)})
         barren, stop = 0, ""
+        beat = _Heartbeat(self.shared)  # also while a strategy thinks for minutes (DNAS trains its supernet)
         try:
             while True:
+                beat.check()
                 elapsed = time.monotonic() - t0
                 if stop:
                     pass
@@ -252,7 +259,7 @@ class Driver:
                     stop = "the strategy proposes nothing new (space exhausted?)"
                 else:
                     # each slot trains a population of up to cfg.population candidates
-                    room = executor.slots * self.cfg.population - len(self.inflight)
+                    room = executor.slots * int(self.cfg.population) - len(self.inflight)
                     if max_trials is not None:
                         room = min(room, max_trials - n_done - len(self.inflight))
                     if room > 0:
@@ -268,9 +275,6 @@ class Driver:
                         continue
                     n_done += info["state"] != "DUPLICATE"  # a twin another driver trained is not a trial done
                     self.on_event("trial", dict(info, done=n_done, elapsed=time.monotonic() - t0))
-                if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                    self.shared.heartbeat()
-                    last_beat = time.monotonic()
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (the CLI turns it into this): what is in flight goes back to the queue now, so a
             # resume in this same process (a notebook) finds it too, not only a new driver's stale-trial check.
@@ -278,6 +282,7 @@ class Driver:
             self.inflight.clear()
             raise
         finally:
+            beat.stop()
             if own:
                 executor.close()
         self.on_event("stop", {"reason": stop, "done": n_done})
@@ -297,9 +302,37 @@ class Driver:
                 return -1
             asked = [self._ask(p) for p in proposals]
         jobs = [job for job in (self._start(trial, seen) for trial in asked) if job is not None]
-        for batch in batches(jobs, self.cfg.population):
+        for batch in batches(jobs, int(self.cfg.population)):
             executor.submit(batch)
         return len(jobs)
+
+
+class _Heartbeat:
+    """Writes the driver's heartbeat every ``HEARTBEAT_SECONDS`` from a thread of its own, so that other drivers never
+    take a driver for dead while it waits on a long proposal; :meth:`check` raises in the driver what failed there."""
+
+    def __init__(self, shared: SharedStudy) -> None:
+        self.shared = shared
+        self.error: Exception | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="actlab-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.shared.heartbeat()
+            except Exception as e:  # the storage is gone: the driver's own next write would fail too; say why
+                self.error = e
+                return
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def _merge_race(first: JobResult, race: JobResult | None, error: str | None, metric: str = "val_acc") -> JobResult:

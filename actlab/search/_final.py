@@ -181,7 +181,7 @@ def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, 
                             gated=gated))
             trials[trial.number] = trial
         # The evaluations of one task and seed train together, cfg.population at a time (the same numbers).
-        for batch in batches(jobs, cfg.population):
+        for batch in batches(jobs, int(cfg.population)):
             executor.submit(batch)
         last = time.monotonic()
         while trials:

@@ -82,9 +82,10 @@ class RichProgress:
             if info.get("best") is not None:  # resumed: the best so far includes the trials before the interruption
                 self.best, self.best_expr = self.sign * info["best"], str(info.get("best_expression") or "")
             p.start()
+            k = info.get("population", 1)
             self.console.print(f"study [bold]{info['study']}[/] in {info['storage']} — {info['done']} trials done"
                                f"{', re-queued ' + str(info['requeued']) if info['requeued'] else ''};"
-                               f" {info['slots']} workers")
+                               f" {info['slots']} workers{f', populations of {k}' if k != 1 else ''}")
             self.by_time = info["max_seconds"]
             total = info["max_trials"] if info["max_trials"] is not None else info["max_seconds"]
             self.task = p.add_task("search", total=total, completed=0 if self.by_time else info["done"],

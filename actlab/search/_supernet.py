@@ -49,15 +49,17 @@ class _Choice(nn.Module):
     def __init__(self, names: tuple[str, ...], mask: list[bool] | None = None) -> None:
         super().__init__()
         self.names = names
-        self.mask = torch.tensor(mask if mask is not None else [False] * len(names))
+        self.mask: torch.Tensor  # a buffer, so it follows the logits to the training device
+        self.register_buffer("mask", torch.tensor(mask if mask is not None else [False] * len(names)))
         self.logits = nn.Parameter(torch.zeros(len(names)))
 
     def weights(self, tau: float, gen: torch.Generator | None) -> torch.Tensor:
         if len(self.names) == 1:   # nothing to choose (unit 1's wires): no draw, so the random stream is the slots'
-            return torch.ones(1)
+            return torch.ones(1, device=self.logits.device)
         z = self.logits.masked_fill(self.mask, -math.inf)
         if gen is not None:   # Gumbel-softmax; masked entries stay at weight 0
-            u = torch.rand(z.shape, generator=gen).clamp(1e-9, 1 - 1e-9)
+            # drawn on the CPU, so a seed gives the same draws on every device
+            u = torch.rand(z.shape, generator=gen).clamp(1e-9, 1 - 1e-9).to(z.device)
             z = z - torch.log(-torch.log(u))
         return F.softmax(z / tau, dim=0)
 
@@ -163,63 +165,55 @@ class _Layer(nn.Module):
 
 def train_supernet(unary: tuple[str, ...], binary: tuple[str, ...], task: Any, steps: int, seed: int,
                    arch_lr: float = ARCH_LR, tau0: float = 5.0, tau1: float = 0.2, units: int = 1,
-                   data_dir: str | None = None) -> tuple[Supernet, str, float]:
+                   data_dir: str | None = None, device: str | None = None) -> tuple[Supernet, str, float]:
     """Train the relaxed network of ``task``; return the supernet, ``"ok"`` or ``"diverged"``, and wall seconds.
 
-    Weights train on the training split with the task's optimizer and learning-rate schedule (at the task's batch
-    size: a batch-size schedule is not followed), the logits on the validation split with their own Adam,
-    alternating one step each (first-order, as DARTS' first-order variant and FBNet); the Gumbel temperature anneals
-    geometrically from ``tau0`` to ``tau1``.
+    The weights train in the one training loop (:func:`actlab.train.train_one` with :class:`~actlab.train.StepHooks`),
+    exactly as a child of the task trains: its data order, batch schedule, optimizer and learning-rate schedule,
+    augmentation, device, and a user's model function or dataset. After each weight step the logits take one step
+    of their own Adam on a random validation batch of the task's batch size (first-order alternating, as DARTS'
+    first-order variant and FBNet); the Gumbel temperature anneals geometrically from ``tau0`` to ``tau1``.
     """
-    from actlab.data import load
-    from actlab.models import build_model, init_weights
-    from actlab.train import apply_schedule, get_task, make_optimizer, make_schedule
+    from actlab.train import StepHooks, get_task, task_loss, train_one
 
-    t0 = time.perf_counter()
     task = get_task(task)
-    ds = load(task.dataset, data_dir)
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(seed)
-        net = Supernet(unary, binary, units)
-        model = build_model(task.model, lambda: _Layer(net), ds.shape, ds.n_classes, **task.model_kwargs)
-        init_weights(model, torch.Generator().manual_seed(seed))
-        arch = {id(p) for p in net.arch_parameters()}
-        weights = [p for p in model.parameters() if id(p) not in arch]
-        # The weights train as the task's children do (its optimizer, schedule and LEGW batch rule): under Adam at
-        # 1e-3 on digits-mlp, an SGD task, the supernet's argmax was x^3 + sinh(x), which diverges under the
-        # task's own SGD; with the task's optimizer it is a bump exp(-beta*(...)^2) (benchmarks/RESULTS.md, DNAS).
-        w_opt = make_optimizer(task, weights)
-        a_opt = torch.optim.Adam(net.arch_parameters(), lr=arch_lr, betas=(0.5, 0.999))
-        net.gen = torch.Generator().manual_seed(seed + 1)
-        g = torch.Generator().manual_seed(seed + 2)
-        n, nv, b = len(ds.y_train), len(ds.y_val), min(task.batch_size, len(ds.y_train), len(ds.y_val))
-        sched = make_schedule(task.schedule, task.lr, steps, batch_size=b, steps_per_epoch=max(1, n // b),
-                              **task.schedule_kwargs)
-        last = [p.detach().clone() for p in net.arch_parameters()]
-        status = "ok"
-        for t in range(steps):
-            net.tau = tau0 * (tau1 / tau0) ** (t / max(steps - 1, 1))
-            apply_schedule(w_opt, sched, t, b)
-            for opt, x, y, nn_ in ((w_opt, ds.x_train, ds.y_train, n), (a_opt, ds.x_val, ds.y_val, nv)):
-                idx = torch.randint(0, nn_, (b,), generator=g)
-                net.resample()
-                loss = F.cross_entropy(model(x[idx]), y[idx])
-                if not torch.isfinite(loss):
-                    status = "diverged"
-                    break
-                w_opt.zero_grad(set_to_none=True)
-                a_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            if status == "diverged" or not all(bool(torch.isfinite(p).all()) for p in net.arch_parameters()):
-                status = "diverged"
-                break
-            last = [p.detach().clone() for p in net.arch_parameters()]
-        with torch.no_grad():
-            for p, v in zip(net.arch_parameters(), last, strict=True):
-                p.copy_(v)
-    finally:
-        torch.set_num_threads(prev)
-    return net, status, time.perf_counter() - t0
+    if task.objective is not None:
+        raise ValueError(f"dnas trains a supernet of task {task.name!r}, which trains through its own objective; it "
+                         f"needs a task with a dataset and a model")
+    t0 = time.perf_counter()
+    net = Supernet(unary, binary, units)
+    net.gen = torch.Generator().manual_seed(seed + 1)
+    g = torch.Generator().manual_seed(seed + 2)
+    arch = net.arch_parameters()
+    a_opt = torch.optim.Adam(arch, lr=arch_lr, betas=(0.5, 0.999))
+    last = [p.detach().clone() for p in arch]  # the logits of the last finite step (kept if training diverges)
+
+    def before(t: int) -> None:
+        net.tau = tau0 * (tau1 / tau0) ** (t / max(steps - 1, 1))
+        net.resample()
+
+    def after(t: int, model: nn.Module, ds: Any) -> bool:
+        idx = torch.randint(0, len(ds.y_val), (min(task.batch_size, len(ds.y_val)),), generator=g)
+        idx = idx.to(ds.y_val.device)
+        net.resample()
+        loss = task_loss(model(ds.x_val[idx]), ds.y_val[idx])
+        if not torch.isfinite(loss):
+            return False
+        a_opt.zero_grad(set_to_none=True)
+        loss.backward()  # the weights' gradients it leaves are cleared before the next weight step
+        a_opt.step()
+        if not all(bool(torch.isfinite(p).all()) for p in arch):
+            return False
+        for keep, p in zip(last, arch, strict=True):
+            keep.copy_(p.detach())
+        return True
+
+    # The weights start as a child's of this seed would (the trainer's seeding); the draws of the mixture and of
+    # the validation batches have their own streams.
+    run = train_one(lambda: _Layer(net), task, seed, steps=steps, threads=1, data_dir=data_dir, device=device,
+                    hooks=StepHooks(frozen=arch, before=before, after=after))
+    net.cpu()
+    with torch.no_grad():
+        for p, v in zip(arch, last, strict=True):
+            p.copy_(v)
+    return net, "diverged" if run.diverged else "ok", time.perf_counter() - t0

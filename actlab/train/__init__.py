@@ -13,6 +13,7 @@ from ._attacks import ATTACKS, NORMS, Attack, get_attack  # noqa: E402
 from ._batch import BATCH_SCHEDULES, BatchSchedule, make_batch_schedule  # noqa: E402
 from ._device import DEVICES, cpu_signature, on_device, place_worker, resolve_device, worker_device  # noqa: E402
 from ._metrics import METRICS, Metric, get_metric  # noqa: E402
+from ._probe import parse_population, probe_population, resolve_population  # noqa: E402
 from ._protocol import Comparison, Evaluation, Paired, compare, evaluate, run_jobs  # noqa: E402
 from ._robustness import Robustness, RobustnessRow, adversarial_accuracy, check_attacks, robustness  # noqa: E402
 from ._schedules import LEGW, SCHEDULES, Constant, Cosine, OneCycle, Schedule, make_schedule  # noqa: E402
@@ -21,11 +22,13 @@ from ._stats import (  # noqa: E402
     format_p, holm, mean_ci, min_detectable_effect, paired_test, paired_tests)
 from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec  # noqa: E402
 from ._trainer import (  # noqa: E402
-    CURVE_POINTS, RunResult, apply_schedule, make_optimizer, task_data, train_one, train_population)
+    CURVE_POINTS, RunResult, StepHooks, apply_schedule, make_optimizer, task_data, task_loss, train_one,
+    train_population)
 
 __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "task_data", "resolve_device",
            "place_worker", "worker_device", "on_device", "DEVICES", "cpu_signature", "train_one", "train_population",
-           "RunResult",
+           "RunResult", "StepHooks", "task_loss", "probe_population", "parse_population",
+           "resolve_population",
            "CURVE_POINTS", "make_optimizer", "apply_schedule", "evaluate", "compare",
            "Evaluation", "Comparison", "Paired", "run_jobs", "SCHEDULES", "Schedule", "make_schedule", "Constant",
            "Cosine", "OneCycle", "LEGW", "ALPHA", "CONFIDENCE", "CORRECTION", "TEST", "PairedTest", "holm", "mean_ci",

@@ -23,6 +23,7 @@ from ._device import place_worker, resolve_device
 from ._metrics import get_metric
 from ._stats import PairedTest, mean_ci, paired_tests
 from ._tasks import Task, get_task, task_spec
+from ._probe import resolve_population
 from ._trainer import RunResult, train_one, train_population
 
 __all__ = ["Evaluation", "Paired", "Comparison", "evaluate", "compare", "run_jobs"]
@@ -188,7 +189,7 @@ def _from_main(obj: Any) -> bool:
 def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int | None = None, workers: int = 1,
              data_dir: str | Path | None = None,
              progress: Callable[[RunResult], None] | None = None, device: str | None = None,
-             population: int = 1) -> list[RunResult]:
+             population: int | str = 1) -> list[RunResult]:
     """Train every ``(act, seed)`` job and return the results in job order.
 
     ``workers > 1`` uses a forkserver (or spawn) process pool, one torch thread per worker; as with any spawned
@@ -196,13 +197,14 @@ def run_jobs(jobs: Sequence[tuple[ActSpec, int]], task: str | Task, steps: int |
     be picklable (a name, an expression string, an ``Expr`` or a module-level class — not a lambda).
     ``progress(result)`` is called in this process as each job finishes. ``device`` overrides the task's; a bare
     ``cuda`` spreads the workers over the visible GPUs. ``population`` > 1 trains up to that many jobs of one seed
-    together (:func:`actlab.train.train_population`); each result is the same as alone, only faster.
+    together (:func:`actlab.train.train_population`); each result is the same as alone, only faster; ``"auto"``
+    picks it from a short probe of the device (:func:`actlab.train.probe_population`).
     """
     task = get_task(task)
     if task.objective is None:
         resolve_device(device or task.device)  # fail now, in one line, on a device that is not there
-    if population < 1:
-        raise ValueError(f"population must be >= 1, got {population}")
+    if isinstance(population, str) or population != 1:
+        population = resolve_population(population, task, device, data_dir)
     dd = str(data_dir) if data_dir is not None else None
     if population > 1 and task.objective is not None:
         warnings.warn(f"task {task.name!r} trains through its own objective, which cannot train a population: its "
@@ -299,7 +301,7 @@ def compare(acts: Sequence[ActSpec], task: str | Task = "mnist1d-cnn", seeds: in
             baseline: ActSpec | None = None, steps: int | None = None, workers: int = 1,
             metric: str = "test_acc", data_dir: str | Path | None = None,
             progress: Callable[[RunResult], None] | None = None, device: str | None = None,
-            population: int = 1) -> Comparison:
+            population: int | str = 1) -> Comparison:
     """Evaluate several activations on the same seeds and pair each with ``baseline`` (added if missing).
 
     ``baseline`` defaults to the task's (``"relu"``, or ``"tanh"`` for the GRU). Paired statistics per candidate:

@@ -23,9 +23,27 @@ from ._schedules import Schedule, make_schedule
 from ._device import on_device, worker_device
 from ._tasks import Task, get_task
 
-__all__ = ["RunResult", "train_one", "task_data", "CURVE_POINTS", "make_optimizer", "apply_schedule"]
+__all__ = ["RunResult", "train_one", "task_data", "CURVE_POINTS", "make_optimizer", "apply_schedule", "StepHooks",
+           "task_loss"]
 
 CURVE_POINTS = 100  # the training-loss curve keeps about this many points whatever the budget
+
+
+@dataclass
+class StepHooks:
+    """Extra work of a trainer built on the one training loop (the DNAS supernet's architecture step), so that it
+    inherits the task's data, batches, schedules, augmentation, device and user models instead of a loop of its own.
+
+    Attributes:
+        frozen: the parameters the task's optimizer must leave alone (they get their own updates).
+        before: called as ``before(t)`` before step ``t``'s forward pass.
+        after: called as ``after(t, model, data)`` after step ``t``'s update, with the data on the training device;
+            returning False ends the run as diverged.
+    """
+
+    frozen: list[nn.Parameter] = field(default_factory=list)
+    before: Callable[[int], None] | None = None
+    after: Callable[[int, nn.Module, Dataset], bool] | None = None
 
 
 @dataclass
@@ -85,6 +103,11 @@ def _seeds(seed: int) -> tuple[int, int, int]:
     return int(a), int(b), int(c)
 
 
+def task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss every task trains on: mean cross-entropy per prediction (a sequence model's every position)."""
+    return F.cross_entropy(*_flat(logits, y))
+
+
 def _flat(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     # A sequence model's (N, T, V) logits against (N, T) labels: one prediction per position.
     return (logits.reshape(-1, logits.shape[-1]), y.reshape(-1)) if logits.dim() > 2 else (logits, y)
@@ -142,7 +165,8 @@ def apply_schedule(opt: torch.optim.Optimizer, sched: Schedule, t: int, batch: i
 def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, steps: int | None = None,
               report: Callable[[int, float], bool] | None = None, threads: int = 1,
               data_dir: str | Path | None = None, device: str | None = None,
-              on_model: Callable[[nn.Module], None] | None = None, report_metric: str = "val_acc") -> RunResult:
+              on_model: Callable[[nn.Module], None] | None = None, report_metric: str = "val_acc",
+              hooks: StepHooks | None = None) -> RunResult:
     """Train one child network with activation ``act`` on ``task`` and return its :class:`RunResult`.
 
     Args:
@@ -160,11 +184,15 @@ def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, ste
             a device by its executor uses that one.
         on_model: called with the trained model (in eval mode) after the final evaluation of a run that neither
             diverged nor was pruned, e.g. to attack it (``actlab.train.robustness``).
+        hooks: extra work around each step (:class:`StepHooks`); a task with its own objective takes none.
 
     Never raises on a diverging network: a non-finite loss ends the run with ``diverged=True`` and chance accuracy.
     """
-    return _run([act], get_task(task), seed, steps, [report], threads, data_dir, device, [on_model],
-                report_metric)[0]
+    task = get_task(task)
+    if hooks is not None and task.objective is not None:
+        raise ValueError(f"task {task.name!r} trains through its own objective, which takes no step hooks; this needs "
+                         f"a task with a dataset and a model")
+    return _run([act], task, seed, steps, [report], threads, data_dir, device, [on_model], report_metric, hooks)[0]
 
 
 def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed: int = 0,
@@ -204,7 +232,7 @@ def train_population(acts: list[ActSpec], task: str | Task = "mnist1d-cnn", seed
 def _run(acts: list[ActSpec], task: Task, seed: int, steps: int | None,
          reports: list[Callable[[int, float], bool] | None], threads: int, data_dir: str | Path | None,
          device: str | None, on_models: list[Callable[[nn.Module], None] | None],
-         report_metric: str) -> list[RunResult]:
+         report_metric: str, hooks: StepHooks | None = None) -> list[RunResult]:
     """What train_one and train_population share: the budget, the thread count (restored afterwards), the device
     and the data, then the one training loop (or, for one activation, the task's own objective)."""
     total = int(steps) if steps is not None else task.steps
@@ -217,7 +245,7 @@ def _run(acts: list[ActSpec], task: Task, seed: int, steps: int | None,
             return [_run_objective(acts[0], task, int(seed), reports[0])]
         dev = worker_device(task.device, device)
         ds = on_device(task_data(task, data_dir), dev)
-        return _train_members(acts, task, ds, int(seed), total, reports, dev, on_models, report_metric)
+        return _train_members(acts, task, ds, int(seed), total, reports, dev, on_models, report_metric, hooks)
     finally:
         torch.set_num_threads(prev_threads)
 
@@ -351,7 +379,7 @@ class _Member:
 def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, total: int,
                    reports: list[Callable[[int, float], bool] | None], device: torch.device,
                    on_models: list[Callable[[nn.Module], None] | None],
-                   report_metric: str = "val_acc") -> list[RunResult]:
+                   report_metric: str = "val_acc", hooks: StepHooks | None = None) -> list[RunResult]:
     """The one training loop: each activation's network trained on ``seed``, all on the same batches in one loop.
 
     Every member computes exactly what it computes alone (``train_one``): its weights come from the same seed, the
@@ -383,7 +411,10 @@ def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, tota
                           **task.schedule_kwargs)
     # One optimizer over every member's parameters: its update is elementwise, and a member without gradients (it
     # stopped) is skipped, so each member moves as it would alone.
-    opt = make_optimizer(task, [p for m in members for p in m.model.parameters() if p.requires_grad])
+    hooks = hooks or StepHooks()
+    frozen = {id(p) for p in hooks.frozen}
+    opt = make_optimizer(task, [p for m in members for p in m.model.parameters()
+                                if p.requires_grad and id(p) not in frozen])
     chance = 1.0 / ds.n_classes
     every = max(1, total // CURVE_POINTS)
 
@@ -404,10 +435,12 @@ def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, tota
         if task.augment:
             xb = _augment(xb, g_data)
         apply_schedule(opt, sched, t, b)
+        if hooks.before is not None:
+            hooks.before(t)
         losses, stepping = [], []
         for m in live:
             m.enter()
-            loss = F.cross_entropy(*_flat(m.model(xb), yb))
+            loss = task_loss(m.model(xb), yb)
             m.leave()
             lv = float(loss.detach())
             if not math.isfinite(lv):
@@ -420,6 +453,12 @@ def _train_members(acts: list[ActSpec], task: Task, ds: Dataset, seed: int, tota
         opt.zero_grad(set_to_none=True)
         (losses[0] if len(losses) == 1 else torch.stack(losses).sum()).backward()
         opt.step()
+        if hooks.after is not None:  # e.g. DNAS's architecture step; False: it diverged
+            going = [(m, lv) for m, lv in stepping if hooks.after(t, m.model, ds)]
+            for m, _ in stepping:
+                m.live = any(m is g for g, _ in going)
+                m.res.diverged = m.res.diverged or not m.live
+            stepping = going
         for m, lv in stepping:
             m.res.steps_done = t + 1
             m.window += lv

@@ -129,3 +129,30 @@ def test_the_argmax_on_an_sgd_task_trains_as_a_child() -> None:
     best = space.render(st.propose(optuna.create_study(), 1)[0].tokens)
     res = train_candidate(best, "digits-mlp", 0, 300, None)
     assert st.status == "ok" and res["val_acc"] > 0.5, (best, res)
+
+
+def test_the_supernet_trains_on_a_users_task_through_the_one_training_loop(space: ExprSpace) -> None:
+    # A user's dataset function and model function (act_layer), as any child of the task trains
+    net, status, _ = train_supernet(space.slots[2].choices, space.slots[4].choices, "tests.train._usertasks:BLOBS",
+                                    steps=20, seed=0, arch_lr=0.05)
+    assert status == "ok" and float(net.unit_list[0].u1.logits.detach().abs().max()) > 0
+    with pytest.raises(ValueError, match="trains through its own objective"):
+        train_supernet(space.slots[2].choices, space.slots[4].choices, "tests.train._usertasks:relu_likeness", steps=2,
+                       seed=0)
+
+
+def test_dnas_keeps_its_supernet_in_the_study_and_reads_it_back(space: ExprSpace, monkeypatch) -> None:
+    study = optuna.create_study()
+    first = STRATEGIES["dnas"](space, seed=0, task="digits-mlp", steps=15, arch_lr=0.05)
+    cands = first.propose(study, 3)
+    assert [k for k in study.user_attrs if k.startswith("dnas:")]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the supernet was trained again")
+
+    monkeypatch.setattr("actlab.search._dnas.train_supernet", no_training)
+    again = STRATEGIES["dnas"](space, seed=0, task="digits-mlp", steps=15, arch_lr=0.05)  # a resumed driver's
+    assert [c.tokens for c in again.propose(study, 3)] == [c.tokens for c in cands]
+    assert again.status == first.status and again.wall_time == first.wall_time
+    with pytest.raises(AssertionError, match="trained again"):  # another protocol is another supernet
+        STRATEGIES["dnas"](space, seed=1, task="digits-mlp", steps=15, arch_lr=0.05).propose(study, 1)

@@ -38,7 +38,7 @@ def test_population_reaches_the_config_and_a_bad_one_is_one_line(captured) -> No
     CliRunner().invoke(app, ["search", "--population", "8"])
     assert captured[-1].population == 8
     res = CliRunner().invoke(app, ["search", "--population", "0"])
-    assert res.exit_code == 2 and "--population must be a whole number >= 1, got 0" in res.output
+    assert res.exit_code == 2 and "--population must be a whole number >= 1 or auto, got '0'" in res.output
     assert "Traceback" not in res.output
 
 

@@ -377,3 +377,22 @@ def test_a_population_whose_worker_dies_is_retried_whole(tmp_path: Path) -> None
     assert marker.exists() and len(trained) > 1
     # one population held every candidate; its worker died once, and every member trained again (attempt 2)
     assert all(t.user_attrs.get("attempts") == 2 and t.state == TrialState.COMPLETE for t in trained)
+
+
+def test_the_heartbeat_goes_on_while_a_strategy_thinks(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("actlab.search._engine.HEARTBEAT_SECONDS", 0.1)
+    cfg = fake_config(strategy="random", budget=2, workers=1, storage=str(tmp_path / "b.db"), study="b")
+    driver = Driver(cfg, FakeSpace())
+    beats: list[float] = []
+    propose = driver.strategy.propose
+
+    def slow(study, n):  # a long proposal (DNAS trains its supernet here): other drivers must not see a dead one
+        key = f"heartbeat:{driver.me}"
+        before = study.user_attrs[key]
+        time.sleep(0.6)
+        beats.append(_load(driver.url, "b").user_attrs[key] - before)
+        return propose(study, n)
+
+    monkeypatch.setattr(driver.strategy, "propose", slow)
+    driver.run()
+    assert beats and beats[0] > 0

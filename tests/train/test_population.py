@@ -92,7 +92,7 @@ def test_jobs_group_by_seed_into_populations() -> None:
     assert [(u[1], u[2]) for u in units] == [(["a", "b"], 0), (["c", "d"], 0), (["e"], 0), (["a", "b"], 1),
                                             (["c", "d"], 1), (["e"], 1)]
     assert sorted(i for u in units for i in u[0]) == list(range(len(jobs)))
-    with pytest.raises(ValueError, match="population must be >= 1"):
+    with pytest.raises(ValueError, match="population must be a whole number >= 1 or auto, got 0"):
         from actlab.train import run_jobs
 
         run_jobs(jobs, "digits-mlp", population=0)
@@ -105,3 +105,15 @@ def test_a_task_with_its_own_objective_trains_its_jobs_one_at_a_time_and_says_so
     with pytest.warns(UserWarning, match="cannot train a population: its activations train one at a time"):
         res = run_jobs([("relu", 0), ("tanh", 1)], task, population=2)
     assert [r.val_acc for r in res] == [0.25, 1.25]
+
+
+def test_auto_population_is_probed_on_the_device_and_bad_sizes_are_one_line() -> None:
+    from actlab.train import Task, parse_population, probe_population, resolve_population
+
+    k = probe_population("digits-mlp", steps=3, max_size=8)
+    assert k in (1, 2, 4, 8)
+    assert probe_population(Task("own-loop", objective=lambda act_layer, seed, report: 0.5)) == 1
+    assert parse_population("auto") == "auto" and parse_population("4") == 4 and resolve_population(2, "x") == 2
+    for bad in (0, "0", "-3", "many", 2.5, True):
+        with pytest.raises(ValueError, match="--population must be a whole number >= 1 or auto"):
+            parse_population(bad)
