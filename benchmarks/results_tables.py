@@ -145,6 +145,18 @@ def driver_view_table(path: str) -> str:
     return "\n".join(lines)
 
 
+def population_layers_table(path: str) -> str:
+    """``benchmarks/population_layers.py --json``: one training step of K MLPs, three ways to run their layers."""
+    d = _load(path)
+    lines = ["| model | K | loop (ms/step) | stacked, K activations (ms; speed-up) | vmap, one activation (ms; speed-up) |",
+             "| --- | --- | --- | --- | --- |"]
+    for r in d["rows"]:
+        ms = r["ms_per_step"]
+        lines.append(f"| {r['model']} | {r['k']} | {ms['loop']:.3f} | {ms['stacked']:.3f}; {r['stacked_speedup']:.2f}× "
+                     f"| {ms['vmap']:.3f}; {r['vmap_speedup']:.2f}× |")
+    return "\n".join(lines)
+
+
 def summary_table(path: str) -> str:
     """The summary table of RESULTS.md (``path``), for the docs site's benchmark page."""
     text = (ROOT / path).read_text()
@@ -168,7 +180,7 @@ GENERATORS: dict[str, Callable[[str], str]] = {
     "summary": summary_table, "figure": figure, "replay": replay_table, "speed": speed_table,
     "speed_summary": speed_summary, "robustness": robustness_table, "accuracy": accuracy_table,
     "fidelity": fidelity_table, "population": population_table, "population_search": population_search_table,
-    "driver_view": driver_view_table}
+    "driver_view": driver_view_table, "population_layers": population_layers_table}
 
 
 def regenerate(text: str) -> str:

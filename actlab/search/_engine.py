@@ -14,7 +14,6 @@ of a lucky single draw.
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ from ._objective import Job, PruneSpec, batches, seeds_median
 from ._records import Attr, JobResult, Outcomes
 from ._space import SearchSpace
 from ._strategies import Strategy, distributions, get_strategy
-from ._shared import SharedStudy
+from ._shared import Heartbeat, SharedStudy
 from ._study import driver_id, mask_url, open_study, seen_identities, storage_url
 
 __all__ = ["Driver", "SearchResult", "make_pruner", "metric_names"]
@@ -233,7 +232,7 @@ class Driver:
         self.shared.heartbeat()
         requeued = self.shared.recover_stale()
         own = executor is None
-        executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
+        executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device, int(cfg.population))
         t0 = time.monotonic()
         self.shared.sync()
         n_done, sign = self.shared.evaluated, self.shared.sign
@@ -244,7 +243,7 @@ class Driver:
                                 "best": None if best is None else best.values[0],
                                 "best_expression": None if best is None else best.user_attrs.get(Attr.EXPRESSION)})
         barren, stop = 0, ""
-        beat = _Heartbeat(self.shared)  # also while a strategy thinks for minutes (DNAS trains its supernet)
+        beat = Heartbeat(self.shared, HEARTBEAT_SECONDS)  # also while a strategy thinks (DNAS trains its supernet)
         try:
             while True:
                 beat.check()
@@ -305,34 +304,6 @@ class Driver:
         for batch in batches(jobs, int(self.cfg.population)):
             executor.submit(batch)
         return len(jobs)
-
-
-class _Heartbeat:
-    """Writes the driver's heartbeat every ``HEARTBEAT_SECONDS`` from a thread of its own, so that other drivers never
-    take a driver for dead while it waits on a long proposal; :meth:`check` raises in the driver what failed there."""
-
-    def __init__(self, shared: SharedStudy) -> None:
-        self.shared = shared
-        self.error: Exception | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="actlab-heartbeat", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            try:
-                self.shared.heartbeat()
-            except Exception as e:  # the storage is gone: the driver's own next write would fail too; say why
-                self.error = e
-                return
-
-    def check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def _merge_race(first: JobResult, race: JobResult | None, error: str | None, metric: str = "val_acc") -> JobResult:

@@ -283,11 +283,13 @@ def _ray_run(batch: Batch, device: str | None) -> tuple[str, list[JobResult]]:
 
 
 class RayExecutor(Executor):
-    """Units as Ray tasks (``num_cpus=1``, and a share of a GPU on CUDA: a whole one when there are as many GPUs as
-    slots, so a cluster of GPU nodes trains one population per GPU). Ray retries a task once if its worker or its
-    node dies; the retry runs on any node that is left, with every member of its population."""
+    """Units as Ray tasks (``num_cpus=1``, and a share of a GPU on CUDA). With populations (``population`` > 1) and no
+    ``workers`` given, the slots are the cluster's GPUs and each population asks for a whole one, so a cluster of GPU
+    nodes trains one population per GPU. Ray retries a task once if its worker or its node dies; the retry runs on
+    any node that is left, with every member of its population."""
 
-    def __init__(self, address: str, workers: int | None = None, device: str | None = None) -> None:
+    def __init__(self, address: str, workers: int | None = None, device: str | None = None,
+                 population: int = 1) -> None:
         try:
             import ray
         except ImportError as e:  # pragma: no cover - depends on the install
@@ -303,7 +305,10 @@ class RayExecutor(Executor):
             gpus = float(ray.cluster_resources().get("GPU", 0))
             if not gpus:
                 raise ValueError(f"device {device!r} requested but the Ray cluster has no GPUs")
+            if population > 1 and workers is None:  # a population fills its GPU: one per GPU of the cluster
+                self.slots = max(1, int(gpus))
             opts["num_gpus"] = min(1.0, gpus / self.slots)  # several trials share a GPU when slots > GPUs
+        self.options = opts  # what each task asks of the cluster
         self._remote = ray.remote(**opts)(_ray_run)
         self._refs: dict[Any, tuple[Batch, float]] = {}
         # Jobs beyond the slots wait here, not in Ray's queue: a job's timeout runs from its dispatch, as in the
@@ -355,9 +360,9 @@ class RayExecutor(Executor):
 
 
 def make_executor(workers: int | None = None, ray_address: str | None = None,
-                  device: str | None = None) -> Executor:
+                  device: str | None = None, population: int = 1) -> Executor:
     """The local pool, or Ray when ``ray_address`` is given (``auto`` or ``HOST:PORT``); ``device`` places the
     workers (None: each task's own device)."""
     if ray_address:
-        return RayExecutor(ray_address, workers, device)
+        return RayExecutor(ray_address, workers, device, population)
     return LocalExecutor(workers, device=device)

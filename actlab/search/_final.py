@@ -25,8 +25,8 @@ from ._config import FRESH_SEED_BASE, SearchConfig
 from ._executors import Executor, make_executor
 from ._objective import Job, batches, seeds_median
 from ._records import Attr
-from ._study import (_alive, claim, direction_sign, driver_id, evaluated, heartbeat, open_study, recover_stale,
-                     requeue_all, scalar)
+from ._shared import Heartbeat, SharedStudy
+from ._study import _alive, direction_sign, driver_id, evaluated, open_study, scalar
 
 __all__ = ["final_name", "top_trials", "plan", "run_final", "fresh_seeds", "has_final"]
 
@@ -121,35 +121,41 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             final.set_metric_names([cfg.metric])
     me = driver_id()
+    shared = SharedStudy(final, me)
     keys = [(_key(k), k) for k in plan(cfg, top_trials(study, cfg.top_k))]
     own = executor is None
     announced = False
+    shared.heartbeat()
+    beat = Heartbeat(shared, _BEAT)
     try:
         while True:
-            heartbeat(final, me)
-            recover_stale(final, me)
+            beat.check()
+            shared.recover_stale()
             done, claimed = _status(final, me)
             todo = [k for key, k in keys if key not in done and key not in claimed]
             if not announced:
                 on_event("final", {"total": len(todo)})
                 announced = True
             if todo:
-                executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device)
-                _evaluate_all(cfg, final, todo, executor, me, on_event)
+                executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device, int(cfg.population))
+                _evaluate_all(cfg, shared, todo, executor, beat, on_event)
             elif all(key in done for key, _ in keys):
                 return final
             else:  # the rest is another driver's, running now: wait for it (or for its death, then take it over)
                 time.sleep(_WAIT)
     finally:
+        beat.stop()
         if own and executor is not None:
             executor.close()
 
 
 _WAIT = 1.0  # seconds between looks at evaluations another driver is running
+_BEAT = 30.0  # seconds between heartbeats
 
 
-def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, str, str, int]],
-                  executor: Executor, me: str, on_event: Callable[[str, dict[str, Any]], None]) -> None:
+def _evaluate_all(cfg: SearchConfig, shared: SharedStudy, todo: list[tuple[str, str, str, int]],
+                  executor: Executor, beat: Heartbeat, on_event: Callable[[str, dict[str, Any]], None]) -> None:
+    final, me = shared.study, shared.me
     trials: dict[int, Any] = {}
     jobs: list[Job] = []
     first_seed = FRESH_SEED_BASE
@@ -159,7 +165,7 @@ def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, 
             key = _key((role, act, task, seed))
             trial.set_user_attr(Attr.DRIVER, me)
             trial.set_user_attr(Attr.KEY, key)
-            twin = claim(final, trial.number, key, me, attr=Attr.KEY)
+            twin = shared.claim(trial.number, key, attr=Attr.KEY)
             if twin is not None:  # another driver took this evaluation in the same moment: it is theirs
                 trial.set_user_attr(Attr.FAILURE, f"claimed by trial {twin}")
                 trial.set_user_attr(Attr.REQUEUED, True)  # not an evaluation: the board and the plan skip it
@@ -183,8 +189,8 @@ def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, 
         # The evaluations of one task and seed train together, cfg.population at a time (the same numbers).
         for batch in batches(jobs, int(cfg.population)):
             executor.submit(batch)
-        last = time.monotonic()
         while trials:
+            beat.check()
             for out in executor.poll(timeout=1.0):
                 trial = trials.pop(out.job.key)
                 r = out.result
@@ -197,7 +203,7 @@ def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, 
                             trial.set_user_attr(name, v)
                 # Two drivers can still both train one evaluation when one chose it before the other's claim was
                 # visible; the same check at the end keeps one record of it, the lower trial's.
-                twin = claim(final, trial.number, trial.user_attrs.get(Attr.KEY, ""), me, attr=Attr.KEY)
+                twin = shared.claim(trial.number, trial.user_attrs.get(Attr.KEY, ""), attr=Attr.KEY)
                 if twin is not None:
                     trial.set_user_attr(Attr.FAILURE, f"trained twice; trial {twin} holds the record")
                     trial.set_user_attr(Attr.REQUEUED, True)
@@ -209,12 +215,9 @@ def _evaluate_all(cfg: SearchConfig, final: optuna.Study, todo: list[tuple[str, 
                     final.tell(trial, state=TrialState.FAIL)
                 on_event("final-trial", {"act": out.job.expression, "task": out.job.task, "value": val,
                                          "left": len(trials)})
-            if time.monotonic() - last > 30:
-                heartbeat(final, me)
-                last = time.monotonic()
     except KeyboardInterrupt:
         # As in the search loop: in-flight evaluations are failed as requeued (not counted as done), so a resume in
         # this same process redoes them and no trial stays RUNNING; another driver's stale check would only see them
         # once this one is dead.
-        requeue_all(final, trials.values())
+        shared.requeue_all(trials.values())
         raise

@@ -11,6 +11,7 @@ of proposals.
 from __future__ import annotations
 
 import bisect
+import threading
 from typing import Any, Iterable
 
 import optuna
@@ -19,7 +20,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from ._records import Attr
 from ._study import claim, direction_sign, heartbeat, is_evaluated, recover_stale, requeue_all, scalar
 
-__all__ = ["SharedStudy", "Curve"]
+__all__ = ["SharedStudy", "Heartbeat", "Curve"]
 
 #: One finished trial as the pruner sees it: (number, state name, intermediate values, value, its rung attrs).
 Curve = tuple[int, str, dict[int, float], float | None, dict[str, Any]]
@@ -100,3 +101,32 @@ class SharedStudy:
 
     def requeue_all(self, trials: Iterable[Trial]) -> None:
         requeue_all(self.study, trials)
+
+
+class Heartbeat:
+    """Writes the driver's heartbeat every ``seconds`` from a thread of its own, so that other drivers never take a
+    driver for dead while it waits on a long proposal or a slow result; :meth:`check` raises in the driver what
+    failed there."""
+
+    def __init__(self, shared: SharedStudy, seconds: float) -> None:
+        self.shared, self.seconds = shared, seconds
+        self.error: Exception | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="actlab-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds):
+            try:
+                self.shared.heartbeat()
+            except Exception as e:  # the storage is gone: the driver's own next write would fail too; say why
+                self.error = e
+                return
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -243,7 +243,8 @@ def test_config_and_budget_errors() -> None:
 def test_ray_backend(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     # "local": a new cluster of our own, whatever RAY_ADDRESS another test's cluster left in this process
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+    # one GPU declared (Ray takes the count on trust): what CUDA tasks ask for is checked, none runs on it
+    ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     try:
         cfg = fake_config(strategy="evolution", budget=4, ray_address="auto", storage=str(tmp_path / "r.db"),
@@ -280,6 +281,10 @@ def test_ray_backend(tmp_path: Path) -> None:
             done += ex.poll(timeout=5.0)
         assert sorted(o.job.key for o in done) == [0, 1]
         assert all(s.wall_time == 2.0 for o in done for s in o.result.per_seed)  # trained together
+        # On CUDA, children share the GPUs over the slots, while a population takes a whole GPU: one per GPU
+        alone, together = RayExecutor("auto", device="cuda"), RayExecutor("auto", device="cuda", population=8)
+        assert (alone.slots, alone.options["num_gpus"]) == (2, 0.5)
+        assert (together.slots, together.options["num_gpus"]) == (1, 1.0)
     finally:
         ray.shutdown()
 
