@@ -34,34 +34,39 @@ __all__ = ["TableSpace", "InlineExecutor", "table_eval", "replay", "replay_all",
 _TASK_PREFIX = "table:"
 #: Target name -> the fraction of the table's functions (by mean validation accuracy) that counts as found.
 TARGETS = {"top1pct": 0.01, "top5pct": 0.05}
-_CACHE: dict[str, dict[str, tuple[float, float]]] = {}
+_CACHE: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
 
 
-def _scores(path: str) -> dict[str, tuple[float, float]]:
-    """fingerprint -> (mean val acc, mean test acc) of a table, loaded once per process."""
-    if path not in _CACHE:
+def _scores(path: str, metric: str = "val_acc") -> dict[str, tuple[float, float]]:
+    """fingerprint -> (mean of ``metric``, mean of its test twin) of a table, loaded once per process."""
+    from actlab.train import get_metric
+
+    if (path, metric) not in _CACHE:
         fns = tables.load(path).functions()
-        _CACHE[path] = {fp: (f.mean_val, f.mean_test) for fp, f in fns.items()}
-    return _CACHE[path]
+        twin = get_metric(metric).test_twin.name
+        _CACHE[path, metric] = {fp: (f.score(metric), f.score(twin)) for fp, f in fns.items()}
+    return _CACHE[path, metric]
 
 
 def table_eval(expression: str, task: str, seed: int, steps: int | None,
-               report: Callable[[int, float], bool] | None) -> dict[str, Any]:
+               report: Callable[[int, float], bool] | None, metric: str = "val_acc") -> dict[str, Any]:
     """An evaluator (``"actlab.bench.replay:table_eval"``) answering from the table named by ``task`` ("table:PATH").
 
-    The value is the function's mean validation accuracy over the table's seeds, whatever ``seed``: the replay ranks
-    and rewards by the same number.
+    The value is the function's mean of ``metric`` (a validation metric) over the table's seeds, whatever ``seed``:
+    the replay ranks and rewards by the same number.
     """
     from actlab import expr
+    from actlab.train import get_metric
 
     if not task.startswith(_TASK_PREFIX):
         raise ValueError(f"table_eval needs task 'table:PATH', got {task!r}")
-    scores = _scores(task[len(_TASK_PREFIX):])
+    scores = _scores(task[len(_TASK_PREFIX):], metric)
     fp = expr.fingerprint(expression)
     if fp not in scores:
         raise KeyError(f"{expression!r} is not in the table")
     val, test = scores[fp]
-    return {"val_acc": val, "test_acc": test, "diverged": False, "steps_done": steps}
+    m = get_metric(metric)  # the record's fields, unscaled (bits per byte are nats there)
+    return {m.field: val / m.scale, m.test_twin.field: test / m.scale, "diverged": False, "steps_done": steps}
 
 
 class TableSpace(SearchSpace):
@@ -155,23 +160,26 @@ class Replay:
     functions: int
     thresholds: dict[str, float]
     strategies: dict[str, StrategyReplay] = field(default_factory=dict)
+    metric: str = "val_acc"            # what ranks the functions and what the searches optimised
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "repeats": self.repeats, "budget": self.budget, "functions": self.functions,
-                "never_reached": f"counted as budget + 1 = {self.budget + 1}",
-                "thresholds_mean_val_acc": self.thresholds,
+                "metric": self.metric, "never_reached": f"counted as budget + 1 = {self.budget + 1}",
+                f"thresholds_mean_{self.metric}": self.thresholds,
                 "strategies": {k: v.summary(self.budget) for k, v in self.strategies.items()}}
 
 
-def _thresholds(scores: list[float]) -> dict[str, float]:
-    ranked = sorted(scores, reverse=True)
+def _thresholds(scores: list[float], sign: int = 1) -> dict[str, float]:
+    """The value a function needs to be in each target's top fraction (``sign`` −1: lower is better)."""
+    ranked = sorted(scores, key=lambda v: -sign * v)
     return {t: ranked[max(1, math.ceil(frac * len(ranked))) - 1] for t, frac in TARGETS.items()}
 
 
 def replay(path: str, strategy: str, repeat: int, budget: int, space: SearchSpace, batch: int = 1,
-           options: dict[str, Any] | None = None) -> list[str]:
-    """One replayed search (an in-memory study); returns the fingerprints it evaluated, in order."""
-    cfg = SearchConfig(task=_TASK_PREFIX + str(path), strategy=strategy, budget=budget, seed=repeat,
+           options: dict[str, Any] | None = None, metric: str = "val_acc") -> list[str]:
+    """One replayed search (an in-memory study) optimising ``metric``; returns the fingerprints it evaluated, in
+    order."""
+    cfg = SearchConfig(task=_TASK_PREFIX + str(path), strategy=strategy, budget=budget, seed=repeat, metric=metric,
                        pruner="none", analyse=False, baselines=(), steps=None, workers=batch,
                        evaluator="actlab.bench.replay:table_eval", storage=MEMORY,
                        study=f"replay-{strategy}-{repeat}", extra=dict(options or {}))
@@ -216,10 +224,11 @@ def parse_label(label: str) -> tuple[str, dict[str, Any]]:
 
 def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategies: list[str] | None = None,
                batch: int = 1, runs_dir: str = "runs", space: SearchSpace | None = None,
-               progress: Callable[[str, int, list[int]], None] | None = None) -> Replay:
+               progress: Callable[[str, int, list[int]], None] | None = None, metric: str = "val_acc") -> Replay:
     """Replay ``strategies`` ``repeats`` times each against a table.
 
     Args:
+        metric: the validation metric the searches optimise and the targets rank by (``val_loss``: lowest first).
         strategies: labels ``NAME`` or ``NAME:key=value,...`` (strategy options, e.g. ``evolution:init=random``);
             default: every strategy in ``STRATEGIES`` and the :data:`VARIANTS`.
         batch: proposals per round (the number of workers a live search would have).
@@ -231,7 +240,7 @@ def replay_all(path: str | Path, repeats: int = 10, budget: int = 300, strategie
     # One thread for torch and BLAS: the models in this process (controller, GPs) are tiny, and a thread pool on
     # shared cores makes each of their ops orders of magnitude slower.
     with _one_thread():
-        return _replay_all(path, repeats, budget, strategies, batch, runs_dir, space, progress)
+        return _replay_all(path, repeats, budget, strategies, batch, runs_dir, space, progress, metric)
 
 
 @contextlib.contextmanager
@@ -250,29 +259,33 @@ def _one_thread() -> Iterator[None]:
 
 def _replay_all(path: str | Path, repeats: int, budget: int, strategies: list[str] | None, batch: int,
                 runs_dir: str, space: SearchSpace | None,
-                progress: Callable[[str, int, list[int]], None] | None) -> Replay:
+                progress: Callable[[str, int, list[int]], None] | None, metric: str = "val_acc") -> Replay:
+    m = tables._val_metric(metric)
     tab = tables.load(path)
     fns = tab.functions()
     if not fns:
         raise ValueError(f"{path} has no candidate functions")
-    scores = {fp: f.mean_val for fp, f in fns.items()}
-    thresholds = _thresholds(list(scores.values()))
-    best = max(scores.values())
+    tab.require(m.name)
+    scores = {fp: f.score(m.name) for fp, f in fns.items()}
+    thresholds = _thresholds(list(scores.values()), m.sign)
+    best = max(m.sign * v for v in scores.values())  # oriented: higher is better from here on
+    # a failed function (an infinite loss) has the regret of the table's worst finite one, so curves stay finite
+    floor = min((m.sign * v for v in scores.values() if math.isfinite(v)), default=best)
     units = int(tab.protocol.get("space", 1))
     space = space or TableSpace(make_space(SearchConfig(space=str(units), runs_dir=runs_dir)), set(fns))
     names = strategies or [*replayable(), *VARIANTS]
     parsed = {label: parse_label(label) for label in names}  # every label checked before the first replay
-    out = Replay(str(path), repeats, budget, len(fns), thresholds)
+    out = Replay(str(path), repeats, budget, len(fns), thresholds, metric=m.name)
     for label, (base, opts) in parsed.items():
         evals: dict[str, list[int]] = {t: [] for t in TARGETS}
         curves, t0, trials = [], time.monotonic(), 0
         for r in range(repeats):
-            order = replay(str(path), base, r, budget, space, batch, opts)
-            vals = [scores[fp] for fp in order]
+            order = replay(str(path), base, r, budget, space, batch, opts, m.name)
+            vals = [m.sign * scores[fp] for fp in order]
             trials += len(vals)
             for t, thr in thresholds.items():
-                evals[t].append(next((i + 1 for i, v in enumerate(vals) if v >= thr), budget + 1))
-            run = np.maximum.accumulate(np.array(vals)) if vals else np.zeros(0)
+                evals[t].append(next((i + 1 for i, v in enumerate(vals) if v >= m.sign * thr), budget + 1))
+            run = np.maximum.accumulate(np.maximum(np.array(vals), floor)) if vals else np.zeros(0)
             curve = np.full(budget, best - (run[-1] if len(run) else 0.0))
             curve[: len(run)] = best - run[:budget]
             curves.append(curve.tolist())
@@ -296,7 +309,7 @@ def plot_replay(rep: Replay | dict[str, Any], path: str | Path) -> Path:
     for name, s in d["strategies"].items():
         ax1.plot(x, s["regret_curve_median"], label=name)
         ax1.fill_between(x, s["regret_curve_q25"], s["regret_curve_q75"], alpha=0.15)
-    ax1.set(xscale="log", xlabel="evaluations", ylabel="regret (best mean val acc − best found)",
+    ax1.set(xscale="log", xlabel="evaluations", ylabel=f"regret (best mean {d.get('metric', 'val_acc')} − best found)",
             title=f"{Path(d['table']).name}: {d['repeats']} repeats")
     ax1.legend(fontsize=8)
     names = list(d["strategies"])
@@ -361,7 +374,8 @@ def merge_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     in parallel processes); a one-line error if they differ."""
     if not records:
         raise ValueError("no replay records to merge")
-    keys = ("table", "repeats", "budget", "functions", "thresholds_mean_val_acc")
+    metric = records[0].get("metric", "val_acc")
+    keys = ("table", "repeats", "budget", "functions", "metric", f"thresholds_mean_{metric}")
     first = records[0]
     for r in records[1:]:
         diff = [k for k in keys if r.get(k) != first.get(k)]

@@ -60,7 +60,8 @@ class TableRow:
 
 @dataclass
 class Function:
-    """A function of the table with its per-seed rows; ``mean_val`` ranks it (failed seeds count as 0)."""
+    """A function of the table with its per-seed rows; ``mean_val`` (or :meth:`score` for another metric) ranks it,
+    a failed seed counting as the metric's worst value (0 accuracy, an infinite loss)."""
 
     expression: str
     fingerprint: str
@@ -73,12 +74,24 @@ class Function:
 
     @property
     def mean_val(self) -> float:
-        return statistics.fmean(self.val) if self.rows else 0.0
+        return self.score("val_acc") if self.rows else 0.0
 
     @property
     def mean_test(self) -> float:
         t = [r.test_acc for r in self.rows if math.isfinite(r.test_acc)]
         return statistics.fmean(t) if t else math.nan
+
+    def score(self, metric: str = "val_acc") -> float:
+        """The mean of ``metric`` (:data:`actlab.train.METRICS`) over the seeds; a failed or unmeasured seed counts
+        as its worst value. A test metric is the mean over the seeds that have it (NaN if none)."""
+        from actlab.train import get_metric
+
+        m = get_metric(metric)
+        vals = [m.value(r) if r.status != "failed" else math.nan for r in self.rows]
+        if m.name.startswith("test_"):
+            kept = [v for v in vals if math.isfinite(v)]
+            return statistics.fmean(kept) if kept else math.nan
+        return statistics.fmean(v if math.isfinite(v) else m.worst for v in vals) if vals else m.worst
 
 
 @dataclass
@@ -88,6 +101,18 @@ class Table:
     path: str
     protocol: dict[str, Any]
     rows: list[TableRow]
+
+    def require(self, metric: str) -> None:
+        """Raise (one line) unless every row trained to its end measured ``metric``: a table built before losses
+        were recorded cannot be ranked by one, and counting its rows as the worst value would hide that. (A seed
+        never trained because an earlier one diverged has no values, and counts as the worst.)"""
+        from actlab.train import get_metric
+
+        m = get_metric(metric)
+        missing = sum(1 for r in self.rows if r.status == "ok" and not math.isfinite(m.value(r)))
+        if missing:
+            raise ValueError(f"{self.path}: {missing} of {len(self.rows)} rows have no {m.name} (built before it was "
+                             f"recorded?); rebuild the table to rank by it")
 
     def functions(self, kind: str = "candidate") -> dict[str, Function]:
         """Functions of ``kind`` keyed by fingerprint (candidates) or by name (baselines), in table order."""
@@ -367,39 +392,66 @@ def write_rows(path: str | Path, rows: list[TableRow], protocol: dict[str, Any])
 
 @dataclass
 class Landscape:
-    """The space as a table sees it: accuracy quantiles, the top functions, and how many beat each baseline."""
+    """The space as a table sees it under one validation metric: its quantiles, the top functions, and how many
+    functions beat each baseline."""
 
     functions: int
-    quantiles: dict[str, float]                 # of mean val acc: "min", "p5", "p25", "median", "p75", "p95", "max"
-    top: list[tuple[str, float, float]]         # (expression, mean val acc, mean test acc), best first
-    beat: dict[str, tuple[float, int]]          # baseline -> (its mean val acc, functions with a higher one)
+    quantiles: dict[str, float]                 # of the mean: "min", "p5", "p25", "median", "p75", "p95", "max"
+    top: list[tuple[str, float, float]]         # (expression, mean of the metric, mean of its test twin), best first
+    beat: dict[str, tuple[float, int]]          # baseline -> (its mean, functions better than it)
+    metric: str = "val_acc"
 
 
-def landscape(tab: Table, top: int = 20) -> Landscape:
-    """Summarise ``tab`` (ranked by mean validation accuracy over its seeds)."""
+def landscape(tab: Table, top: int = 20, metric: str = "val_acc") -> Landscape:
+    """Summarise ``tab``, ranked by the mean of ``metric`` (a validation metric; losses rank lowest first)."""
     import numpy as np
 
-    fns = sorted(tab.functions().values(), key=lambda f: -f.mean_val)
-    v = np.array([f.mean_val for f in fns])
+    from actlab.train import get_metric
+
+    m = _val_metric(metric)
+    tab.require(m.name)
+    scored = [(f, f.score(m.name)) for f in tab.functions().values()]
+    scored.sort(key=lambda fv: -m.sign * fv[1])
+    v = np.array([s for _, s in scored])
+    # failed losses are infinite: quantiles then take the nearest value instead of interpolating (inf − inf)
+    method = "linear" if np.isfinite(v).all() else "nearest"
     qs = dict(zip(("min", "p5", "p25", "median", "p75", "p95", "max"),
-                  (float(q) for q in np.percentile(v, [0, 5, 25, 50, 75, 95, 100])), strict=True))
-    beat = {name: (b.mean_val, int((v > b.mean_val).sum())) for name, b in tab.functions("baseline").items()}
-    return Landscape(len(fns), qs, [(f.expression, f.mean_val, f.mean_test) for f in fns[:top]], beat)
+                  (float(q) for q in np.percentile(v, [0, 5, 25, 50, 75, 95, 100], method=method)), strict=True))
+    beat = {name: (bv, int((m.sign * (v - bv) > 0).sum()))
+            for name, bv in ((name, b.score(m.name)) for name, b in tab.functions("baseline").items())}
+    twin = get_metric(m.test_twin.name)
+    return Landscape(len(scored), qs, [(f.expression, s, f.score(twin.name)) for f, s in scored[:top]], beat, m.name)
 
 
-def plot_landscape(tab: Table, path: str | Path) -> Path:
-    """Histogram of the functions' mean validation accuracy, baselines marked."""
+def _val_metric(metric: str) -> Any:
+    """A validation metric of :data:`actlab.train.METRICS` (one-line errors for others)."""
+    from actlab.train import get_metric
+
+    m = get_metric(metric)
+    if not m.name.startswith("val_"):
+        raise ValueError(f"a table ranks functions by a validation metric, got {metric!r}; use "
+                         f"val_{m.name.split('_', 1)[1]}")
+    return m
+
+
+def plot_landscape(tab: Table, path: str | Path, metric: str = "val_acc") -> Path:
+    """Histogram of the functions' mean ``metric`` (a validation metric), baselines marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    m = _val_metric(metric)
+    tab.require(m.name)
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist([f.mean_val for f in tab.functions().values()], bins=50, color="#4477aa")
+    vals = [f.score(m.name) for f in tab.functions().values()]
+    ax.hist([v for v in vals if math.isfinite(v)], bins=50, color="#4477aa")
     for name, b in tab.functions("baseline").items():
-        ax.axvline(b.mean_val, ls="--", lw=0.8, c="#cc6677")
-        ax.text(b.mean_val, ax.get_ylim()[1] * 0.9, name, rotation=90, fontsize=7, ha="right")
-    ax.set(xlabel="mean validation accuracy over seeds", ylabel="functions", yscale="log",
+        bv = b.score(m.name)
+        ax.axvline(bv, ls="--", lw=0.8, c="#cc6677")
+        ax.text(bv, ax.get_ylim()[1] * 0.9, name, rotation=90, fontsize=7, ha="right")
+    ax.set(xlabel=f"mean {m.description} over seeds ({'higher' if m.sign > 0 else 'lower'} is better)",
+           ylabel="functions", yscale="log",
            title=f"{Path(tab.path).name}: {len(tab.functions())} functions")
     fig.tight_layout()
     p = Path(path)

@@ -235,6 +235,8 @@ def bench_strategies(
                                                    help="NAME or NAME:key=value,... (repeatable; default: all)"),
     batch: int = typer.Option(1, "--batch", min=1, help="proposals per round (a live search's workers)"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="cache of the space's exhaustive order"),
+    metric: str = typer.Option("val_acc", "--metric", help="what the searches optimise and the targets rank by: "
+                               "val_acc, or val_loss / val_bpb (lower is better)"),
 ) -> None:
     """Replay every search strategy against a table (no training: milliseconds per trial)."""
     from actlab.bench import replay
@@ -246,7 +248,7 @@ def bench_strategies(
 
     try:
         rep = replay.replay_all(table_path, repeats=repeats, budget=budget, strategies=names, batch=batch,
-                                runs_dir=runs_dir, progress=tick)
+                                runs_dir=runs_dir, progress=tick, metric=metric)
     except (FileNotFoundError, ValueError, KeyError) as e:
         fail(str(e).strip('"'))
     replay.write_json(rep, json_out)

@@ -65,6 +65,17 @@ class Metric:
         """The largest possible difference of two values (inf for a loss)."""
         return self.upper - self.lower
 
+    @property
+    def worst(self) -> float:
+        """The value a failed run counts as when it must be ranked: the bottom of the range (0 accuracy, an infinite
+        loss)."""
+        return self.lower if self.direction == "max" else self.upper
+
+    @property
+    def test_twin(self) -> "Metric":
+        """The test split's metric of a validation metric (``val_loss`` -> ``test_loss``); a test metric itself."""
+        return METRICS[self.name.replace("val_", "test_", 1)]
+
     def better(self, a: float, b: float) -> bool:
         """Whether value ``a`` is strictly better than ``b``."""
         return self.sign * (a - b) > 0

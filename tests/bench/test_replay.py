@@ -119,3 +119,20 @@ def test_strategies_that_train_are_refused_in_one_line() -> None:
     for name in trains:
         with pytest.raises(ValueError, match="cannot replay"):
             replay.parse_label(name)
+
+
+def test_a_loss_replay_minimises_and_finds_what_the_accuracy_replay_finds(synthetic) -> None:
+    # The synthetic losses fall as the accuracies rise, so ranking by either is one ranking: a strategy that reads
+    # the direction right proposes the same functions in the same order (a wrong sign would chase the worst ones).
+    names = ["random", "evolution", "exhaustive"]
+    acc = replay.replay_all(synthetic.path, repeats=2, budget=BUDGET, strategies=names, space=synthetic.space)
+    loss = replay.replay_all(synthetic.path, repeats=2, budget=BUDGET, strategies=names, space=synthetic.space,
+                             metric="val_loss")
+    for n in names:
+        assert loss.strategies[n].evals == acc.strategies[n].evals, n
+        assert np.allclose(np.array(loss.strategies[n].regret), 3.0 * np.array(acc.strategies[n].regret)), n
+    d = loss.to_dict()
+    assert d["metric"] == "val_loss" and d["thresholds_mean_val_loss"]["top1pct"] < 3.0 * (1 - 0.5)
+    assert replay.merge_records([d, d | {"strategies": {}}])["metric"] == "val_loss"
+    with pytest.raises(ValueError, match="ranks functions by a validation metric"):
+        replay.replay_all(synthetic.path, repeats=1, budget=2, strategies=["random"], metric="test_loss")
