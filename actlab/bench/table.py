@@ -414,9 +414,9 @@ def landscape(tab: Table, top: int = 20, metric: str = "val_acc") -> Landscape:
     scored.sort(key=lambda fv: -m.sign * fv[1])
     v = np.array([s for _, s in scored])
     # failed losses are infinite: quantiles then take the nearest value instead of interpolating (inf − inf)
-    method = "linear" if np.isfinite(v).all() else "nearest"
-    qs = dict(zip(("min", "p5", "p25", "median", "p75", "p95", "max"),
-                  (float(q) for q in np.percentile(v, [0, 5, 25, 50, 75, 95, 100], method=method)), strict=True))
+    pct = [0, 5, 25, 50, 75, 95, 100]
+    q = np.percentile(v, pct) if np.isfinite(v).all() else np.percentile(v, pct, method="nearest")
+    qs = dict(zip(("min", "p5", "p25", "median", "p75", "p95", "max"), (float(x) for x in q), strict=True))
     beat = {name: (bv, int((m.sign * (v - bv) > 0).sum()))
             for name, bv in ((name, b.score(m.name)) for name, b in tab.functions("baseline").items())}
     twin = get_metric(m.test_twin.name)
