@@ -271,8 +271,8 @@ def _replay_all(path: str | Path, repeats: int, budget: int, strategies: list[st
     best = max(m.sign * v for v in scores.values())  # oriented: higher is better from here on
     # a failed function (an infinite loss) has the regret of the table's worst finite one, so curves stay finite
     floor = min((m.sign * v for v in scores.values() if math.isfinite(v)), default=best)
-    units = int(tab.protocol.get("space", 1))
-    space = space or TableSpace(make_space(SearchConfig(space=str(units), runs_dir=runs_dir)), set(fns))
+    kind = str(tab.protocol.get("space", 1))  # "1", "2" or "gated": the gated space has the 1-unit space's functions
+    space = space or TableSpace(make_space(SearchConfig(space=kind, runs_dir=runs_dir)), set(fns))
     names = strategies or [*replayable(), *VARIANTS]
     parsed = {label: parse_label(label) for label in names}  # every label checked before the first replay
     out = Replay(str(path), repeats, budget, len(fns), thresholds, metric=m.name)

@@ -35,6 +35,8 @@ STATUSES = ("ok", "diverged", "failed")
 #: or a uniform random order (a ``limit`` then takes an unbiased sample).
 ORDERS = {"simplest": "exhaustive", "random": "random"}
 _SUFFIX = ".csv.gz"
+#: The spaces a table covers: the 1-unit space, or the same functions as gates f of f(g)·a.
+SPACES = ("1", "gated")
 #: Protocol keys two tables must share to be merged (or for one to extend the other): the rows must be comparable.
 SAME_PROTOCOL = ("task", "steps", "seeds", "space", "baseline_seeds", "baselines", "trains_with")
 
@@ -154,19 +156,22 @@ def _commit() -> str:
 
 def _config(task: str, steps: int | None, seeds: int, limit: int | None, order: str, workers: int | None,
             baselines: tuple[str, ...], runs_dir: str, study: str, timeout: float,
-            population: int | str = 1) -> Any:
+            population: int | str = 1, space: str = "1") -> Any:
     from actlab.search import SearchConfig
 
     if order not in ORDERS:
         raise ValueError(f"order must be one of {sorted(ORDERS)}, got {order!r}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 function, got {limit}")
+    if str(space).strip().lower() not in SPACES:
+        raise ValueError(f"a table covers the 1-unit space or its gates: space must be {' or '.join(SPACES)}, got "
+                         f"{space!r}")
     from actlab.train import get_task
 
     get_task(task)  # an unknown task fails here, in one line, before any worker starts
     # reeval_seeds == seeds and top_k = 0: the fidelity stage only trains the baselines, as many seeds as the
     # functions get. They are the final stage's fresh seeds (the sidecar's "baseline_seeds"); no check task.
-    return SearchConfig(task=task, space="1", seeds=seeds, steps=steps, strategy=ORDERS[order],
+    return SearchConfig(task=task, space=str(space).strip().lower(), seeds=seeds, steps=steps, strategy=ORDERS[order],
                         budget=limit if limit is not None else 10**9, pruner="none", top_k=0, reeval_seeds=seeds,
                         baselines=tuple(baselines), workers=workers, study=study, runs_dir=runs_dir,
                         analyse=False, timeout=timeout, check_task=None, race_seeds=0, population=population)
@@ -177,7 +182,7 @@ def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, 
           baselines: tuple[str, ...] | None = None, runs_dir: str = "runs", timeout: float = 600.0,
           exclude: tuple[str | Path, ...] = (),
           on_event: Callable[[str, dict[str, Any]], None] | None = None,
-          population: int | str = 1) -> Table:
+          population: int | str = 1, space: str = "1") -> Table:
     """Build (or resume) the table ``out`` (``NAME.csv.gz``) and its sidecar; returns the loaded table.
 
     Args:
@@ -191,24 +196,26 @@ def build(out: str | Path, task: str = "mnist1d-cnn", steps: int | None = 1000, 
             shard to :func:`merge` with them (another machine's share, or a build whose study was lost).
         population: functions each worker trains together (:func:`actlab.train.train_population`): the same rows
             as one at a time, each row's ``seconds`` its share of the population's time; ``"auto"`` probes it.
+        space: ``"1"``, or ``"gated"``: every function f trained as the gate of f(g)·a (``glu(f)``) in the task's
+            FFN, with the gated baselines (``GATED_BASELINES``) unless ``baselines`` says otherwise.
     """
     from actlab.search import BASELINES, make_space, run_search
 
     path = _check_out(out)
     name = path.name[: -len(_SUFFIX)]
     cfg = _config(task, steps, seeds, limit, order, workers, BASELINES if baselines is None else baselines,
-                  runs_dir, f"table-{name}", timeout, population)
+                  runs_dir, f"table-{name}", timeout, population, space)
     skip: set[str] = set()
     for other in exclude:
         tab = load(other)
         _check_same(tab.path, tab.protocol, _protocol_of(cfg), keys=("task", "steps", "seeds", "space"))
         skip |= set(tab.functions())
-    space = make_space(cfg, exclude=skip)
-    pool, counts = space.enumerate()
+    functions = make_space(cfg, exclude=skip)
+    pool, counts = functions.enumerate()
     if limit is None:
         cfg.budget = len(pool)
     t0 = time.monotonic()
-    res = run_search(cfg, space, final=True, on_event=on_event)
+    res = run_search(cfg, functions, final=True, on_event=on_event)
     return export(res.study, res.storage, path, cfg, counts, time.monotonic() - t0)
 
 
@@ -272,8 +279,9 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
     protocol = {
         **_protocol_of(cfg), "order": next(k for k, v in ORDERS.items() if v == cfg.strategy),
         "functions": len({r.fingerprint for r in rows if r.kind == "candidate"}), "space_counts": counts or {},
-        "reproduce": "actlab.evaluate(expression, task=task, seeds=[seed], steps=steps, metric='val_acc'), on a "
-                     "CPU whose actlab.train.cpu_signature() equals 'cpu'",
+        "reproduce": f"actlab.evaluate({_REPRODUCED[cfg.gated]}, task=task, seeds=[seed], steps=steps, "
+                     f"metric='val_acc') for a candidate (a baseline by its name), on a CPU whose "
+                     f"actlab.train.cpu_signature() equals 'cpu'",
         "actlab_version": actlab.__version__, "git_commit": _commit(), "torch_version": torch.__version__,
         "cpu": cpu_signature(),
         "python": platform.python_version(), "study": study, "storage": storage,
@@ -283,11 +291,16 @@ def export(study: str, storage: str, out: str | Path, cfg: Any, counts: dict[str
     return write_rows(path, rows, protocol)
 
 
+# How a candidate row is trained again: as itself, or (a gated table) as the gate of glu(f).
+_REPRODUCED = {False: "expression", True: "f'glu({expression})'"}
+
+
 def _protocol_of(cfg: Any) -> dict[str, Any]:
     """The protocol keys a search config fixes (``SAME_PROTOCOL``)."""
     from actlab.search import fresh_seeds
 
-    return {"task": cfg.task, "steps": cfg.steps, "seeds": list(range(cfg.seeds)), "space": cfg.units,
+    return {"task": cfg.task, "steps": cfg.steps, "seeds": list(range(cfg.seeds)),
+            "space": "gated" if cfg.gated else cfg.units,
             "baseline_seeds": fresh_seeds(cfg.reeval_seeds), "baselines": list(cfg.baselines),
             "trains_with": "actlab.models.candidate_act (composite torch ops), 1 thread"}
 

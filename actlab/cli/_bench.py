@@ -178,6 +178,8 @@ def bench_table(
                                    help="functions each worker trains together in one loop (the same rows, faster), "
                                         "or auto"),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="comma-separated zoo baselines"),
+    space: str = typer.Option("1", "--space", help="1, or gated: every function trained as the gate f of f(g)·a "
+                              "(the gated baselines; a model that takes a gated activation)"),
     runs_dir: str = typer.Option("runs", "--runs-dir", help="where the resumable study lives"),
     exclude: Optional[list[Path]] = typer.Option(None, "--exclude", help="a table whose functions this build skips "
                                                  "(repeatable): build the rest as a shard, then bench merge"),
@@ -193,7 +195,7 @@ def bench_table(
             with resumable("the build"):
                 tab = table.build(out, task=task, steps=steps, seeds=seeds, limit=limit, order=order,
                                   workers=workers, baselines=base, runs_dir=runs_dir, exclude=tuple(exclude or ()),
-                                  on_event=progress, population=population)
+                                  on_event=progress, population=population, space=space)
         finally:
             progress.close()
     except (FileNotFoundError, ValueError, KeyError) as e:

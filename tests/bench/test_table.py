@@ -189,3 +189,20 @@ def test_a_landscape_by_loss_ranks_lowest_first_and_a_table_without_losses_says_
     failed = table.Function(f.expression, f.fingerprint, "candidate",
                             [dataclasses.replace(f.rows[0], status="failed"), f.rows[1]])
     assert failed.score("val_loss") == math.inf and failed.score("val_acc") == f.rows[1].val_acc / 2
+
+
+@pytest.mark.slow
+def test_a_gated_table_trains_gates_reproduces_and_replays(tmp_path: Path, runs_dir: Path) -> None:
+    from actlab.bench import replay
+
+    tab = table.build(tmp_path / "g.csv.gz", task=TASK, steps=STEPS, seeds=2, limit=3, workers=1, space="gated",
+                      runs_dir=str(runs_dir), population=4)
+    assert tab.protocol["space"] == "gated" and "glu(" in tab.protocol["reproduce"]
+    assert [b for b in tab.functions("baseline")] == ["relu", "swiglu", "geglu", "reglu", "glu"]  # the gated board's
+    row = next(r for r in tab.rows if r.kind == "candidate" and r.status == "ok")
+    again = actlab.evaluate(f"glu({row.expression})", task=TASK, seeds=[row.seed], steps=STEPS, metric="val_acc")
+    assert again.median == row.val_acc
+    rep = replay.replay_all(tab.path, repeats=1, budget=2, strategies=["random"], runs_dir=str(runs_dir))
+    assert rep.functions == 3 and len(rep.strategies["random"].evals["top1pct"]) == 1
+    with pytest.raises(ValueError, match="space must be 1 or gated"):
+        table.build(tmp_path / "x.csv.gz", task=TASK, space="2")
