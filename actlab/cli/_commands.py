@@ -162,6 +162,9 @@ def search(task: str = _search_option("task", TASK_HELP),
            reeval_seeds: int = _search_option("reeval_seeds", "seeds of every leaderboard row"),
            check_task: Optional[str] = _search_option("check_task", "generalization check task (auto, a task, none)"),
            check_seeds: int = _search_option("check_seeds", "fresh seeds on the check task"),
+           baselines: Optional[str] = typer.Option(None, "--baselines", help="comma-separated zoo activations the "
+                                                   "board compares with (default: relu, swish, isrlu, elu, gelu; "
+                                                   "gated space: relu, swiglu, geglu, reglu, glu)"),
            race_seeds: int = _search_option("race_seeds", "extra seeds for candidates entering the top-k (0: off)"),
            timeout: float = _search_option("timeout", "seconds per trial before it is killed and recorded"),
            seed: int = _search_option("seed", "seed of the strategy")) -> None:
@@ -170,6 +173,7 @@ def search(task: str = _search_option("task", TASK_HELP),
     from actlab.search import RichProgress, SearchConfig, run_search
 
     task = task_option(task, train_fn)
+    chosen: dict[str, Any] = {"baselines": _names(baselines)} if baselines is not None else {}
     try:
         cfg = SearchConfig(task=task, device=device, space=space, strategy=strategy, budget=budget, seeds=seeds,
                            steps="auto" if steps is None else steps,
@@ -178,7 +182,8 @@ def search(task: str = _search_option("task", TASK_HELP),
                            objective=objective, metric=metric, attack=attack, eps=eps, norm=norm,
                            controller_algo=controller_algo, pruner=pruner, top_k=top_k,
                            reeval_seeds=reeval_seeds, check_task=check_task, check_seeds=check_seeds,
-                           race_seeds=race_seeds, timeout=timeout, seed=seed)
+                           race_seeds=race_seeds, timeout=timeout, seed=seed,
+                           **chosen)
         progress = RichProgress()
         try:
             with resumable("the search", before=progress.close):
@@ -188,6 +193,13 @@ def search(task: str = _search_option("task", TASK_HELP),
     except (ValueError, KeyError) as e:
         fail(str(e).strip('"'))
     print_board(result.board, progress.console)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise typer.BadParameter("give at least one activation", param_hint="--baselines")
+    return names
 
 
 @app.command()

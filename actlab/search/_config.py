@@ -178,6 +178,13 @@ class SearchConfig:
         if self.check_task is not None:
             get_task(self.check_task)
             self.check_task = task_spec(self.check_task)
+        from actlab.models import candidate_act
+
+        for b in self.baselines:  # an unknown baseline is a one-line error now, not a failed row after the search
+            try:
+                candidate_act(b)
+            except (KeyError, ValueError) as e:
+                raise ValueError(f"baseline {b!r}: {str(e.args[0]) if e.args else e}") from None
         if task.objective is not None and "robustness" in self.objectives:
             raise ValueError(f"--objective robustness attacks the trained network, which task {task.name!r} with its "
                              f"own training objective does not return")

@@ -74,9 +74,9 @@ class DNAS(Strategy):
             slots[5 * i].name == f"u{i + 1}.in1" and slots[5 * i + 4].name == f"u{i + 1}.binary"
             and slots[5 * i + 2].choices == slots[2].choices and slots[5 * i + 4].choices == slots[4].choices
             for i in range(self.units))
-        if not shape_ok or getattr(space, "gated", False):
-            raise ValueError("strategy 'dnas' searches the core-unit expression spaces of 1 or 2 units (--space 1|2); "
-                             "its supernet is not a gate yet, so --space gated takes another strategy")
+        if not shape_ok:
+            raise ValueError("strategy 'dnas' searches the core-unit expression spaces (--space 1, 2 or gated)")
+        self.gated = bool(getattr(space, "gated", False))  # the supernet then trains as the gate f of f(g)·a
         self.task, self.steps = task, steps
         self.hp: dict[str, Any] = dict(arch_lr=float(arch_lr), tau0=float(tau0), tau1=float(tau1))
         self.status, self.wall_time = "", 0.0  # the supernet's, as last read from the study
@@ -90,13 +90,14 @@ class DNAS(Strategy):
         name = self.task or cfg.get("task") or "mnist1d-mlp"
         task = get_task(name)
         steps = int(self.steps or cfg.get("steps") or task.steps)
-        spec = dict(task=task_spec(name), steps=steps, seed=self.seed, units=self.units, **self.hp)
+        spec = dict(task=task_spec(name), steps=steps, seed=self.seed, units=self.units, **self.hp,
+                    **({"gated": True} if self.gated else {}))
         key = "dnas:" + json.dumps(spec, sort_keys=True)
         rec = study.user_attrs.get(key)
         if rec is None:
             s = self.space.slots
             net, status, wall = train_supernet(s[2].choices, s[4].choices, task, steps, self.seed, units=self.units,
-                                               **self.hp)
+                                               gated=self.gated, **self.hp)
             choices = net.choices()
             if [c.names for c in choices] != [slot.choices for slot in s]:  # the relaxation must be the space itself
                 raise RuntimeError("dnas: the supernet's slots differ from the search space's")

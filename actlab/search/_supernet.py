@@ -163,10 +163,29 @@ class _Layer(nn.Module):
         return self.net(x)
 
 
+class _GatedLayer(nn.Module):
+    """The supernet as the gate f of f(g)·a (the gated space): the layer before it produces both halves."""
+
+    gated = True
+
+    def __init__(self, net: Supernet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from actlab.kernels import split_gate
+
+        a, g = split_gate(x)
+        return a * self.net(g)
+
+
 def train_supernet(unary: tuple[str, ...], binary: tuple[str, ...], task: Any, steps: int, seed: int,
                    arch_lr: float = ARCH_LR, tau0: float = 5.0, tau1: float = 0.2, units: int = 1,
-                   data_dir: str | None = None, device: str | None = None) -> tuple[Supernet, str, float]:
+                   data_dir: str | None = None, device: str | None = None,
+                   gated: bool = False) -> tuple[Supernet, str, float]:
     """Train the relaxed network of ``task``; return the supernet, ``"ok"`` or ``"diverged"``, and wall seconds.
+    With ``gated`` the supernet is the gate of every gated activation f(g)·a (``--space gated``), as a found gate
+    trains (the task's model must take a gated activation).
 
     The weights train in the one training loop (:func:`actlab.train.train_one` with :class:`~actlab.train.StepHooks`),
     exactly as a child of the task trains: its data order, batch schedule, optimizer and learning-rate schedule,
@@ -210,7 +229,8 @@ def train_supernet(unary: tuple[str, ...], binary: tuple[str, ...], task: Any, s
 
     # The weights start as a child's of this seed would (the trainer's seeding); the draws of the mixture and of
     # the validation batches have their own streams.
-    run = train_one(lambda: _Layer(net), task, seed, steps=steps, threads=1, data_dir=data_dir, device=device,
+    layer = _GatedLayer if gated else _Layer
+    run = train_one(lambda: layer(net), task, seed, steps=steps, threads=1, data_dir=data_dir, device=device,
                     hooks=StepHooks(frozen=arch, before=before, after=after))
     net.cpu()
     with torch.no_grad():

@@ -115,7 +115,7 @@ def test_a_two_unit_dnas_result_is_recorded_and_judged_like_any_trial(tmp_path) 
 def test_dnas_refuses_other_spaces() -> None:
     from tests.search._fakes import FakeSpace
 
-    with pytest.raises(ValueError, match="1 or 2"):
+    with pytest.raises(ValueError, match="core-unit expression spaces"):
         STRATEGIES["dnas"](FakeSpace())
 
 
@@ -156,3 +156,15 @@ def test_dnas_keeps_its_supernet_in_the_study_and_reads_it_back(space: ExprSpace
     assert again.status == first.status and again.wall_time == first.wall_time
     with pytest.raises(AssertionError, match="trained again"):  # another protocol is another supernet
         STRATEGIES["dnas"](space, seed=1, task="digits-mlp", steps=15, arch_lr=0.05).propose(study, 1)
+
+
+def test_dnas_searches_gates_with_the_supernet_as_the_gate() -> None:
+    gated = ExprSpace(1, cache_dir=None, gated=True)
+    st = STRATEGIES["dnas"](gated, seed=0, task="digits-mlp", steps=15, arch_lr=0.05)
+    study = optuna.create_study()
+    cands = st.propose(study, 3)
+    assert st.status == "ok" and len(cands) == 3
+    (key,) = [k for k in study.user_attrs if k.startswith("dnas:")]
+    assert '"gated": true' in key  # another supernet than the plain space's
+    for c in cands:  # ordinary gates: each trains as glu(f) in the MLP
+        assert gated.check(gated.render(c.tokens)) is None

@@ -42,6 +42,14 @@ def test_population_reaches_the_config_and_a_bad_one_is_one_line(captured) -> No
     assert "Traceback" not in res.output
 
 
+def test_baselines_reach_the_config_and_an_unknown_one_is_one_line(captured, tmp_path: Path) -> None:
+    CliRunner().invoke(app, ["search", "--space", "gated", "--baselines", "relu, swiglu,bilinear"])
+    assert captured[-1].baselines == ("relu", "swiglu", "bilinear")
+    res = CliRunner().invoke(app, ["search", "--baselines", "relu,nosuch", "--storage", str(tmp_path / "s.db")])
+    assert res.exit_code == 2 and "baseline 'nosuch': unknown activation 'nosuch'" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "s.db").exists()  # refused before any file exists
+
+
 def _own_loop(act_layer, seed, report) -> float:
     return 0.5
 
