@@ -21,9 +21,8 @@ from ._stats import (  # noqa: E402
     ALPHA, CONFIDENCE, CORRECTION, MIN_SEEDS, TEST, PairedTest, bootstrap_median, bootstrap_ratio, few_seeds_warning,
     format_p, holm, mean_ci, min_detectable_effect, paired_test, paired_tests)
 from ._tasks import TASKS, Objective, Task, get_task, is_spec, task_spec  # noqa: E402
-from ._trainer import (  # noqa: E402
-    CURVE_POINTS, RunResult, StepHooks, apply_schedule, make_optimizer, task_data, task_loss, train_one,
-    train_population)
+from ._setup import apply_schedule, make_optimizer, task_data  # noqa: E402
+from ._trainer import CURVE_POINTS, RunResult, StepHooks, task_loss, train_one, train_population  # noqa: E402
 
 __all__ = ["TASKS", "Task", "Objective", "get_task", "task_spec", "is_spec", "task_data", "resolve_device",
            "place_worker", "worker_device", "on_device", "DEVICES", "cpu_signature", "train_one", "train_population",

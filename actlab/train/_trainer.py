@@ -10,21 +10,20 @@ from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Dataset, load
-from ..models import ActSpec, act_label, build_model, init_weights, resolve_act
+from ..data import Dataset
+from ..models import ActSpec, act_label, resolve_act
 from ._batch import make_batch_schedule
-from ._metrics import get_metric
-from ._schedules import Schedule, make_schedule
 from ._device import on_device, worker_device
+from ._metrics import get_metric
+from ._schedules import make_schedule
+from ._setup import _act_layer, _build, _seeds, apply_schedule, make_optimizer, task_data
 from ._tasks import Task, get_task
 
-__all__ = ["RunResult", "train_one", "task_data", "CURVE_POINTS", "make_optimizer", "apply_schedule", "StepHooks",
-           "task_loss"]
+__all__ = ["RunResult", "train_one", "CURVE_POINTS", "StepHooks", "task_loss"]
 
 CURVE_POINTS = 100  # the training-loss curve keeps about this many points whatever the budget
 
@@ -96,13 +95,6 @@ class RunResult:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def _seeds(seed: int) -> tuple[int, int, int]:
-    # Independent streams for weights, data order and everything else (e.g. random activation parameters), so that
-    # changing the activation cannot shift the weights or the batches drawn under one seed.
-    a, b, c = np.random.SeedSequence([int(seed), 0x5eed]).generate_state(3)
-    return int(a), int(b), int(c)
-
-
 def task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The loss every task trains on: mean cross-entropy per prediction (a sequence model's every position)."""
     return F.cross_entropy(*_flat(logits, y))
@@ -137,29 +129,6 @@ def _augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
     out = torch.stack([padded[i, :, a:a + h, b:b + w] for i, (a, b) in enumerate(off)])
     flip = (torch.rand(n, generator=g) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], out.flip(3), out)
-
-
-def make_optimizer(task: Task, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """The optimizer ``task`` trains ``params`` with (its learning rate before the schedule applies)."""
-    # fused=True: one C++ kernel per step instead of ~8 Python-dispatched ops per parameter. On the MNIST-1D CNN it
-    # took a step from 3.95 to 3.15 ms (git history of benchmarks/RESULTS.md, harness performance); same update up
-    # to an ulp, and as deterministic.
-    if task.optimizer == "adam":
-        return torch.optim.Adam(params, lr=task.lr, betas=(task.momentum, 0.999), weight_decay=task.weight_decay,
-                                fused=True)
-    return torch.optim.SGD(params, lr=task.lr, momentum=task.momentum, weight_decay=task.weight_decay, fused=True)
-
-
-def apply_schedule(opt: torch.optim.Optimizer, sched: Schedule, t: int, batch: int) -> None:
-    """Set step ``t``'s learning rate (scaled for a batch of ``batch``) and, if it cycles it, momentum."""
-    lr, mom = sched.lr(t) * sched.batch_scale(batch), sched.momentum(t)
-    for group in opt.param_groups:
-        group["lr"] = lr
-        if mom is not None:
-            if "betas" in group:
-                group["betas"] = (mom, group["betas"][1])
-            else:
-                group["momentum"] = mom
 
 
 def train_one(act: ActSpec, task: str | Task = "mnist1d-cnn", seed: int = 0, steps: int | None = None,
@@ -248,64 +217,6 @@ def _run(acts: list[ActSpec], task: Task, seed: int, steps: int | None,
         return _train_members(acts, task, ds, int(seed), total, reports, dev, on_models, report_metric, hooks)
     finally:
         torch.set_num_threads(prev_threads)
-
-
-_built: dict[int, tuple[Any, Dataset]] = {}
-
-
-def task_data(task: Task, data_dir: str | Path | None = None) -> Dataset:
-    """The task's dataset: loaded from the registry, given, or built by its callable (once per process)."""
-    d = task.dataset
-    if isinstance(d, str):
-        return load(d, data_dir)
-    if isinstance(d, Dataset):
-        return d
-    if callable(d):
-        hit = _built.get(id(d))
-        if hit is not None and hit[0] is d:
-            return hit[1]
-        ds = d()
-        if not isinstance(ds, Dataset):
-            raise TypeError(f"task {task.name!r}: its dataset function returned a {type(ds).__name__}, expected an "
-                            f"actlab.data.Dataset")
-        _built[id(d)] = (d, ds)  # keeps d alive, so its id is not reused
-        return ds
-    raise TypeError(f"task {task.name!r}: dataset must be a registry name, an actlab.data.Dataset or a function "
-                    f"returning one, got a {type(d).__name__}")
-
-
-def _act_layer(factory: Callable[[], nn.Module], seed: int) -> Callable[..., nn.Module]:
-    """The ``act_layer`` handed to a user's model builder: each call builds a fresh activation under its own seeded
-    random stream, so activations that draw random numbers (or none) cannot shift the model's own initialisation.
-    Keyword arguments such as timm's ``inplace=True`` are accepted and ignored."""
-    calls = [0]
-
-    def act_layer(*_args: Any, **_kwargs: Any) -> nn.Module:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed + calls[0])
-            calls[0] += 1
-            return factory()
-
-    return act_layer
-
-
-def _build(act: ActSpec, task: Task, ds: Dataset, init_seed: int, other_seed: int) -> nn.Module:
-    if isinstance(task.model, str):
-        torch.manual_seed(other_seed)
-        model = build_model(task.model, act, ds.shape, ds.n_classes, **task.model_kwargs)
-        init_weights(model, torch.Generator().manual_seed(init_seed))
-        return model
-    # A user model keeps its own initialisation, drawn from the seed: the same seed gives the same weights wherever
-    # the shapes match, whatever the activation.
-    layer = _act_layer(resolve_act(act), other_seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(init_seed)
-        model = task.model(layer, **task.model_kwargs)
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"task {task.name!r}: its model function returned a {type(model).__name__}, expected an "
-                        f"nn.Module")
-    torch.manual_seed(other_seed)
-    return model
 
 
 def _run_objective(act: ActSpec, task: Task, seed: int, report: Callable[[int, float], bool] | None) -> RunResult:

@@ -30,7 +30,7 @@ def test_every_dataset_form_trains_the_same(form: str) -> None:
 
 def test_dataset_function_runs_once_per_process(monkeypatch) -> None:
     # as in a fresh process, whatever other tests of this one built before
-    monkeypatch.setattr("actlab.train._trainer._built", {})
+    monkeypatch.setattr("actlab.train._setup._built", {})
     ut.builds.clear()
     for seed in range(3):
         train_one("relu", f"{SPEC}:BLOBS", seed=seed, steps=5)
