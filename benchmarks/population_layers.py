@@ -69,8 +69,9 @@ def measure(widths: list[int], batch: int, k: int, rounds: int) -> dict:
     x = torch.randn(batch, widths[0], generator=gen)
     y = torch.randint(0, widths[-1], (batch,), generator=gen)
     loop_params = [p for layers in members for lin in layers for p in lin.parameters()]
-    ws = [torch.stack([layers[i].weight.detach() for layers in members]).requires_grad_() for i in range(len(widths) - 1)]
-    bs = [torch.stack([layers[i].bias.detach() for layers in members]).requires_grad_() for i in range(len(widths) - 1)]
+    depth = range(len(widths) - 1)
+    ws = [torch.stack([layers[i].weight.detach() for layers in members]).requires_grad_() for i in depth]
+    bs = [torch.stack([layers[i].bias.detach() for layers in members]).requires_grad_() for i in depth]
     opt_loop = torch.optim.SGD(loop_params, lr=0.01, momentum=0.9, fused=True)
     opt_stack = torch.optim.SGD(ws + bs, lr=0.01, momentum=0.9, fused=True)
 

@@ -138,7 +138,8 @@ def population_search_table(path: str) -> str:
 def driver_view_table(path: str) -> str:
     """``benchmarks/driver_view.py --json``: the driver's cost per event as the study grows."""
     d = _load(path)
-    lines = ["| trials in the study | rescan per event (ms) | view per event (ms) | worker's pruning snapshot per job (ms) |",
+    lines = ["| trials in the study | rescan per event (ms) | view per event (ms) | "
+             "worker's pruning snapshot per job (ms) |",
              "| --- | --- | --- | --- |"]
     lines += [f"| {r['trials']} | {r['rescan_ms']:.2f} | {r['view_ms']:.3f} | {r['worker_snapshot_ms']:.1f} |"
               for r in d["rows"]]
@@ -148,7 +149,8 @@ def driver_view_table(path: str) -> str:
 def population_layers_table(path: str) -> str:
     """``benchmarks/population_layers.py --json``: one training step of K MLPs, three ways to run their layers."""
     d = _load(path)
-    lines = ["| model | K | loop (ms/step) | stacked, K activations (ms; speed-up) | vmap, one activation (ms; speed-up) |",
+    lines = ["| model | K | loop (ms/step) | stacked, K activations (ms; speed-up) | "
+             "vmap, one activation (ms; speed-up) |",
              "| --- | --- | --- | --- | --- |"]
     for r in d["rows"]:
         ms = r["ms_per_step"]

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from actlab.bench import table
+from actlab.bench.landscape import landscape, plot_landscape
 
 
 def main() -> None:
@@ -21,12 +22,12 @@ def main() -> None:
     args = ap.parse_args()
     tab = table.load(args.table)
     try:
-        ls = table.landscape(tab, top=args.top, metric=args.metric)
+        ls = landscape(tab, top=args.top, metric=args.metric)
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     name = args.table.name.removesuffix(".csv.gz")
     suffix = "" if ls.metric == "val_acc" else f"-{ls.metric}"
-    png = table.plot_landscape(tab, args.table.with_name(f"landscape-{name}{suffix}.png"), metric=ls.metric)
+    png = plot_landscape(tab, args.table.with_name(f"landscape-{name}{suffix}.png"), metric=ls.metric)
     short = ls.metric.replace("_", " ")
     twin = short.replace("val", "test")
     statuses = {s: sum(r.status == s for r in tab.rows if r.kind == "candidate") for s in table.STATUSES}

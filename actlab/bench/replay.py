@@ -27,6 +27,7 @@ from actlab.search import (MEMORY, STRATEGIES, Batch, Driver, Executor, Job, Out
                            evaluated, make_space, run_batch)
 
 from . import table as tables
+from .landscape import val_metric
 
 __all__ = ["TableSpace", "InlineExecutor", "table_eval", "replay", "replay_all", "StrategyReplay", "Replay",
            "plot_replay", "write_json", "markdown", "merge_records", "parse_label", "TARGETS", "VARIANTS"]
@@ -260,7 +261,7 @@ def _one_thread() -> Iterator[None]:
 def _replay_all(path: str | Path, repeats: int, budget: int, strategies: list[str] | None, batch: int,
                 runs_dir: str, space: SearchSpace | None,
                 progress: Callable[[str, int, list[int]], None] | None, metric: str = "val_acc") -> Replay:
-    m = tables._val_metric(metric)
+    m = val_metric(metric)
     tab = tables.load(path)
     fns = tab.functions()
     if not fns:

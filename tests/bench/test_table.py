@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 import math
@@ -162,33 +161,6 @@ def test_failed_seeds_rank_at_zero_and_diverged_at_their_chance_accuracy() -> No
         TableRow("candidate", "e", "fp", 1, math.nan, math.nan, math.nan, "failed", 1.0),
         TableRow("candidate", "e", "fp", 2, 0.1, 0.1, math.nan, "diverged", 1.0)])
     assert f.val == [0.8, 0.0, 0.1] and f.mean_val == pytest.approx(0.3)
-
-
-def test_landscape_ranks_functions_and_counts_who_beats_each_baseline(synthetic, tmp_path: Path) -> None:
-    tab = table.load(synthetic.path)
-    land = table.landscape(tab, top=5)
-    means = sorted((f.mean_val for f in tab.functions().values()), reverse=True)
-    assert land.functions == len(means) and [t[1] for t in land.top] == means[:5]
-    relu_val, n = land.beat["relu"]
-    assert n == sum(v > relu_val for v in means)
-    assert land.quantiles["max"] == means[0] and land.quantiles["min"] == means[-1]
-    assert table.plot_landscape(tab, tmp_path / "h.png").stat().st_size > 1000
-
-
-def test_a_landscape_by_loss_ranks_lowest_first_and_a_table_without_losses_says_so(synthetic, tmp_path) -> None:
-    tab = table.load(synthetic.path)
-    acc, loss = table.landscape(tab, top=10), table.landscape(tab, top=10, metric="val_loss")
-    assert [e for e, _, _ in loss.top] == [e for e, _, _ in acc.top]  # the synthetic loss falls as accuracy rises
-    assert loss.metric == "val_loss" and loss.top[0][1] == loss.quantiles["min"]
-    assert {b: n for b, (_, n) in loss.beat.items()} == {b: n for b, (_, n) in acc.beat.items()}
-    assert table.plot_landscape(tab, tmp_path / "l.png", metric="val_loss").stat().st_size > 1000
-    old = table.Table("old.csv.gz", {}, [dataclasses.replace(r, val_loss=math.nan) for r in tab.rows])
-    with pytest.raises(ValueError, match=r"old.csv.gz: \d+ of \d+ rows have no val_loss"):
-        table.landscape(old, metric="val_loss")
-    f = next(iter(tab.functions().values()))
-    failed = table.Function(f.expression, f.fingerprint, "candidate",
-                            [dataclasses.replace(f.rows[0], status="failed"), f.rows[1]])
-    assert failed.score("val_loss") == math.inf and failed.score("val_acc") == f.rows[1].val_acc / 2
 
 
 @pytest.mark.slow
