@@ -104,6 +104,12 @@ class Table:
     protocol: dict[str, Any]
     rows: list[TableRow]
 
+    def activation(self, row: TableRow) -> str:
+        """What :func:`actlab.evaluate` takes to train ``row`` again: its expression or baseline name, and a gated
+        table's candidate as the gate of ``glu(f)``."""
+        gate = row.kind == "candidate" and str(self.protocol.get("space")) == "gated"
+        return f"glu({row.expression})" if gate else row.expression
+
     def require(self, metric: str) -> None:
         """Raise (one line) unless every row trained to its end measured ``metric``: a table built before losses
         were recorded cannot be ranked by one, and counting its rows as the worst value would hide that. (A seed

@@ -41,6 +41,6 @@ def test_a_shipped_table_reproduces_exactly(path: Path) -> None:
     cands = sorted((r for r in ok if r.kind == "candidate"), key=lambda r: (r.seconds, r.expression, r.seed))
     sample = [cands[len(cands) // 2]] + [r for r in ok if r.kind == "baseline"][:1]
     for r in sample:
-        ev = actlab.evaluate(r.expression, task=p["task"], seeds=[r.seed], steps=p["steps"], metric="val_acc")
+        ev = actlab.evaluate(tab.activation(r), task=p["task"], seeds=[r.seed], steps=p["steps"], metric="val_acc")
         assert ev.median == r.val_acc, (path.name, r)
         assert math.isclose(ev.results[0].train_loss, r.train_loss, rel_tol=0, abs_tol=0), (path.name, r)

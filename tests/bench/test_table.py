@@ -172,7 +172,8 @@ def test_a_gated_table_trains_gates_reproduces_and_replays(tmp_path: Path, runs_
     assert tab.protocol["space"] == "gated" and "glu(" in tab.protocol["reproduce"]
     assert [b for b in tab.functions("baseline")] == ["relu", "swiglu", "geglu", "reglu", "glu"]  # the gated board's
     row = next(r for r in tab.rows if r.kind == "candidate" and r.status == "ok")
-    again = actlab.evaluate(f"glu({row.expression})", task=TASK, seeds=[row.seed], steps=STEPS, metric="val_acc")
+    assert tab.activation(row) == f"glu({row.expression})"
+    again = actlab.evaluate(tab.activation(row), task=TASK, seeds=[row.seed], steps=STEPS, metric="val_acc")
     assert again.median == row.val_acc
     rep = replay.replay_all(tab.path, repeats=1, budget=2, strategies=["random"], runs_dir=str(runs_dir))
     assert rep.functions == 3 and len(rep.strategies["random"].evals["top1pct"]) == 1
