@@ -107,6 +107,7 @@ class Driver:
         self.dists = distributions(space)
         self.inflight: dict[int, Trial] = {}
         self.racing: dict[int, JobResult] = {}  # trial -> its search-seed result, while its racing seeds train
+        self.to_race: list[Job] = []  # racing jobs of this round, not yet submitted
         self.started = 0
         self.raced = 0
 
@@ -180,9 +181,11 @@ class Driver:
               and r.value is not None and self.shared.in_top_k(r.value, self.cfg.top_k)):
             self.racing[trial.number] = r
             seeds = tuple(range(self.cfg.seeds, self.cfg.seeds + self.cfg.race_seeds))
-            executor.submit(Job(key=trial.number, expression=out.job.expression, task=self.cfg.task, seeds=seeds,
-                                steps=self.cfg.child_steps, timeout=self.cfg.timeout, evaluator=self.cfg.evaluator,
-                                analyse=False, measure=False, gated=out.job.gated, metric=out.job.metric))
+            # sent by the loop once this round's results are in, so the racers of one round train together
+            self.to_race.append(Job(key=trial.number, expression=out.job.expression, task=self.cfg.task, seeds=seeds,
+                                    steps=self.cfg.child_steps, timeout=self.cfg.timeout,
+                                    evaluator=self.cfg.evaluator, analyse=False, measure=False, gated=out.job.gated,
+                                    metric=out.job.metric))
             self.raced += 1
             return None
         del self.inflight[out.job.key]
@@ -274,6 +277,9 @@ class Driver:
                         continue
                     n_done += info["state"] != "DUPLICATE"  # a twin another driver trained is not a trial done
                     self.on_event("trial", dict(info, done=n_done, elapsed=time.monotonic() - t0))
+                for batch in batches(self.to_race, int(cfg.population)):
+                    executor.submit(batch)
+                self.to_race.clear()
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (the CLI turns it into this): what is in flight goes back to the queue now, so a
             # resume in this same process (a notebook) finds it too, not only a new driver's stale-trial check.

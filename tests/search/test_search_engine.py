@@ -401,3 +401,14 @@ def test_the_heartbeat_goes_on_while_a_strategy_thinks(tmp_path: Path, monkeypat
     monkeypatch.setattr(driver.strategy, "propose", slow)
     driver.run()
     assert beats and beats[0] > 0
+
+
+def test_racing_seeds_of_one_round_train_together(tmp_path: Path) -> None:
+    # The first population's three results all enter the top 5, so their racing seeds go out as one population.
+    cfg = fake_config(strategy="exhaustive", budget=6, population=3, workers=1, race_seeds=2, top_k=5,
+                      storage=str(tmp_path / "r.db"), study="r")
+    done = evaluated(_load(Driver(cfg, FakeSpace()).run().storage, "r"))
+    raced = [t for t in done if t.user_attrs.get("raced")]
+    assert len(raced) >= 3
+    racing_seeds = [s for t in raced for s in t.user_attrs["per_seed"] if s["seed"] >= 1]
+    assert racing_seeds and all(s["wall_time"] == 3.0 for s in racing_seeds[:6]), racing_seeds
