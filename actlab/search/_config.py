@@ -215,6 +215,14 @@ class SearchConfig:
         return str(self.space).strip().lower() == "gated"
 
     @property
+    def members(self) -> int:
+        """The population size the workers train: ``population``, once ``"auto"`` is probed (the driver does)."""
+        if not isinstance(self.population, int):
+            raise ValueError("population 'auto' is probed by the search's driver before anything trains; run the "
+                             "search through run_search or Driver")
+        return self.population
+
+    @property
     def child_steps(self) -> int | None:
         """The children's training steps, resolved ("auto" is settled when the config is made)."""
         if isinstance(self.steps, str):

@@ -34,7 +34,6 @@ from ._study import driver_id, mask_url, open_study, seen_identities, storage_ur
 
 __all__ = ["Driver", "SearchResult", "make_pruner", "metric_names"]
 
-HEARTBEAT_SECONDS = 30.0
 # Stop when this many proposals in a row were duplicates or rejected: the strategy has run dry.
 MAX_BARREN = 200
 
@@ -235,7 +234,7 @@ class Driver:
         self.shared.heartbeat()
         requeued = self.shared.recover_stale()
         own = executor is None
-        executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device, int(cfg.population))
+        executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device, cfg.members)
         t0 = time.monotonic()
         self.shared.sync()
         n_done, sign = self.shared.evaluated, self.shared.sign
@@ -246,7 +245,7 @@ class Driver:
                                 "best": None if best is None else best.values[0],
                                 "best_expression": None if best is None else best.user_attrs.get(Attr.EXPRESSION)})
         barren, stop = 0, ""
-        beat = Heartbeat(self.shared, HEARTBEAT_SECONDS)  # also while a strategy thinks (DNAS trains its supernet)
+        beat = Heartbeat(self.shared)  # also while a strategy thinks (DNAS trains its supernet)
         try:
             while True:
                 beat.check()
@@ -261,7 +260,7 @@ class Driver:
                     stop = "the strategy proposes nothing new (space exhausted?)"
                 else:
                     # each slot trains a population of up to cfg.population candidates
-                    room = executor.slots * int(self.cfg.population) - len(self.inflight)
+                    room = executor.slots * self.cfg.members - len(self.inflight)
                     if max_trials is not None:
                         room = min(room, max_trials - n_done - len(self.inflight))
                     if room > 0:
@@ -277,7 +276,7 @@ class Driver:
                         continue
                     n_done += info["state"] != "DUPLICATE"  # a twin another driver trained is not a trial done
                     self.on_event("trial", dict(info, done=n_done, elapsed=time.monotonic() - t0))
-                for batch in batches(self.to_race, int(cfg.population)):
+                for batch in batches(self.to_race, cfg.members):
                     executor.submit(batch)
                 self.to_race.clear()
         except KeyboardInterrupt:
@@ -307,7 +306,7 @@ class Driver:
                 return -1
             asked = [self._ask(p) for p in proposals]
         jobs = [job for job in (self._start(trial, seen) for trial in asked) if job is not None]
-        for batch in batches(jobs, int(self.cfg.population)):
+        for batch in batches(jobs, self.cfg.members):
             executor.submit(batch)
         return len(jobs)
 

@@ -126,7 +126,7 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
     own = executor is None
     announced = False
     shared.heartbeat()
-    beat = Heartbeat(shared, _BEAT)
+    beat = Heartbeat(shared)
     try:
         while True:
             beat.check()
@@ -137,7 +137,7 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
                 on_event("final", {"total": len(todo)})
                 announced = True
             if todo:
-                executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device, int(cfg.population))
+                executor = executor or make_executor(cfg.workers, cfg.ray_address, cfg.device, cfg.members)
                 _evaluate_all(cfg, shared, todo, executor, beat, on_event)
             elif all(key in done for key, _ in keys):
                 return final
@@ -150,7 +150,6 @@ def run_final(cfg: SearchConfig, study: optuna.Study, url: str, executor: Execut
 
 
 _WAIT = 1.0  # seconds between looks at evaluations another driver is running
-_BEAT = 30.0  # seconds between heartbeats
 
 
 def _evaluate_all(cfg: SearchConfig, shared: SharedStudy, todo: list[tuple[str, str, str, int]],
@@ -187,7 +186,7 @@ def _evaluate_all(cfg: SearchConfig, shared: SharedStudy, todo: list[tuple[str, 
                             gated=gated))
             trials[trial.number] = trial
         # The evaluations of one task and seed train together, cfg.population at a time (the same numbers).
-        for batch in batches(jobs, int(cfg.population)):
+        for batch in batches(jobs, cfg.members):
             executor.submit(batch)
         while trials:
             beat.check()

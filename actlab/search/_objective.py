@@ -205,8 +205,10 @@ def run_batch(batch: Batch) -> list[JobResult]:
                                          [r.report(i == 0) for r in live], **_population_kwargs(live)))
                 except _Timeout:
                     raise
-                except Exception:  # retried alone below: the failure is one member's, and names it
+                except Exception as e:  # retried alone below, so a member's failure is its own; the cause is kept
                     rows = []
+                    for r in live:  # on every member's trial, so a population path that always fails is seen
+                        r.out.population_error = f"{type(e).__name__}: {e}"[:300]
             if len(rows) != len(live):
                 for r in live:  # forget what the failed population reported, so each reports its seed once
                     r.rewind(i == 0)

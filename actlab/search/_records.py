@@ -42,6 +42,7 @@ class Attr:
     TEST_ACC = "test_acc"          # median test accuracy over the seeds (for display only)
     RACED = "raced"                # seeds added because the candidate entered the running top-k
     RACE_FAILURE = "race_failure"  # why its racing seeds gave no result (the value is then the search seeds')
+    POPULATION_ERROR = "population_error"  # why its population failed to train together (it then trained alone)
     WALL = "wall"
     CPU = "cpu"
     ATTEMPTS = "attempts"
@@ -130,6 +131,7 @@ class JobResult:
     raced: int = 0                      # racing seeds merged into per_seed and value
     race_failure: str | None = None
     timed_out: bool = False             # stopped by its (batch's) timeout: a population's members retry alone
+    population_error: str | None = None  # why training its population failed, so it trained alone
 
     @property
     def ok(self) -> bool:
@@ -142,7 +144,7 @@ class JobResult:
         for key, v in ((Attr.COST, self.cost), (Attr.ADV_ACC, self.adv_value), (Attr.PROPERTIES, self.properties),
                        (Attr.CANONICAL, self.canonical),
                        (Attr.PRUNER_ERROR, self.pruner_error), (Attr.RACED, self.raced or None),
-                       (Attr.RACE_FAILURE, self.race_failure)):
+                       (Attr.RACE_FAILURE, self.race_failure), (Attr.POPULATION_ERROR, self.population_error)):
             if v is not None:
                 out[key] = v
         tests = sorted(s.test_acc for s in self.per_seed if s.test_acc is not None)

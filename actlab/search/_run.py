@@ -44,7 +44,7 @@ def run_search(cfg: SearchConfig | None = None, space: SearchSpace | None = None
     on_event = on_event or shown
     try:
         driver = Driver(cfg, space, on_event)
-        with make_executor(cfg.workers, cfg.ray_address, cfg.device, int(cfg.population)) as executor:
+        with make_executor(cfg.workers, cfg.ray_address, cfg.device, cfg.members) as executor:
             result = driver.run(executor)
             if final:
                 run_final(cfg, driver.study, driver.url, executor, on_event)

@@ -20,7 +20,10 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from ._records import Attr
 from ._study import claim, direction_sign, heartbeat, is_evaluated, recover_stale, requeue_all, scalar
 
-__all__ = ["SharedStudy", "Heartbeat", "Curve"]
+__all__ = ["SharedStudy", "Heartbeat", "Curve", "HEARTBEAT_SECONDS"]
+
+#: Seconds between a driver's heartbeats (the search's and the final stage's).
+HEARTBEAT_SECONDS = 30.0
 
 #: One finished trial as the pruner sees it: (number, state name, intermediate values, value, its rung attrs).
 Curve = tuple[int, str, dict[int, float], float | None, dict[str, Any]]
@@ -104,12 +107,12 @@ class SharedStudy:
 
 
 class Heartbeat:
-    """Writes the driver's heartbeat every ``seconds`` from a thread of its own, so that other drivers never take a
-    driver for dead while it waits on a long proposal or a slow result; :meth:`check` raises in the driver what
-    failed there."""
+    """Writes the driver's heartbeat every ``seconds`` (default ``HEARTBEAT_SECONDS``) from a thread of its own, so
+    that other drivers never take a driver for dead while it waits on a long proposal or a slow result;
+    :meth:`check` raises in the driver what failed there."""
 
-    def __init__(self, shared: SharedStudy, seconds: float) -> None:
-        self.shared, self.seconds = shared, seconds
+    def __init__(self, shared: SharedStudy, seconds: float | None = None) -> None:
+        self.shared, self.seconds = shared, HEARTBEAT_SECONDS if seconds is None else seconds
         self.error: Exception | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="actlab-heartbeat", daemon=True)

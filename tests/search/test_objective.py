@@ -49,3 +49,12 @@ def test_a_batch_gives_each_job_what_it_gives_alone() -> None:
     # fake_population marks each result with how many trained together: on seed 0 the exception made every member
     # train alone; the two that went on trained seeds 1 and 2 together
     assert [[s.wall_time for s in together[k].per_seed] for k in (0, 3)] == [[None, 2.0, 2.0]] * 2
+
+
+def test_a_population_that_fails_as_a_whole_says_why_on_every_member() -> None:
+    jobs = [_job(0), _job(1, "boom(x)")]
+    out = run_batch(Batch(tuple(jobs)))
+    assert out[0].ok and out[0].population_error.startswith("RuntimeError: boom")
+    assert out[0].to_attrs()["population_error"] == out[0].population_error
+    ok = run_batch(Batch((jobs[0], _job(2, "mul(tanh(x), x(x))"))))
+    assert all(r.population_error is None and "population_error" not in r.to_attrs() for r in ok)

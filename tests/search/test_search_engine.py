@@ -385,7 +385,7 @@ def test_a_population_whose_worker_dies_is_retried_whole(tmp_path: Path) -> None
 
 
 def test_the_heartbeat_goes_on_while_a_strategy_thinks(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("actlab.search._engine.HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr("actlab.search._shared.HEARTBEAT_SECONDS", 0.1)
     cfg = fake_config(strategy="random", budget=2, workers=1, storage=str(tmp_path / "b.db"), study="b")
     driver = Driver(cfg, FakeSpace())
     beats: list[float] = []
