@@ -1,12 +1,12 @@
 """bf16 and fp16 on the CPU: top-level aten ops and time per forward+backward, fused against the composite path.
 
-For every zoo activation with a fused kernel, in bfloat16 and float16:
+For every unary zoo activation (all have a fused kernel), in bfloat16 and float16:
 
 * the top-level aten ops of one module forward+backward that touch data (``actlab.bench.ops``; an explicit
   gradient, so no ``sum`` of the benchmark's own is counted);
-* the time of the fused route (the float32 numba loops: one conversion in, one rounding out, what ``actlab.get``
-  runs now) against the composite recompute route (``kernels.recompute``: the reference formula in the low dtype,
-  recomputed in backward, what ran before; tanh and σ keep it, see ``KernelDef.lowp_cpu``), interleaved round by
+* the time of the module (the numba loops reading and writing 16 bits, computing in float32; tanh and σ run
+  PyTorch's own op instead, see ``KernelDef.cpu_native``) against the composite recompute route
+  (``kernels.recompute``: the reference formula in the low dtype, recomputed in backward), interleaved round by
   round, median of ``ROUNDS``, 1 thread.
 
     PYTHONPATH=. .venv/bin/python benchmarks/lowp_cpu.py

@@ -90,3 +90,32 @@ def _mish_fwd(x, out):
 SILU_OP = NativeOp("silu", F.silu, _silu_fwd, _silu_bwd)
 SOFTPLUS_OP = NativeOp("softplus", F.softplus, _softplus_fwd, _softplus_bwd)
 MISH_OP = NativeOp("mish", F.mish, _mish_fwd, _mish_bwd)
+
+
+def _relu_fwd(x, out):
+    torch.ops.aten.relu.out(x, out=out)
+
+
+def _relu_bwd(x, y, gy, gx):  # reads the output, as autograd's F.relu backward does
+    return torch.ops.aten.threshold_backward.grad_input(gy, y, 0.0, grad_input=gx)
+
+
+def _leaky_relu_fwd(x, out):
+    torch.ops.aten.leaky_relu.out(x, 0.01, out=out)
+
+
+def _leaky_relu_bwd(x, y, gy, gx):
+    return torch.ops.aten.leaky_relu_backward.grad_input(gy, x, 0.01, False, grad_input=gx)
+
+
+def _hardswish_fwd(x, out):
+    torch.ops.aten.hardswish.out(x, out=out)
+
+
+def _hardswish_bwd(x, y, gy, gx):
+    return torch.ops.aten.hardswish_backward.out(gy, x, out=gx)
+
+
+RELU_OP = NativeOp("relu", F.relu, _relu_fwd, _relu_bwd)
+LEAKY_RELU_OP = NativeOp("leaky_relu", F.leaky_relu, _leaky_relu_fwd, _leaky_relu_bwd)
+HARDSWISH_OP = NativeOp("hardswish", F.hardswish, _hardswish_fwd, _hardswish_bwd)

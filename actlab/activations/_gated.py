@@ -77,7 +77,7 @@ def _gated(name: str, gate: type[Activation], cls_name: str, summary: str, math:
 
 _KERNEL_OF: dict[type[Activation], kernels.KernelDef] = {
     Sigmoid: KD.SIGMOID, Swish: KD.SWISH, GELU: KD.GELU, ISRUSigmoid: KD.ISRU_SIGMOID, ISRLU: KD.ISRLU,
-    ReLU: KD.RELU_GATE,
+    ReLU: KD.RELU,
 }
 
 GLU = _gated("glu", Sigmoid, "GLU", "Gated linear unit (Dauphin et al. 2017): a sigmoid gate; equals "

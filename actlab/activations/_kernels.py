@@ -37,6 +37,7 @@ _BIG = 1e10
 # first built, so numba-only installs never import Triton).
 _TL = f"{__package__}._triton_kernels:"
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
+_LOWP = (torch.bfloat16, torch.float16)
 
 
 def _jit(fn: Callable) -> Callable:
@@ -289,7 +290,7 @@ def _sigmoid_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 
 SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=N.SIGMOID_OP,
-                    triton=_TL + "sigmoid", lowp_cpu=False)  # bf16/fp16 CPU: torch.sigmoid is faster
+                    triton=_TL + "sigmoid", cpu_native=_LOWP)  # bf16/fp16 CPU: torch.sigmoid is faster
 
 
 @_jit
@@ -321,7 +322,7 @@ def _tanh_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 
 TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP, triton=_TL + "tanh",
-                 lowp_cpu=False)  # bf16/fp16 CPU: torch.tanh is faster
+                 cpu_native=_LOWP)  # bf16/fp16 CPU: torch.tanh is faster below ~1M elements
 
 
 @_jit
@@ -392,21 +393,26 @@ def relu2_grad(v, c, k):
 RELU2 = KernelDef(none_prep, relu2_f, relu2_grad, triton=_TL + "relu2")
 
 
-# Gate-only descriptions: ReLU and the identity as gates of ReGLU and the bilinear layer. Their unary forms are
-# PyTorch's own ops (faster than a kernel), so they are described for the gated kernels only.
+# ReLU (ReGLU's gate too). grad reads the output (y > 0 exactly when x > 0), as torch does.
 @_jit
 def relu_f(v, c, k):
     return select(v < c[0], c[0], v)
 
 
 @_jit
-def relu_grad(v, c, k):
-    return select(v <= c[0], c[0], c[2]), c[0]  # NaN passes the gradient on, as torch's threshold_backward
+def relu_grad_y(y, c, k):
+    # NaN in gives a NaN slope, as every zoo kernel (torch's threshold_backward passes the gradient on instead)
+    return select(y <= c[0], c[0], select(y != y, y, c[2])), c[0]
 
 
-RELU_GATE = KernelDef(none_prep, relu_f, relu_grad, triton=_TL + "relu")
+def _relu_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return (torch.where(y <= 0, 0.0, torch.where(y.isnan(), y, 1.0)).to(y.dtype),)
 
 
+RELU = KernelDef(none_prep, relu_f, relu_grad_y, output_grad=_relu_dy, native=N.RELU_OP, triton=_TL + "relu")
+
+
+# The identity, as the bilinear layer's gate.
 @_jit
 def identity_f(v, c, k):
     return v

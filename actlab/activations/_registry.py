@@ -252,6 +252,8 @@ class Activation(nn.Module):
         k = kernels.get_kernel(s.kernel, **self.static) if s.kernel is not None else None
         self.__dict__["_fast_values"] = self.params()
         fast = self.__dict__["_fast"] = None if k is None else kernels.eager_entry(k, s.reference)
+        if k is not None and not k.native:  # the node never serves it (PyTorch's own op does): stop asking
+            self.__dict__["_fast_ok"] = False
         return fast  # None while the extension is not loaded yet: the next call tries again
 
     def __setattr__(self, name: str, value: Any) -> None:

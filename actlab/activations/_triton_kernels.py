@@ -238,7 +238,7 @@ def relu_f(v):
 
 @triton.jit
 def relu_grad(v):
-    return tl.where(v <= 0.0, 0.0, 1.0)  # NaN passes the gradient on, as torch's threshold_backward
+    return tl.where(v <= 0.0, 0.0, tl.where(v != v, v, 1.0))  # NaN in, NaN slope (as the numba form)
 
 
 @triton.jit

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .. import kernels
 from . import _kernels as KD
+from . import _kernels_piecewise as KP
 from ._doc import doc
 from ._registry import Activation, register
 
@@ -132,7 +133,7 @@ class ISRUSigmoid(Activation):
 
 
 @register(latex=r"f(x) = \max(x, 0)", citation="Nair & Hinton 2010", monotonic=True, bounded=(True, False),
-          smoothness="C0", native=F.relu, kinks=(0.0,))
+          smoothness="C0", kernel=KD.RELU, native=F.relu, kinks=(0.0,))
 class ReLU(Activation):
     __doc__ = doc("Rectified linear unit.", r"\text{ReLU}(x) = \max(x, 0)", example="m = actlab.ReLU()")
     name = "relu"
@@ -143,7 +144,8 @@ class ReLU(Activation):
 
 
 @register(latex=r"f(x) = \max(x, 0) + s \min(x, 0)", citation="Maas et al. 2013", monotonic=True,
-          bounded=(False, False), smoothness="C0", native=F.leaky_relu, aliases=("lrelu",), kinks=(0.0,))
+          bounded=(False, False), smoothness="C0", kernel=KP.LEAKY_RELU, native=F.leaky_relu, aliases=("lrelu",),
+          kinks=(0.0,))
 class LeakyReLU(Activation):
     __doc__ = doc("Leaky ReLU.", r"\text{LeakyReLU}(x) = \max(x, 0) + s \cdot \min(x, 0)",
                   "negative_slope: the slope s below zero. Default: ``0.01``", example="m = actlab.LeakyReLU()")
@@ -152,7 +154,7 @@ class LeakyReLU(Activation):
 
     @staticmethod
     def reference(x: torch.Tensor, negative_slope=0.01) -> torch.Tensor:
-        return torch.where(x >= 0, x, negative_slope * x)
+        return torch.where(x > 0, x, negative_slope * x)  # the slope at 0 is s, as in F.leaky_relu
 
 
 def _elu(x: torch.Tensor, alpha) -> torch.Tensor:
@@ -307,7 +309,8 @@ class Mish(Activation):
 
 
 @register(latex=r"f(x) = x \frac{\min(\max(x + 3, 0), 6)}{6}", citation="Howard et al. 2019 (MobileNetV3)",
-          monotonic=False, bounded=(True, False), smoothness="C0", native=F.hardswish, kinks=(-3.0, 3.0))
+          monotonic=False, bounded=(True, False), smoothness="C0", kernel=KP.HARDSWISH, native=F.hardswish,
+          kinks=(-3.0, 3.0))
 class HardSwish(Activation):
     __doc__ = doc("Hard swish.", r"x \cdot \text{ReLU6}(x + 3) / 6", example="m = actlab.HardSwish()")
     name = "hardswish"

@@ -3,19 +3,30 @@
 A fused activation makes one pass over memory forward and one backward; a composite formula makes one per op.
 :func:`top_level_aten_ops` lists the aten ops of one forward+backward that no other aten op called (those are what
 a device launches), without the pure metadata ops and allocations, which touch no data: the numba path's numpy bridge
-detaches and resolves views, and a same-dtype ``to`` is a no-op.
+detaches and resolves views, a same-dtype ``to`` is a no-op, and a reshape, slice or chunk that returned a view
+copied nothing (one that copied is counted).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
-__all__ = ["top_level_aten_ops", "METADATA_OPS"]
+__all__ = ["top_level_aten_ops", "METADATA_OPS", "VIEW_OPS"]
 
 METADATA_OPS = frozenset({"aten::detach", "aten::resolve_conj", "aten::resolve_neg", "aten::alias", "aten::view",
                           "aten::empty_like", "aten::empty", "aten::empty_strided"})
+# Ops that return a view when they can: they count only where they copied (a data-touching op below them).
+VIEW_OPS = frozenset({"aten::reshape", "aten::slice", "aten::chunk", "aten::split", "aten::narrow",
+                      "aten::contiguous", "aten::select", "aten::as_strided", "aten::_reshape_alias",
+                      "aten::expand", "aten::t", "aten::transpose", "aten::permute", "aten::squeeze",
+                      "aten::unsqueeze", "aten::flatten", "aten::unflatten", "aten::_unsafe_view"})
+
+
+def _touches_data(e: Any) -> bool:
+    return any((c.name.startswith("aten::") and c.name not in METADATA_OPS and c.name not in VIEW_OPS)
+               or _touches_data(c) for c in e.cpu_children)
 
 
 def top_level_aten_ops(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
@@ -35,5 +46,7 @@ def top_level_aten_ops(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tens
             continue
         if e.name == "aten::to" and not any(c.name == "aten::_to_copy" for c in e.cpu_children):
             continue  # a no-op conversion
+        if e.name in VIEW_OPS and not _touches_data(e):
+            continue  # a view
         out.append(e.name)
     return out

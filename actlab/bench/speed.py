@@ -38,10 +38,12 @@ from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
-__all__ = ["SpeedRecord", "run", "to_markdown", "rich_table", "write_json", "DEFAULT_SIZES"]
+__all__ = ["SpeedRecord", "AsModule", "median_ms", "run", "to_markdown", "rich_table", "write_json",
+           "DEFAULT_SIZES"]
 
-# Small tensors (1K, 4K: a child network's activations, where the per-call cost dominates), 64K and 16M.
-DEFAULT_SIZES = (1 << 10, 1 << 12, 1 << 16, 1 << 20, 1 << 21, 1 << 22, 1 << 24)  # the middle: glibc's mmap range
+# Small tensors (1K, 4K: a child network's activations, where the per-call cost dominates), the middle (where
+# aten and actlab split work over threads, and glibc's mmap range), and 16M.
+DEFAULT_SIZES = (1 << 10, 1 << 12, 1 << 16, 1 << 18, 1 << 20, 1 << 21, 1 << 22, 1 << 23, 1 << 24)
 Thunk = Callable[[], Any]
 
 
@@ -96,7 +98,7 @@ def median_ms(thunks: dict[str, Thunk], repeats: int, warmup: int = 2) -> dict[s
     return {k: 1e3 * statistics.median(v) for k, v in times.items()}
 
 
-class _AsModule(torch.nn.Module):
+class AsModule(torch.nn.Module):
     # The native functional behind nn.Module's call, as nn.ELU runs F.elu: both sides of the user view then pay
     # the module call (about 1.5 µs here, a few percent of a 1K forward+backward).
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -170,7 +172,7 @@ def _measure_gated(name: str, size: int, repeats: int) -> SpeedRecord:
             a, b = t.chunk(2, dim=-1)
             return a * gate(b)
 
-        users["user_native"] = user(_AsModule(native))
+        users["user_native"] = user(AsModule(native))
     ms = {**median_ms(thunks, repeats), **median_ms(users, repeats)}
     return SpeedRecord(name=name, size=x.numel(), dtype="float32", threads=torch.get_num_threads(),
                        native_op=None if op is None else f"a·{op.name}(g)", copy=ms["copy"],
@@ -236,7 +238,7 @@ def _measure(label: str, name: str, static: dict[str, Any], size: int, repeats: 
     # whichever call comes next paid 15–20 µs more at 4K, which made the order, not the code, decide that ratio.
     users = {"user_fused": user(module)}
     if op is not None:
-        users["user_native"] = user(_AsModule(op.functional))
+        users["user_native"] = user(AsModule(op.functional))
     ms = {**median_ms(thunks, repeats), **median_ms(users, repeats)}
     return SpeedRecord(name=label, size=size, dtype="float32", threads=torch.get_num_threads(),
                        native_op=None if op is None else op.name, copy=ms["copy"], fused_fwd=ms["fused_fwd"],

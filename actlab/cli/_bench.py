@@ -21,7 +21,7 @@ app.add_typer(bench_app, name="bench")
 def bench_speed(
     json_path: Optional[Path] = typer.Option(None, "--json", help="write one record per activation and size"),
     sizes: Optional[list[int]] = typer.Option(None, "--sizes", help="tensor sizes in elements (repeatable; "
-                                              "default 1K, 4K, 64K and 16M)"),
+                                              "default 1K, 4K, 64K, 256K, 1M, 2M, 4M, 8M and 16M)"),
     repeats: int = typer.Option(20, "--repeats", help="timed runs per figure (median reported)"),
     names: Optional[list[str]] = typer.Option(None, "--act", help="only these activations (repeatable)"),
     newton: list[int] = typer.Option([1, 2], "--newton", help="Newton steps of the approximate-ISRLU rows"),

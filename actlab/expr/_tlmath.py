@@ -1,21 +1,21 @@
 """Triton helpers for generated expression kernels that ``actlab.kernels.tmath`` does not provide (the Triton
 counterpart of ``_kmath``), in float32. NaN in gives NaN out; each follows the numba helper of the same name.
 
-Triton's core has no atan, asinh, sinh or cosh (libdevice's are CUDA-only and absent under the interpreter), so they
-are built here: atan by Cephes' ``atanf`` range reduction and polynomial (about 1 ulp), asinh through ``log1p``
-(accurate near 0) and log(2|x|) beyond 1e18 (where x² would overflow), sinh through ``expm1`` (accurate near 0).
+Triton's core has no atan, asinh, sinh or cosh (libdevice's are CUDA-only and absent under the interpreter): atan
+and asinh come from ``actlab.kernels.tmath`` (the zoo's searched functions use them too), and sinh is built here
+through ``expm1`` (accurate near 0).
 
 Importing this module imports Triton; only generated Triton kernel modules import it.
 """
 
 from __future__ import annotations
 
-import math
-
 import triton
 import triton.language as tl
 
-from ..kernels.tmath import expm1, log1p
+from ..kernels.tmath import asinh as _tl_asinh
+from ..kernels.tmath import atan as _tl_atan
+from ..kernels.tmath import expm1
 from ..kernels.tmath import sigmoid as _tl_sigmoid
 from ..kernels.tmath import softplus as _tl_softplus
 from ..kernels.tmath import tanh as _tl_tanh
@@ -23,9 +23,6 @@ from ..kernels.tmath import tanh as _tl_tanh
 __all__ = ["_exp", "_log", "_sqrt", "_abs", "_sin", "_cos", "_sinh", "_cosh", "_tanh", "_asinh", "_atan", "_erf",
            "_sigmoid", "_softplus", "_max", "_min", "_sign", "_heaviside", "_sinc", "_sincd", "_pow"]
 
-_PI_2 = tl.constexpr(math.pi / 2)
-_PI_4 = tl.constexpr(math.pi / 4)
-_LN2 = tl.constexpr(math.log(2.0))
 
 
 # Triton reads only jit functions and constexprs as globals, so even the one-liners are jit functions (inlined).
@@ -131,23 +128,12 @@ def _cosh(z):
 
 @triton.jit
 def _asinh(z):
-    a = tl.abs(z)
-    small = log1p(a + a * a / (1.0 + tl.sqrt(1.0 + a * a)))
-    r = tl.where(a > 1e18, tl.log(a) + _LN2, small)
-    return tl.where(z < 0.0, -r, r)
+    return _tl_asinh(z)
 
 
 @triton.jit
 def _atan(z):
-    a = tl.abs(z)
-    big = a > 2.414213562373095  # tan(3π/8)
-    mid = a > 0.4142135623730950  # tan(π/8)
-    y0 = tl.where(big, _PI_2, tl.where(mid, _PI_4, 0.0))
-    w = tl.where(big, -1.0 / a, tl.where(mid, (a - 1.0) / (a + 1.0), a))
-    w2 = w * w
-    p = ((8.05374449538e-2 * w2 - 1.38776856032e-1) * w2 + 1.99777106478e-1) * w2 - 3.33329491539e-1
-    r = y0 + (p * w2 * w + w)
-    return tl.where(z < 0.0, -r, r)
+    return _tl_atan(z)
 
 
 @triton.jit

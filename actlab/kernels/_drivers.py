@@ -44,11 +44,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ._half import load, store, work_empty
 from ._math import SAFE_FASTMATH
 
 __all__ = ["Loops", "make_loops", "SERIAL_MAX", "CHUNK", "SOURCE_FINGERPRINT", "fingerprint"]
 
-_ENGINE = ("_math.py", "_special.py", "_drivers.py")
+_ENGINE = ("_math.py", "_special.py", "_drivers.py", "_half.py")
 
 
 @functools.lru_cache(maxsize=None)
@@ -145,26 +146,26 @@ def make_loops(prep: Callable, f: Callable, grad: Callable, nparams: int, tag: s
         FP  # noqa: B018  (a closure constant: part of the cache key, see fingerprint)
         c = prep(x, p, K)
         for i in range(x.size):
-            out[i] = f(x[i], c, K)
+            out[i] = store(f(load(x[i]), c, K), out)
 
     def forward_parallel(x, out, *p):
         FP  # noqa: B018
         c = prep(x, p, K)
         for i in prange(x.size):
-            out[i] = f(x[i], c, K)
+            out[i] = store(f(load(x[i]), c, K), out)
 
     def backward_input_serial(x, gy, gx, *p):
         FP  # noqa: B018
         c = prep(x, p, K)
         for i in range(x.size):
-            gx[i] = gy[i] * grad(x[i], c, K)[0]
+            gx[i] = store(load(gy[i]) * grad(load(x[i]), c, K)[0], gx)
         return ()
 
     def backward_input_parallel(x, gy, gx, *p):
         FP  # noqa: B018
         c = prep(x, p, K)
         for i in prange(x.size):
-            gx[i] = gy[i] * grad(x[i], c, K)[0]
+            gx[i] = store(load(gy[i]) * grad(load(x[i]), c, K)[0], gx)
         return ()
 
     def backward_serial(x, gy, gx, *p):
@@ -176,15 +177,16 @@ def make_loops(prep: Callable, f: Callable, grad: Callable, nparams: int, tag: s
         per = (nchunks + nblocks - 1) // max(nblocks, 1)
         partial = np.zeros((max(nblocks, 1), NP), np.float64)
         for b in range(nblocks):
-            tmp = np.empty((NP, CHUNK), x.dtype)
+            tmp = work_empty((NP, CHUNK), x)
             for ci in range(b * per, min(nchunks, (b + 1) * per)):
                 lo = ci * CHUNK
                 hi = min(n, lo + CHUNK)
                 for i in range(lo, hi):
-                    g = grad(x[i], c, K)
-                    gx[i] = gy[i] * g[0]
+                    g = grad(load(x[i]), c, K)
+                    gyi = load(gy[i])
+                    gx[i] = store(gyi * g[0], gx)
                     for j in range(NP):
-                        tmp[j, i - lo] = gy[i] * g[1 + j]
+                        tmp[j, i - lo] = gyi * g[1 + j]
                 for j in range(NP):
                     partial[b, j] += _chunk_sum(tmp[j], hi - lo)
         sums = np.zeros(NP, np.float64)
@@ -202,15 +204,16 @@ def make_loops(prep: Callable, f: Callable, grad: Callable, nparams: int, tag: s
         per = (nchunks + nblocks - 1) // max(nblocks, 1)
         partial = np.zeros((max(nblocks, 1), NP), np.float64)
         for b in prange(nblocks):
-            tmp = np.empty((NP, CHUNK), x.dtype)
+            tmp = work_empty((NP, CHUNK), x)
             for ci in range(b * per, min(nchunks, (b + 1) * per)):
                 lo = ci * CHUNK
                 hi = min(n, lo + CHUNK)
                 for i in range(lo, hi):
-                    g = grad(x[i], c, K)
-                    gx[i] = gy[i] * g[0]
+                    g = grad(load(x[i]), c, K)
+                    gyi = load(gy[i])
+                    gx[i] = store(gyi * g[0], gx)
                     for j in range(NP):
-                        tmp[j, i - lo] = gy[i] * g[1 + j]
+                        tmp[j, i - lo] = gyi * g[1 + j]
                 for j in range(NP):
                     partial[b, j] += _chunk_sum(tmp[j], hi - lo)
         sums = np.zeros(NP, np.float64)

@@ -34,12 +34,13 @@ import torch
 from . import _native, _triton
 from ._drivers import SERIAL_MAX
 from ._generic import graph_grads
+from ._half import bits_view
 
 __all__ = ["FusedKernel", "apply_fused", "eager", "fused_forward", "fused_backward", "supports", "backend",
            "sync_threads", "empty_output", "use_hugepage_outputs"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
-# bf16 and fp16 run the float32 loops: one conversion in, one rounding out (numba has no 16-bit float arithmetic).
+# bf16 and fp16 run the same loops, reading and writing 16 bits and computing in float32 (_half.py).
 _LOWP_DTYPES = (torch.bfloat16, torch.float16)
 
 
@@ -72,7 +73,9 @@ class FusedKernel:
             function (:mod:`._triton` builds the GPU kernels from them), a zero-argument function returning that
             reference on first use (generated kernels write their Triton module only when a GPU call needs it), or
             ``None`` for a CPU-only kernel.
-        lowp_cpu: whether bf16/fp16 CPU tensors run the float32 loops (see :class:`~actlab.kernels.KernelDef`).
+        simd: whether the loops vectorise (see :class:`~actlab.kernels.KernelDef`).
+        cpu_native: the CPU dtypes served by ``native_op.functional`` under plain autograd instead of the loops
+            (see :class:`~actlab.kernels.KernelDef`).
     """
 
     name: str
@@ -87,7 +90,8 @@ class FusedKernel:
         = None
     native_op: Any = None
     triton: str | Callable[[], str] | None = None
-    lowp_cpu: bool = True
+    cpu_native: tuple[torch.dtype, ...] = ()
+    simd: bool = True
 
     @property
     def saves_output(self) -> bool:
@@ -95,8 +99,13 @@ class FusedKernel:
 
     @cached_property
     def native(self) -> bool:
-        """Whether the C++ autograd node can run this kernel (see :mod:`._native`)."""
-        return _native.supported(self)
+        """Whether the C++ autograd node can run this kernel (see :mod:`._native`): not where PyTorch's own op
+        serves the float32/float64 CPU tensors the node would take."""
+        return _native.supported(self) and not set(self.cpu_native) & set(_FLOAT_DTYPES)
+
+    def native_route(self, x: torch.Tensor) -> bool:
+        """Whether ``x`` runs PyTorch's own op (``native_op.functional``) rather than a fused backend."""
+        return x.is_cpu and x.dtype in self.cpu_native
 
 
 def _scalar_params(params: tuple[Any, ...], device: torch.device) -> bool:
@@ -105,8 +114,8 @@ def _scalar_params(params: tuple[Any, ...], device: torch.device) -> bool:
 
 
 def supports(x: torch.Tensor, *params: torch.Tensor | float, lowp: bool = True) -> bool:
-    """Whether the numba loops can run: a CPU float32/float64 tensor (bf16/fp16 too with ``lowp``, computed in
-    float32) and scalar parameters on the CPU."""
+    """Whether the numba loops can run: a CPU float32/float64 tensor (bf16/fp16 too with ``lowp``, read and written
+    as 16 bits and computed in float32) and scalar parameters on the CPU."""
     if not x.is_cpu or not (x.dtype in _FLOAT_DTYPES or (lowp and x.dtype in _LOWP_DTYPES)):
         return False
     return all(not isinstance(p, torch.Tensor) or (p.numel() == 1 and p.is_cpu) for p in params)
@@ -117,11 +126,12 @@ def backend(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float)
     kernel serves it; the caller runs the composite reference).
 
     Triton serves CUDA float32/bf16/fp16 tensors of kernels with Triton element functions (and CPU tensors under
-    the interpreter inside :func:`~actlab.kernels.use_triton_on_cpu`, for tests); numba serves the CPU.
+    the interpreter inside :func:`~actlab.kernels.use_triton_on_cpu`, for tests); numba serves the CPU, except the
+    dtypes the kernel leaves to PyTorch's own op (:meth:`FusedKernel.native_route`).
     """
     if _use_triton(kernel, x) and _scalar_params(params, x.device):
         return "triton"
-    return "numba" if supports(x, *params, lowp=kernel.lowp_cpu) else None
+    return "numba" if supports(x, *params) and x.dtype not in kernel.cpu_native else None
 
 
 def _use_triton(kernel: FusedKernel, x: torch.Tensor) -> bool:
@@ -201,17 +211,15 @@ def _contiguous(t: torch.Tensor) -> torch.Tensor:
 
 def fused_forward(kernel: FusedKernel, x: torch.Tensor, values: tuple[float, ...]) -> torch.Tensor:
     """f(x) through the kernel's backend (:func:`backend` has said it serves ``x``; ``values`` the scalar
-    parameters), no autograd. bf16/fp16 run the float32 loops and are rounded once."""
+    parameters), no autograd. bf16/fp16 are read and written as 16-bit by the loops, computed in float32 and rounded
+    once (:mod:`._half`)."""
     if _use_triton(kernel, x):
         return _triton.forward(kernel, x, values)
     xc = _contiguous(x)
-    low = xc.dtype in _LOWP_DTYPES
-    if low:
-        xc = xc.float()
     out = empty_output(xc)
     sync_threads()
-    kernel.forward(_flat(xc), _flat(out), *values, *kernel.static)
-    return out.to(x.dtype) if low else out
+    kernel.forward(_flat(bits_view(xc)), _flat(bits_view(out)), *values, *kernel.static)
+    return out
 
 
 def fused_backward(kernel: FusedKernel, s: torch.Tensor, grad_out: torch.Tensor, values: tuple[float, ...],
@@ -222,15 +230,12 @@ def fused_backward(kernel: FusedKernel, s: torch.Tensor, grad_out: torch.Tensor,
     if _use_triton(kernel, s):
         return _triton.backward(kernel, s, grad_out, values, want_params)
     sc = _contiguous(s)
-    low = sc.dtype in _LOWP_DTYPES
-    work = torch.float32 if low else sc.dtype
-    sc = sc.to(work)
-    go = _contiguous(grad_out if grad_out.dtype == work else grad_out.to(work))
+    go = _contiguous(grad_out if grad_out.dtype == sc.dtype else grad_out.to(sc.dtype))
     grad_in = empty_output(sc)
     sync_threads()
     bwd = kernel.backward if want_params or kernel.backward_input is None else kernel.backward_input
-    sums = bwd(_flat(sc), _flat(go), _flat(grad_in), *values, *kernel.static)
-    return (grad_in.to(s.dtype) if low else grad_in), (tuple(sums) if want_params else ())
+    sums = bwd(_flat(bits_view(sc)), _flat(bits_view(go)), _flat(bits_view(grad_in)), *values, *kernel.static)
+    return grad_in, (tuple(sums) if want_params else ())
 
 
 def param_grad(p: torch.Tensor, v: Any) -> torch.Tensor:

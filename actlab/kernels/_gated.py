@@ -33,7 +33,8 @@ from numba.extending import register_jitable
 from . import _triton
 from ._gated_triton import rows as _rows, triton_gated
 from ._drivers import SERIAL_MAX, fingerprint
-from ._fused import _LOWP_DTYPES, empty_output, supports, sync_threads
+from ._fused import _flat, empty_output, supports, sync_threads
+from ._half import bits_view, load, store
 from ._generic import graph_grads, recompute
 from ._math import SAFE_FASTMATH
 from ._ops import _LIB, _own, _tensor_params, add_decomposition, capturing, op_name
@@ -103,7 +104,7 @@ def make_gated_loops(prep: Callable, f: Callable, grad: Callable, reads_y: bool,
         for r in range(out.size // h):
             xa, xg, o = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], out[r * h:r * h + h]
             for j in range(h):
-                o[j] = xa[j] * f(xg[j], c, K)
+                o[j] = store(load(xa[j]) * f(load(xg[j]), c, K), o)
 
     def fwd_parallel(x, out, h, gate_first, *p):
         FP  # noqa: B018
@@ -113,7 +114,7 @@ def make_gated_loops(prep: Callable, f: Callable, grad: Callable, reads_y: bool,
         for r in prange(out.size // h):
             xa, xg, o = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], out[r * h:r * h + h]
             for j in range(h):
-                o[j] = xa[j] * f(xg[j], c, K)
+                o[j] = store(load(xa[j]) * f(load(xg[j]), c, K), o)
 
     def bwd_serial(x, gy, gx, h, gate_first, *p):
         FP  # noqa: B018
@@ -124,10 +125,12 @@ def make_gated_loops(prep: Callable, f: Callable, grad: Callable, reads_y: bool,
             xa, xg, dy = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], gy[r * h:r * h + h]
             da, dg = gx[r * 2 * h + ao:r * 2 * h + ao + h], gx[r * 2 * h + go:r * 2 * h + go + h]
             for j in range(h):
-                y = f(xg[j], c, K)
-                d = grad(S(y, xg[j]), c, K)[0]
-                da[j] = dy[j] * y
-                dg[j] = dy[j] * xa[j] * d
+                g = load(xg[j])
+                y = f(g, c, K)
+                d = grad(S(y, g), c, K)[0]
+                dyj = load(dy[j])
+                da[j] = store(dyj * y, da)
+                dg[j] = store(dyj * load(xa[j]) * d, dg)
 
     def bwd_parallel(x, gy, gx, h, gate_first, *p):
         FP  # noqa: B018
@@ -138,10 +141,12 @@ def make_gated_loops(prep: Callable, f: Callable, grad: Callable, reads_y: bool,
             xa, xg, dy = x[r * 2 * h + ao:r * 2 * h + ao + h], x[r * 2 * h + go:r * 2 * h + go + h], gy[r * h:r * h + h]
             da, dg = gx[r * 2 * h + ao:r * 2 * h + ao + h], gx[r * 2 * h + go:r * 2 * h + go + h]
             for j in range(h):
-                y = f(xg[j], c, K)
-                d = grad(S(y, xg[j]), c, K)[0]
-                da[j] = dy[j] * y
-                dg[j] = dy[j] * xa[j] * d
+                g = load(xg[j])
+                y = f(g, c, K)
+                d = grad(S(y, g), c, K)[0]
+                dyj = load(dy[j])
+                da[j] = store(dyj * y, da)
+                dg[j] = store(dyj * load(xa[j]) * d, dg)
 
     t = tag if k < 0 else f"{tag}_k{k}"
     jitted = []
@@ -172,7 +177,6 @@ class GatedKernel:
     reference: Callable[..., torch.Tensor]
     reads_y: bool = False
     triton: str | Callable[[], str] | None = None  # as FusedKernel.triton: a reference or a function returning one
-    lowp_cpu: bool = True
     native_op: Any = None  # the gate's NativeOp (F.silu for SwiGLU): the speed benchmark's a·native(g)
 
 
@@ -187,7 +191,7 @@ def add_gated(name: str, d: Any, param_names: tuple[str, ...], gate_reference: C
         raise ValueError(f"gated kernel {key!r} is defined twice")
     fwd, bwd = make_gated_loops(d.prep, d.f, d.grad, d.output_grad is not None, tag=key)
     GATED[key] = GatedKernel(key, fwd, bwd, tuple(param_names), gated_reference(gate_reference),
-                             d.output_grad is not None, d.triton, d.lowp_cpu, d.native)
+                             d.output_grad is not None, d.triton, d.native)
     return GATED[key]
 
 
@@ -202,22 +206,20 @@ def gated_backend(kernel: GatedKernel, x: torch.Tensor, *params: Any) -> str | N
     if kernel.triton is not None and _triton.serves(x) and all(not isinstance(p, torch.Tensor) or p.numel() == 1
                                                                for p in params):
         return "triton"
-    return "numba" if supports(x, *params, lowp=kernel.lowp_cpu) else None
+    return "numba" if supports(x, *params) else None
 
 
 def gated_forward(kernel: GatedKernel, x: torch.Tensor, values: tuple[float, ...], gate_last: bool) -> torch.Tensor:
-    """y through the kernel's backend (no autograd)."""
+    """y through the kernel's backend (no autograd); bf16/fp16 read and written as 16 bits (:mod:`._half`)."""
     h = x.shape[-1] // 2
     if gated_backend(kernel, x) == "triton":
         return triton_gated(kernel).forward(x, values, gate_last)
     x2 = _rows(x)
-    work = torch.float32 if x2.dtype in _LOWP_DTYPES else x2.dtype
-    x2 = x2.to(work)
     out = empty_output(x2[:, :h])
     sync_threads()
     if out.numel():
-        kernel.forward(x2.numpy().reshape(-1), out.numpy().reshape(-1), h, not gate_last, *values)
-    return out.to(x.dtype).reshape(*x.shape[:-1], h)
+        kernel.forward(_flat(bits_view(x2)), _flat(bits_view(out)), h, not gate_last, *values)
+    return out.view(*x.shape[:-1], h)
 
 
 def gated_backward(kernel: GatedKernel, x: torch.Tensor, grad_out: torch.Tensor, values: tuple[float, ...],
@@ -226,15 +228,13 @@ def gated_backward(kernel: GatedKernel, x: torch.Tensor, grad_out: torch.Tensor,
     if gated_backend(kernel, x) == "triton":
         return triton_gated(kernel).backward(x, grad_out, values, gate_last)
     x2 = _rows(x)
-    work = torch.float32 if x2.dtype in _LOWP_DTYPES else x2.dtype
-    x2 = x2.to(work)
-    gy = _rows(grad_out).to(work)
+    gy = _rows(grad_out).to(x2.dtype)
     gx = empty_output(x2)
     sync_threads()
     if gx.numel():
-        kernel.backward(x2.numpy().reshape(-1), gy.numpy().reshape(-1), gx.numpy().reshape(-1), x2.shape[1] // 2,
+        kernel.backward(_flat(bits_view(x2)), _flat(bits_view(gy)), _flat(bits_view(gx)), x2.shape[1] // 2,
                         not gate_last, *values)
-    return gx.to(x.dtype).reshape(x.shape)
+    return gx.view(x.shape)
 
 
 class _GatedFunction(torch.autograd.Function):

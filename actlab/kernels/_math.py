@@ -159,13 +159,15 @@ def select(typingctx, cond, a, b):
 
 
 def cast_like(value, arr):
-    """``value`` converted to ``arr``'s dtype (inside numba), e.g. a float64 parameter for a float32 kernel."""
+    """``value`` converted to the dtype ``arr``'s elements are computed in (inside numba), e.g. a float64 parameter
+    for a float32 kernel. bf16/fp16 arrays, which the loops receive as their ``uint16``/``int16`` bits
+    (:mod:`._half`), compute in float32."""
     return arr.dtype.type(value)
 
 
 @overload(cast_like, inline="always")
 def _cast_like_ol(value, arr):
-    if arr.dtype == types.float32:
+    if arr.dtype in (types.float32, types.uint16, types.int16):
         return lambda value, arr: np.float32(value)
     return lambda value, arr: np.float64(value)
 

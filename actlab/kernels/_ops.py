@@ -177,7 +177,9 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
 
     ``reference(x, *params)`` is the composite torch form (default ``kernel.reference``): it serves devices and
     dtypes without the numba loops and double backward. Under graph capture the call is the registered operator;
-    eagerly it is the fused node (CPU float32/float64, scalar parameters) or the one-tensor recompute path.
+    eagerly it is the fused node (CPU float32/float64, scalar parameters), the fused kernel of :func:`backend`,
+    PyTorch's own op where the kernel leaves a CPU dtype to it (``FusedKernel.cpu_native``), or the one-tensor
+    recompute path.
     """
     if len(params) != len(kernel.param_names):
         raise TypeError(f"kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
@@ -190,6 +192,8 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
         return overload(x, _tensor_params(params))
     if backend(kernel, x, *params) is not None:
         return apply_fused(kernel, x, *params, reference=reference)
+    if kernel.native_route(x):  # PyTorch's own op, and its own backward
+        return kernel.native_op.functional(x, *params)
     ref = reference if reference is not None else kernel.reference
     if ref is None:
         raise RuntimeError(f"kernel {kernel.name!r} has no composite reference for {x.device}/{x.dtype}")

@@ -58,9 +58,12 @@ class KernelDef:
         native: the PyTorch op this kernel stands in for (speed benchmark baseline), if any.
         triton: ``"package.module:name"``, the module defining the same function's Triton element functions
             ``name_f``/``name_grad`` (see :mod:`._triton`), or ``None`` (no GPU kernel).
-        lowp_cpu: bf16/fp16 CPU tensors run the float32 kernel (one conversion in, one rounding out). ``False`` where
-            the composite is PyTorch's own single op, which computes in float32 internally and is faster than the
-            conversions around the kernel (tanh, σ: ``benchmarks/lowp_cpu.py``).
+        cpu_native: the CPU dtypes for which PyTorch's own op (``native.functional``, the same function) runs
+            under plain autograd instead of the numba loops: where it was measured faster (tanh and σ in bf16/fp16,
+            ``benchmarks/lowp_cpu.py``) or is the same single pass (ReLU). The GPU and the gated kernels built from
+            the description are not affected.
+        simd: whether the loops vectorise (``False`` for element functions that call libm in float64, which
+            numba cannot vectorise; ``tests/kernels/test_fused.py`` checks every other kernel's loops for SIMD code).
     """
 
     prep: Callable
@@ -70,7 +73,8 @@ class KernelDef:
     newton: bool = False
     native: NativeOp | None = None
     triton: str | None = None
-    lowp_cpu: bool = True
+    cpu_native: tuple[torch.dtype, ...] = ()
+    simd: bool = True
 
 
 def build_kernel(name: str, d: KernelDef, param_names: tuple[str, ...], k: int = -1) -> FusedKernel:
@@ -79,7 +83,7 @@ def build_kernel(name: str, d: KernelDef, param_names: tuple[str, ...], k: int =
     label = name if k < 0 else f"{name}[newton={k}]"
     return FusedKernel(label, loops.forward, loops.backward, param_names, backward_input=loops.backward_input,
                        output_grad=d.output_grad, loops=(loops.serial[:2], loops.parallel[:2]), native_op=d.native,
-                       triton=d.triton, lowp_cpu=d.lowp_cpu)
+                       triton=d.triton, cpu_native=d.cpu_native if d.native is not None else (), simd=d.simd)
 
 
 _DEFS: dict[str, tuple[KernelDef, tuple[str, ...]]] = {}
@@ -91,6 +95,8 @@ def add_kernel(name: str, d: KernelDef, param_names: tuple[str, ...]) -> FusedKe
     key = name.lower()
     if key in _DEFS:
         raise ValueError(f"kernel {key!r} is defined twice")
+    if d.cpu_native and d.native is None:
+        raise ValueError(f"kernel {key!r}: cpu_native needs the native op it names (native=)")
     _DEFS[key] = (d, tuple(param_names))
     KERNELS[key] = build_kernel(key, d, tuple(param_names))
     return KERNELS[key]

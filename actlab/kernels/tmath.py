@@ -8,7 +8,9 @@ nothing under the interpreter (``TRITON_INTERPRET=1``), where the tests run. The
   u, and log(u)·x/(u − 1) with u = 1 + x likewise;
 * ``ndtr`` (Φ) from erf above 0 and from a rational erfc approximation below (Numerical Recipes' ``erfcc``,
   relative error < 1.2e-7), so the left tail keeps its relative accuracy where 1 + erf would cancel;
-* ``tanh`` from ``expm1``, so that it keeps relative accuracy near 0.
+* ``tanh`` from ``expm1``, so that it keeps relative accuracy near 0;
+* ``atan`` by Cephes' ``atanf`` range reduction and polynomial (about 1 ulp), and ``asinh`` through ``log1p``
+  (accurate near 0) and log(2|x|) beyond 1e18 (where x² would overflow): Triton's core has neither.
 
 Importing this module imports Triton; only Triton element-function modules import it.
 """
@@ -20,10 +22,13 @@ import math
 import triton
 import triton.language as tl
 
-__all__ = ["expm1", "log1p", "sigmoid", "softplus", "tanh", "ndtr", "INV_SQRT_2PI"]
+__all__ = ["expm1", "log1p", "sigmoid", "softplus", "tanh", "ndtr", "atan", "asinh", "INV_SQRT_2PI"]
 
 INV_SQRT_2PI = tl.constexpr(1.0 / math.sqrt(2.0 * math.pi))
 _INV_SQRT2 = tl.constexpr(1.0 / math.sqrt(2.0))
+_PI_2 = tl.constexpr(math.pi / 2)
+_PI_4 = tl.constexpr(math.pi / 4)
+_LN2 = tl.constexpr(math.log(2.0))
 
 
 @triton.jit
@@ -86,3 +91,24 @@ def ndtr(v):
     """Φ(v), the standard normal CDF."""
     z = v * _INV_SQRT2
     return tl.where(v < 0.0, 0.5 * _erfc_pos(-z), 0.5 * (1.0 + tl.math.erf(z)))
+
+
+@triton.jit
+def asinh(z):
+    a = tl.abs(z)
+    small = log1p(a + a * a / (1.0 + tl.sqrt(1.0 + a * a)))
+    r = tl.where(a > 1e18, tl.log(a) + _LN2, small)
+    return tl.where(z < 0.0, -r, r)
+
+
+@triton.jit
+def atan(z):
+    a = tl.abs(z)
+    big = a > 2.414213562373095  # tan(3π/8)
+    mid = a > 0.4142135623730950  # tan(π/8)
+    y0 = tl.where(big, _PI_2, tl.where(mid, _PI_4, 0.0))
+    w = tl.where(big, -1.0 / a, tl.where(mid, (a - 1.0) / (a + 1.0), a))
+    w2 = w * w
+    p = ((8.05374449538e-2 * w2 - 1.38776856032e-1) * w2 + 1.99777106478e-1) * w2 - 3.33329491539e-1
+    r = y0 + (p * w2 * w + w)
+    return tl.where(z < 0.0, -r, r)

@@ -286,7 +286,7 @@ def test_large_outputs_use_their_own_mapping(monkeypatch) -> None:
         K.use_hugepage_outputs(_fused.HUGEPAGES_DEFAULT)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if K.KERNELS[n].simd])
 def test_serial_loops_vectorise(name: str) -> None:
     """Tensors below SERIAL_MAX run the serial loop, which must be SIMD code like the prange loop.
 

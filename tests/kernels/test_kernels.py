@@ -27,7 +27,7 @@ C = 8
 DTYPES = [torch.float32, torch.float64]
 NAMES = list(K.KERNELS)
 # A non-default hyperparameter value, so that a kernel ignoring its parameter is caught.
-PARAM = {"alpha": 2.5, "beta": 1.7}
+PARAM = {"alpha": 2.5, "beta": 1.7, "negative_slope": 0.2}
 
 
 def _params(name: str) -> list[float]:
@@ -53,7 +53,8 @@ def _reference(name: str, x: torch.Tensor, params: list[float]):
     xr = x.detach().double().clone().requires_grad_(True)
     y = ref(xr, *params)
     (g,) = torch.autograd.grad(y.sum(), xr, create_graph=True)
-    (h,) = torch.autograd.grad(g.sum(), xr, allow_unused=True)
+    # a piecewise-linear reference's slope is a constant with no graph (leaky ReLU): f″ = 0
+    (h,) = torch.autograd.grad(g.sum(), xr, allow_unused=True) if g.requires_grad else (None,)
     h = torch.zeros_like(xr) if h is None else torch.nan_to_num(h.detach(), nan=0.0, posinf=0.0, neginf=0.0)
     return y.detach(), g.detach(), h
 
@@ -105,19 +106,21 @@ def test_backward_matches_reference(name: str, dtype: torch.dtype) -> None:
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
 def test_special_values(name: str, dtype: torch.dtype) -> None:
-    """NaN in → NaN out (value and slope); ±inf give the finite-or-infinite limit and a finite slope; −0.0 kept."""
+    """NaN in → NaN out (value and slope); ±inf give the reference's limit (NaN only where it has none: min(x, sin x)
+    at +inf) and a finite slope; −0.0 kept."""
     x = torch.tensor([math.nan, math.inf, -math.inf, -0.0, 0.0], dtype=dtype, requires_grad=True)
     params = _params(name)
     y = K.apply(K.KERNELS[name], x, *params)
     y.backward(torch.ones_like(y))
     assert torch.isnan(y[0]) and torch.isnan(x.grad[0])
-    assert not torch.isnan(y[1:]).any()
+    f, _, _ = _reference(name, x.detach()[1:], params)
+    assert torch.equal(torch.isnan(y[1:]), torch.isnan(f)), f"{name}: NaN at {y[1:].tolist()} vs {f.tolist()}"
     # finite slopes, except where the function grows faster than linearly (squared ReLU: 2x at +inf)
     g_ref = _reference(name, x.detach()[1:], params)[1]
     ok = torch.isfinite(x.grad[1:]) | (torch.isinf(g_ref) & (x.grad[1:].double() == g_ref))
     assert ok.all(), f"{name}: slope at ±inf/±0 is {x.grad[1:].tolist()}"
-    f, _, _ = _reference(name, x.detach()[1:], params)
-    assert torch.equal(y[1:].detach().double(), f.to(dtype).double()), f"{name}: {y[1:].tolist()} vs {f.tolist()}"
+    same = (y[1:].detach().double() == f.to(dtype).double()) | torch.isnan(f)
+    assert same.all(), f"{name}: {y[1:].tolist()} vs {f.tolist()}"
     ref0 = A.spec(name).reference(torch.tensor([-0.0], dtype=torch.float64), *params)
     assert math.copysign(1, y[3].item()) == math.copysign(1, ref0.item()), f"{name}(-0.0) sign"
 
@@ -126,9 +129,10 @@ def test_special_values(name: str, dtype: torch.dtype) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_huge_inputs_are_exact(name: str, dtype: torch.dtype) -> None:
     """At |x| ≥ 1e10 up to ±finfo.max every kernel's value is exact: it equals the float64 reference rounded to the
-    dtype (the saturation value, x itself or its multiple). Slopes are the rounded reference too, except that
-    kernels reading f′ from the output are exact to eps^{3/2} absolute there (ISRU's f′ = (1 − αy²)^{3/2}, and
-    1 − αy² has rounded to 0 where f′ ≈ 1e-31), which a relative bound with that floor states."""
+    dtype (the saturation value, x itself or its multiple; within 4 ulp where f grows faster than x). Slopes are
+    the rounded reference too, except that kernels reading f′ from the output are exact to eps^{3/2} absolute there
+    (ISRU's f′ = (1 − αy²)^{3/2}, and 1 − αy² has rounded to 0 where f′ ≈ 1e-31), which a relative bound with that
+    floor states."""
     fi = torch.finfo(dtype)
     v = torch.tensor([1e10, 1e19, 1e30, 1e300, fi.max], dtype=torch.float64).clamp(max=fi.max)
     x = torch.cat([v, -v]).to(dtype)
@@ -139,7 +143,11 @@ def test_huge_inputs_are_exact(name: str, dtype: torch.dtype) -> None:
     f, g, _ = _reference(name, x, params)
     g = torch.where(g.abs() > fi.max, g.to(dtype).double(), g)  # a slope beyond the dtype's range must be ±inf
     y = y.detach()
-    bad = ~((y == f.to(dtype)) | (torch.isnan(y) & torch.isnan(f)))
+    # Exact where the value is at most linear in x (saturation, x itself or its multiple); a faster-growing one
+    # (x·asinh(x)²) is a product of rounded factors even in float64, so 4 ulp there.
+    grows = f.abs() > 1e3 * x.double().abs()
+    bad = ~((y == f.to(dtype)) | (torch.isnan(y) & torch.isnan(f))
+            | (grows & ((y.double() - f).abs() <= 4 * fi.eps * f.abs())))
     assert not bad.any(), f"{name} f at {x[bad].tolist()}: {y[bad].tolist()} vs {f.to(dtype)[bad].tolist()}"
     err = (xg.grad.double() - g).abs()
     bad = ~((err <= C * fi.eps * g.abs() + fi.eps ** 1.5) | (xg.grad.double() == g))
@@ -202,7 +210,7 @@ def test_kernels_cover_the_issue_and_registry_links() -> None:
 
 
 def test_get_kernel_contract() -> None:
-    assert K.get_kernel("relu") is None
+    assert K.get_kernel("no_such_kernel") is None
     assert K.get_kernel("ISRLU") is K.KERNELS["isrlu"]
     k2 = K.get_kernel("isrlu", newton=2)
     assert k2 is K.get_kernel("isrlu", newton=2) and k2 is not K.KERNELS["isrlu"]
