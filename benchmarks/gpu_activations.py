@@ -5,8 +5,10 @@ For every zoo activation with a fused kernel and two generated expressions, in f
 2^24 and 2^28 elements, it measures (CUDA events, median of ``--reps``):
 
 * forward, backward and forward+backward time of ``actlab`` (the module: Triton kernels through
-  ``torch.ops.actlab.*``), ``actlab-compiled`` (the same module inside ``torch.compile``: what a compiled model runs),
-  ``native`` (the PyTorch op it stands in for, where there is one) and ``composite-compiled`` (the reference formula
+  ``torch.ops.actlab.*``), ``actlab-compiled`` (the same module inside ``torch.compile``: what a compiled model runs,
+  the kernels behind the opaque operator), ``actlab-compiled-triton-op`` (the same with ``kernels.use_triton_op()``:
+  inductor sees the Triton kernels themselves; which of the two to keep is this row's question), ``native`` (the
+  PyTorch op it stands in for, where there is one) and ``composite-compiled`` (the reference formula
   under ``torch.compile``, inductor's own fusion);
 * achieved bandwidth: 5 passes over memory (read x, write y; read the saved tensor and dy, write dx) over the
   forward+backward time, against a measured device-to-device copy (2 passes) of the same size;
@@ -35,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from copy import deepcopy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -42,6 +45,7 @@ from typing import Any, Callable
 import torch
 
 import actlab
+from actlab import kernels
 from actlab.expr import parse
 
 EXPRESSIONS = ("x * sigmoid(beta * x)", "max(x, 0) + beta * sin(x)")
@@ -134,6 +138,18 @@ def measure(name: str, impl: str, fn: Callable[[torch.Tensor], torch.Tensor], x:
                gbps / copy_gbps, peak, saved)
 
 
+def _triton_op_form(compiled: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    # The switch is read while dynamo captures the graph (the first call); the module is a copy, so that its
+    # compiled graph is its own.
+    def run(t: torch.Tensor) -> torch.Tensor:
+        kernels.use_triton_op(True)
+        try:
+            return compiled(t)
+        finally:
+            kernels.use_triton_op(False)
+    return run
+
+
 def candidates(only: set[str] | None) -> list[tuple[str, torch.nn.Module, Callable[..., Any], Callable | None]]:
     """(name, actlab module, composite formula, native op) for every kernel activation and the expressions."""
     out: list[tuple[str, torch.nn.Module, Callable[..., Any], Callable | None]] = []
@@ -214,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             impls["native"] = native
         if not a.no_compile:
             impls["actlab-compiled"] = torch.compile(module, dynamic=True)
+            impls["actlab-compiled-triton-op"] = _triton_op_form(torch.compile(deepcopy(module), dynamic=True))
             impls["composite-compiled"] = torch.compile(composite, dynamic=True)
         for dtype in (getattr(torch, d) for d in a.dtypes.split(",")):
             for log2 in (int(s) for s in a.sizes.split(",")):

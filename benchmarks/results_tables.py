@@ -84,6 +84,35 @@ def speed_summary(path: str) -> str:
     return "\n".join(lines)
 
 
+def user_view_table(path: str) -> str:
+    """``benchmarks/user_view.py --json``: native ÷ actlab time of each module's forward + backward, on 1 / 2
+    threads, and the A/A band (a native module against itself) that noise alone gives."""
+    d = _load(path)
+    recs = d["records"]
+    sizes = sorted({r["size"] for r in recs})
+    names = list(dict.fromkeys(r["name"] for r in recs))
+    by = {(r["name"], r["size"], r["threads"]): r for r in recs}
+
+    def ratio(r: Any) -> str:
+        return "—" if r is None else f"{r['native_ms'] / r['actlab_ms']:.2f}"
+
+    def size(n: int) -> str:
+        return f"{n >> 20}M" if n >= 1 << 20 else f"{n >> 10}K"
+
+    lines = ["| activation (native op) | " + " | ".join(size(n) for n in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for n in names:
+        op = next(r["native_op"] for r in recs if r["name"] == n)
+        cells = [f"{ratio(by.get((n, z, 1)))} / {ratio(by.get((n, z, 2)))}" for z in sizes]
+        lines.append(f"| {n} ({op}) | " + " | ".join(cells) + " |")
+    aa = sorted(r["native_ms"] / r["native_again_ms"] for r in recs)
+    lo, hi = aa[len(aa) // 40], aa[-1 - len(aa) // 40]
+    lines.append("")
+    lines.append(f"A/A (the native module against itself, same rounds): 95 % of {len(aa)} ratios in "
+                 f"[{lo:.2f}, {hi:.2f}]. {d['meta']['date']}, torch {d['meta']['torch']}.")
+    return "\n".join(lines)
+
+
 def robustness_table(path: str) -> str:
     """``actlab bench robustness --json``: adversarial accuracy paired against the baseline."""
     from actlab.bench import robustness
@@ -182,7 +211,7 @@ GENERATORS: dict[str, Callable[[str], str]] = {
     "summary": summary_table, "figure": figure, "replay": replay_table, "speed": speed_table,
     "speed_summary": speed_summary, "robustness": robustness_table, "accuracy": accuracy_table,
     "fidelity": fidelity_table, "population": population_table, "population_search": population_search_table,
-    "driver_view": driver_view_table, "population_layers": population_layers_table}
+    "driver_view": driver_view_table, "population_layers": population_layers_table, "user_view": user_view_table}
 
 
 def regenerate(text: str) -> str:

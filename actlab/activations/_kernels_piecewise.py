@@ -41,8 +41,9 @@ def leaky_relu_grad(v, c, k):
     return select(v != v, v, select(pos, c[2], c[0])), select(pos, c[1], v)
 
 
+# The module is F.leaky_relu itself (module_native, as ReLU); the operator and apply run this kernel.
 LEAKY_RELU = KernelDef(leaky_relu_prep, leaky_relu_f, leaky_relu_grad, native=N.LEAKY_RELU_OP,
-                       triton=_TL + "leaky_relu")
+                       triton=_TL + "leaky_relu", module_native=True)
 
 
 @_jit

@@ -45,6 +45,9 @@ class ActivationSpec:
     # A gated activation (GLU family): the last dimension 2H in, H out; ``reference(x, *hparams, gate_last=True)``
     # and the fused kernel is ``kernels.get_gated(name)``. The properties above are those of its gate.
     gated: bool = False
+    # The module is PyTorch's own op (``native``) on every device (KernelDef.module_native); the kernel serves
+    # kernels.apply and the registered operator.
+    native_module: bool = False
 
 
 _SPECS: dict[str, ActivationSpec] = {}
@@ -75,7 +78,10 @@ def register(*, latex: str, citation: str, monotonic: bool, bounded: tuple[bool,
                            monotonic=monotonic, bounded_below=bounded[0], bounded_above=bounded[1],
                            smoothness=smoothness, defaults=dict(cls.defaults), trainable=tuple(cls.trainable),
                            kernel=None if kernel is None or gated else key, native=native, aliases=aliases,
-                           kinks=kinks, gated=gated)
+                           kinks=kinks, gated=gated,
+                           native_module=kernel is not None and kernel.module_native and not gated)
+        if s.native_module:
+            cls.forward = _native_forward(kernel.native.functional, bool(cls.defaults))  # type: ignore[union-attr,method-assign]
         _SPECS[key] = s
         for a in aliases:
             _ALIASES[a.lower()] = key
@@ -83,6 +89,27 @@ def register(*, latex: str, citation: str, monotonic: bool, bounded: tuple[bool,
         return cls
 
     return wrap
+
+
+def _native_forward(fn: Callable[..., torch.Tensor], has_params: bool) -> Callable[..., torch.Tensor]:
+    # A module that is PyTorch's own op, with nothing in front of it but the float check (run() names a wrong input);
+    # its reference is the same function, so fused=False changes nothing.
+    if has_params:
+        def forward(self: Activation, x: torch.Tensor) -> torch.Tensor:
+            if not (isinstance(x, _Tensor) and x.is_floating_point()):
+                return run(self.spec, x, self.params(), self.fused, self.static)
+            args = self.__dict__.get("_fast_values")  # kept by __setattr__, as for the fast entry
+            if args is None:
+                args = self.__dict__["_fast_values"] = self.params()
+            return fn(x, *args)
+    else:
+        def forward(self: Activation, x: torch.Tensor) -> torch.Tensor:
+            if not (isinstance(x, _Tensor) and x.is_floating_point()):
+                return run(self.spec, x, (), self.fused, self.static)
+            return fn(x)
+
+    forward.__doc__ = f"``{fn.__module__}.{fn.__name__}`` on every device and dtype (one pass each way, as the kernel)."
+    return forward
 
 
 def _resolve(name: str) -> str:
@@ -163,6 +190,10 @@ def check_hparam(name: str, key: str, value: Any, positive: bool = True) -> floa
     return float(v)
 
 
+# Bound once: the module's hottest path pays each attribute lookup on every call.
+_is_compiling = torch.compiler.is_compiling
+_Tensor = torch.Tensor
+
 # The attributes that decide whether an Activation's eager fast entry may serve (see Activation.forward).
 _FAST_INPUTS = frozenset({"fused", "is_trainable", "static"})
 
@@ -235,7 +266,7 @@ class Activation(nn.Module):
         return tuple([getattr(self, k) for k in self.defaults])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.compiler.is_compiling() and type(x) is torch.Tensor:
+        if not _is_compiling() and type(x) is _Tensor:
             # The eager small-tensor path: one C++ call that checks and runs the fused node (kernels.eager_entry).
             # At 1K elements every Python layer of run() costs about what the kernel does.
             fast = self._fast
@@ -252,8 +283,6 @@ class Activation(nn.Module):
         k = kernels.get_kernel(s.kernel, **self.static) if s.kernel is not None else None
         self.__dict__["_fast_values"] = self.params()
         fast = self.__dict__["_fast"] = None if k is None else kernels.eager_entry(k, s.reference)
-        if k is not None and not k.native:  # the node never serves it (PyTorch's own op does): stop asking
-            self.__dict__["_fast_ok"] = False
         return fast  # None while the extension is not loaded yet: the next call tries again
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -261,6 +290,7 @@ class Activation(nn.Module):
         if name in _FAST_INPUTS or name in self.defaults:  # what the fast entry depends on: resolve it again
             d = self.__dict__
             d["_fast"] = None
+            d.pop("_fast_values", None)  # recomputed with the entry (and by a native module's forward)
             spec = getattr(self, "spec", None)
             d["_fast_ok"] = bool(d.get("fused", True)) and not d.get("is_trainable", False) \
                 and spec is not None and spec.kernel is not None

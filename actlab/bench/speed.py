@@ -85,13 +85,16 @@ class SpeedRecord:
 
 
 def median_ms(thunks: dict[str, Thunk], repeats: int, warmup: int = 2) -> dict[str, float]:
-    """Median wall time in ms of each thunk, the thunks interleaved round by round so that load hits them alike."""
+    """Median wall time in ms of each thunk, the thunks interleaved round by round so that load hits them alike, and
+    their order rotated each round so that none always runs first (the first of a round met other allocator and
+    cache states: ReLU against itself read 0.96 in first place)."""
     for _ in range(warmup):
         for t in thunks.values():
             t()
+    items = list(thunks.items())
     times: dict[str, list[float]] = {k: [] for k in thunks}
-    for _ in range(repeats):
-        for k, t in thunks.items():
+    for r in range(repeats):
+        for k, t in items[r % len(items):] + items[:r % len(items)]:
             t0 = time.perf_counter()
             t()
             times[k].append(time.perf_counter() - t0)

@@ -32,12 +32,12 @@ import numba
 import torch
 
 from . import _native, _triton
-from ._drivers import SERIAL_MAX
 from ._generic import graph_grads
 from ._half import bits_view
 
-__all__ = ["FusedKernel", "apply_fused", "eager", "fused_forward", "fused_backward", "supports", "backend",
-           "sync_threads", "empty_output", "use_hugepage_outputs"]
+__all__ = ["FusedKernel", "apply_fused", "backend_values", "use_native_ops", "native_ops_enabled",
+           "eager", "fused_forward",
+           "fused_backward", "supports", "backend", "sync_threads", "empty_output", "use_hugepage_outputs"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 # bf16 and fp16 run the same loops, reading and writing 16 bits and computing in float32 (_half.py).
@@ -74,8 +74,8 @@ class FusedKernel:
             reference on first use (generated kernels write their Triton module only when a GPU call needs it), or
             ``None`` for a CPU-only kernel.
         simd: whether the loops vectorise (see :class:`~actlab.kernels.KernelDef`).
-        cpu_native: the CPU dtypes served by ``native_op.functional`` under plain autograd instead of the loops
-            (see :class:`~actlab.kernels.KernelDef`).
+        cpu_native: the CPU dtypes served by ``native_op.functional`` under plain autograd instead of the loops (see
+            :class:`~actlab.kernels.KernelDef`).
     """
 
     name: str
@@ -99,13 +99,35 @@ class FusedKernel:
 
     @cached_property
     def native(self) -> bool:
-        """Whether the C++ autograd node can run this kernel (see :mod:`._native`): not where PyTorch's own op
-        serves the float32/float64 CPU tensors the node would take."""
-        return _native.supported(self) and not set(self.cpu_native) & set(_FLOAT_DTYPES)
+        """Whether the C++ autograd node can run this kernel (see :mod:`._native`)."""
+        return _native.supported(self)
 
-    def native_route(self, x: torch.Tensor) -> bool:
-        """Whether ``x`` runs PyTorch's own op (``native_op.functional``) rather than a fused backend."""
-        return x.is_cpu and x.dtype in self.cpu_native
+    def native_route(self, x: torch.Tensor, params: tuple[Any, ...]) -> bool:
+        """Whether ``x`` with ``params`` runs PyTorch's own op (``native_op.functional``) instead of a fused
+        backend: a CPU dtype in ``cpu_native``, no learnable parameter (the op would not give it a gradient), and
+        :func:`use_native_ops` on."""
+        if not (self.cpu_native and _native_ops[0] and x.is_cpu and x.dtype in self.cpu_native):
+            return False
+        return not any(isinstance(p, torch.Tensor) and p.requires_grad for p in params)
+
+    def run_native(self, x: torch.Tensor, params: tuple[Any, ...]) -> torch.Tensor:
+        """PyTorch's own op on ``x`` under autograd (where :meth:`native_route` holds)."""
+        return self.native_op.functional(x, *params)
+
+
+# Whether kernels with a cpu_native route take it (use_native_ops); off, every CPU call runs the fused loops.
+_native_ops = [True]
+
+
+def use_native_ops(enable: bool = True) -> None:
+    """Let kernels leave the CPU dtypes they declare (``KernelDef.cpu_native``) to PyTorch's own op (the default),
+    or run actlab's fused loops for them too (``False``; the kernel tests do, to check the loops themselves)."""
+    _native_ops[0] = bool(enable)
+
+
+def native_ops_enabled() -> bool:
+    """Whether :func:`use_native_ops` is on."""
+    return _native_ops[0]
 
 
 def _scalar_params(params: tuple[Any, ...], device: torch.device) -> bool:
@@ -121,21 +143,31 @@ def supports(x: torch.Tensor, *params: torch.Tensor | float, lowp: bool = True) 
     return all(not isinstance(p, torch.Tensor) or (p.numel() == 1 and p.is_cpu) for p in params)
 
 
-def backend(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float) -> str | None:
+def backend(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float, native: bool = True) -> str | None:
     """The one place that picks a fused kernel's backend for ``x``: ``"triton"``, ``"numba"`` or ``None`` (no fused
     kernel serves it; the caller runs the composite reference).
 
     Triton serves CUDA float32/bf16/fp16 tensors of kernels with Triton element functions (and CPU tensors under
     the interpreter inside :func:`~actlab.kernels.use_triton_on_cpu`, for tests); numba serves the CPU, except the
-    dtypes the kernel leaves to PyTorch's own op (:meth:`FusedKernel.native_route`).
+    dtypes the kernel leaves to PyTorch's own op (:meth:`FusedKernel.native_route`) unless ``native=False``: the
+    registered operator's implementations pass that, because below the Autograd key a learnable parameter no longer
+    says so, and the route must not differ between eager and compiled calls of one operator.
     """
     if _use_triton(kernel, x) and _scalar_params(params, x.device):
         return "triton"
-    return "numba" if supports(x, *params) and x.dtype not in kernel.cpu_native else None
+    return "numba" if supports(x, *params) and not (native and kernel.native_route(x, params)) else None
 
 
 def _use_triton(kernel: FusedKernel, x: torch.Tensor) -> bool:
     return kernel.triton is not None and _triton.serves(x)
+
+
+def backend_values(kernel: FusedKernel, x: torch.Tensor, params: Any) -> tuple[Any, ...]:
+    """The scalar parameters as the backend takes them: floats, except that the Triton kernels take a one-element
+    tensor on x's device as it is (loaded inside the kernel), so a learnable α/β on the GPU is never read back."""
+    if _use_triton(kernel, x):
+        return tuple(p.detach() if isinstance(p, torch.Tensor) and p.device == x.device else float(p) for p in params)
+    return tuple(float(p) for p in params)
 
 
 _local = threading.local()
@@ -217,6 +249,10 @@ def fused_forward(kernel: FusedKernel, x: torch.Tensor, values: tuple[float, ...
         return _triton.forward(kernel, x, values)
     xc = _contiguous(x)
     out = empty_output(xc)
+    nat = _native.loops(kernel, xc.dtype)
+    if nat is not None:  # float32/float64: the serial loops over torch's own threads (see _native.PARALLEL_GRAIN)
+        nat[0].forward_loop(xc, out, nat[1], list(values), _native.PARALLEL_GRAIN)
+        return out
     sync_threads()
     kernel.forward(_flat(bits_view(xc)), _flat(bits_view(out)), *values, *kernel.static)
     return out
@@ -232,6 +268,10 @@ def fused_backward(kernel: FusedKernel, s: torch.Tensor, grad_out: torch.Tensor,
     sc = _contiguous(s)
     go = _contiguous(grad_out if grad_out.dtype == sc.dtype else grad_out.to(sc.dtype))
     grad_in = empty_output(sc)
+    nat = None if want_params else _native.loops(kernel, sc.dtype)
+    if nat is not None:
+        nat[0].backward_loop(sc, go, grad_in, nat[2], list(values), _native.PARALLEL_GRAIN)
+        return grad_in, ()
     sync_threads()
     bwd = kernel.backward if want_params or kernel.backward_input is None else kernel.backward_input
     sums = bwd(_flat(bits_view(sc)), _flat(bits_view(go)), _flat(bits_view(grad_in)), *values, *kernel.static)
@@ -251,7 +291,7 @@ class _FusedFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None, x: torch.Tensor,
                 *params: torch.Tensor | float) -> torch.Tensor:  # type: ignore[override]
-        values = tuple([float(p) for p in params])
+        values = backend_values(kernel, x, params)
         out = fused_forward(kernel, x, values)
         ctx.kernel = kernel
         ctx.reference = reference
@@ -338,17 +378,18 @@ def eager(kernel: FusedKernel, x: torch.Tensor, values: tuple[Any, ...],
     first), so the checks are ordered cheapest first and nothing else runs: at 1K elements the Python around the
     node was a quarter of a forward+backward (benchmarks/RESULTS.md, "Small tensors, in the user view").
     """
-    if (type(x) is not torch.Tensor or x.dtype not in _FLOAT_DTYPES or not x.is_cpu or not kernel.native
-            or torch.jit.is_tracing() or torch.compiler.is_compiling() or _triton.on_cpu()):
+    # is_compiling before kernel.native: a first read of that cached_property takes a lock dynamo cannot trace
+    if (type(x) is not torch.Tensor or x.dtype not in _FLOAT_DTYPES or not x.is_cpu or torch.compiler.is_compiling()
+            or not kernel.native or torch.jit.is_tracing() or _triton.on_cpu()
+            or (kernel.cpu_native and kernel.native_route(x, values))):
         return None
     for v in values:
         if type(v) is not float:
             return None
-    n = x.numel()
-    if n > SERIAL_MAX or kernel.loops is None:
-        if _hugepages[0] and n * x.element_size() >= HUGEPAGE_MIN_BYTES:
-            return None
-        sync_threads()  # the serial loops (up to SERIAL_MAX) never touch numba's thread pool
+    if _hugepages[0] and x.numel() * x.element_size() >= HUGEPAGE_MIN_BYTES:
+        return None
+    if kernel.loops is None:
+        sync_threads()  # a kernel of its own loops may use numba's pool; the node splits the template's serial ones
     if not _native.enabled():
         return None
     return _native.node(kernel, reference, x, values)

@@ -33,11 +33,21 @@ import torch
 from filelock import FileLock  # an flock on POSIX; also imports where fcntl does not exist
 from numba import carray, cfunc, types
 
-from ._drivers import SERIAL_MAX
+# Tensors of more elements are split over PyTorch's intra-op thread pool (at::parallel_for) in chunks of at least
+# this many, each running the serial loop: aten's own GRAIN_SIZE for elementwise ops, so the node and the op it
+# stands in for use the same threads the same way (numba's parallel loops wake a second pool on every call).
+PARALLEL_GRAIN = 32768
+# The node serves tensors under this size (bytes); larger outputs take the Python Function and its huge pages
+# (_fused.HUGEPAGE_MIN_BYTES, the same 32 MB: glibc's mmap ceiling).
+MAX_NODE_BYTES = 32 << 20
 
-__all__ = ["use_native", "native_enabled", "build_native", "native_status", "node", "eager_entry"]
+__all__ = ["use_native", "native_enabled", "build_native", "native_status", "node", "eager_entry", "loops"]
 
 _SOURCE = Path(__file__).with_name("_native.cpp")
+# at::parallel_for is a header template: without OpenMP at compile time its pragma is dropped and the split runs
+# serially (measured: 0.4-0.7x native at 2 threads from 64K). GCC's libgomp is the runtime torch's Linux wheels carry
+# (torch/lib/libgomp.so.1, loaded first, so the extension's threads are torch's). Elsewhere the split is serial.
+_OPENMP = ("-fopenmp",) if sys.platform.startswith("linux") else ()
 _NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64}
 
 _state: dict[str, Any] = {"enabled": os.environ.get("ACTLAB_NATIVE", "1") != "0", "module": None, "error": None,
@@ -49,7 +59,7 @@ _lock = threading.Lock()
 def _name() -> str:
     # The source and the torch build it compiles against name the library, so a stale build never loads. Hashed
     # once per process: the source does not change under a running process.
-    h = hashlib.sha256(_SOURCE.read_bytes() + torch.__version__.encode() + sys.version.encode())
+    h = hashlib.sha256(_SOURCE.read_bytes() + torch.__version__.encode() + sys.version.encode() + str(_OPENMP).encode())
     return f"actlab_native_{h.hexdigest()[:12]}"
 
 
@@ -88,7 +98,8 @@ def build_native(verbose: bool = False) -> ModuleType:
                 bindir = str(Path(sys.executable).parent)
                 if bindir not in os.environ.get("PATH", "").split(os.pathsep):
                     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-                cpp_extension.load(d.name, [str(_SOURCE)], extra_cflags=["-O2"], build_directory=str(d),
+                cpp_extension.load(d.name, [str(_SOURCE)], extra_cflags=["-O2", *_OPENMP],
+                                   extra_ldflags=list(_OPENMP), build_directory=str(d),
                                    verbose=verbose)
     return _activate(_import(so))
 
@@ -189,8 +200,8 @@ def native_status() -> str:
 KEYS: dict[int, tuple[Any, Any]] = {}
 _keys_by_id: dict[tuple[int, int], int] = {}
 # Per (kernel, dtype, loop): the cfunc addresses and the objects that own them; per (kernel, reference, dtype,
-# loop): what a call needs, found with one lookup. ``loop`` is 1 for a kernel's parallel loop (kernels with
-# ``loops``), else 0.
+# loop): what a call needs, found with one lookup. The node calls ``loop`` 0, a kernel's serial loop (split over
+# torch's threads in C++); ``loop`` 1, its parallel one, is there for other callers of the wrappers.
 _wrappers: dict[tuple[int, torch.dtype, int], tuple[int, int, Any]] = {}
 _entries: dict[tuple[int, int, torch.dtype, int], tuple[int, int, int]] = {}
 
@@ -260,13 +271,31 @@ def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Te
     mod = _state["module"] or _extension()
     if mod is None:
         return None
-    loop = int(kernel.loops is not None and x.numel() > SERIAL_MAX)
+    # The template's serial loop, split in C++ over torch's threads; other kernels' own loop, unsplit.
+    split = kernel.loops is not None
+    loop = 0
     ck = (id(kernel), id(reference), x.dtype, loop)
     entry = _entries.get(ck)
     if entry is None:
         with _lock:
             entry = _entries[ck] = _entry(kernel, reference, x.dtype, loop)
-    return mod.fused(x, entry[0], entry[1], values, kernel.output_grad is not None, entry[2])
+    return mod.fused(x, entry[0], entry[1], values, kernel.output_grad is not None, entry[2],
+                     PARALLEL_GRAIN if split else 0)
+
+
+def loops(kernel: Any, dtype: torch.dtype) -> tuple[Any, int, int] | None:
+    """``(extension, forward address, input-gradient address)`` of ``kernel``'s serial loops for ``dtype`` on the
+    extension's ``forward_loop``/``backward_loop`` (split over torch's threads), or None where the node cannot run
+    them (not loaded, off, another dtype, a kernel of its own loops)."""
+    mod = _state["module"]
+    if mod is None or not _state["enabled"] or kernel.loops is None or dtype not in _NUMBA_DTYPES \
+            or not kernel.native:
+        return None
+    w = _wrappers.get((id(kernel), dtype, 0))
+    if w is None:
+        with _lock:
+            w = _wrappers[(id(kernel), dtype, 0)] = _make_cfuncs(kernel, dtype, 0)
+    return mod, w[0], w[1]
 
 
 # Per (kernel, reference): the C++ fast entry (see eager_entry), which node() fills as it compiles each dtype's loops.
@@ -279,7 +308,7 @@ def eager_entry(kernel: Any, reference: Callable[..., torch.Tensor] | None
     """A callable ``(x, values) -> Tensor | None`` that runs ``kernel``'s serial loops on the node with all the
     eager path's checks in C++, or None while the extension is not loaded (or is off, or cannot run the kernel).
 
-    It returns None for any call it cannot serve (another dtype or device, over :data:`SERIAL_MAX` elements, a
+    It returns None for any call it cannot serve (another dtype or device, :data:`MAX_NODE_BYTES` or more, a
     non-float value, jit tracing, a dtype not compiled yet): the caller then goes through ``kernels.apply``, whose
     first call per dtype compiles the loops and fills the entry. The caller checks ``type(x) is torch.Tensor``
     and ``torch.compiler.is_compiling()``, which only Python can see.
@@ -291,7 +320,8 @@ def eager_entry(kernel: Any, reference: Callable[..., torch.Tensor] | None
     f = _fast.get(ck)
     if f is None:
         with _lock:
-            f = _fast[ck] = mod.Fast(kernel.output_grad is not None, _key(kernel, reference), SERIAL_MAX)
+            f = _fast[ck] = mod.Fast(kernel.output_grad is not None, _key(kernel, reference), MAX_NODE_BYTES,
+                                     PARALLEL_GRAIN)
             for d, dtype in enumerate(_FAST_DTYPES):
                 e = _entries.get((id(kernel), id(reference), dtype, 0))
                 if e is not None:

@@ -32,7 +32,9 @@ from typing import Any, Callable
 
 import torch
 
-from ._fused import FusedKernel, apply_fused, backend, eager, fused_backward, fused_forward, param_grad
+from ._fused import (FusedKernel, apply_fused, backend, backend_values, eager, fused_backward, fused_forward,
+                     param_grad)
+from . import _triton_op
 from ._generic import graph_grads, op_grads, recompute
 
 __all__ = ["apply", "capturing", "operator", "decompositions", "add_decomposition", "SCRIPT_ERROR"]
@@ -84,8 +86,8 @@ def _register(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None
     out_grad = kernel.output_grad
 
     def forward_impl(x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
-        if backend(kernel, x, *params) is not None:
-            return fused_forward(kernel, x, tuple(float(p) for p in params))
+        if backend(kernel, x, *params, native=False) is not None:
+            return fused_forward(kernel, x, backend_values(kernel, x, params))
         if ref is None:
             raise RuntimeError(f"kernel {kernel.name!r} has no composite reference for {x.device}/{x.dtype}")
         with torch.no_grad():
@@ -93,8 +95,8 @@ def _register(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None
 
     def backward_impl(s: torch.Tensor, grad: torch.Tensor, params: list[torch.Tensor],
                       want: bool) -> list[torch.Tensor]:
-        if backend(kernel, s, *params) is not None:
-            grad_in, sums = fused_backward(kernel, s, grad, tuple(float(p) for p in params), want)
+        if backend(kernel, s, *params, native=False) is not None:
+            grad_in, sums = fused_backward(kernel, s, grad, backend_values(kernel, s, params), want)
             return [grad_in, *([param_grad(p, v) for p, v in zip(params, sums, strict=False)] if want else [])]
         if out_grad is None and ref is None:
             raise RuntimeError(f"kernel {kernel.name!r} has no composite reference for {s.device}/{s.dtype}")
@@ -187,13 +189,15 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
     y = eager(kernel, x, params, reference)  # the common small-tensor case first: its per-call cost is the budget
     if y is not None:
         return y
+    if kernel.cpu_native and kernel.native_route(x, params):  # PyTorch's own op, eagerly and in graphs alike
+        return kernel.run_native(x, params)
     if capturing(x):
+        if _triton_op.serves(kernel, x, params):  # opt-in: inductor sees the Triton kernels themselves
+            return _triton_op.call(kernel, x, params)
         overload = getattr(getattr(torch.ops, _LIB), _registered(kernel, reference)).default
         return overload(x, _tensor_params(params))
     if backend(kernel, x, *params) is not None:
         return apply_fused(kernel, x, *params, reference=reference)
-    if kernel.native_route(x):  # PyTorch's own op, and its own backward
-        return kernel.native_op.functional(x, *params)
     ref = reference if reference is not None else kernel.reference
     if ref is None:
         raise RuntimeError(f"kernel {kernel.name!r} has no composite reference for {x.device}/{x.dtype}")

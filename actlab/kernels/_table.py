@@ -59,9 +59,14 @@ class KernelDef:
         triton: ``"package.module:name"``, the module defining the same function's Triton element functions
             ``name_f``/``name_grad`` (see :mod:`._triton`), or ``None`` (no GPU kernel).
         cpu_native: the CPU dtypes for which PyTorch's own op (``native.functional``, the same function) runs
-            under plain autograd instead of the numba loops: where it was measured faster (tanh and σ in bf16/fp16,
-            ``benchmarks/lowp_cpu.py``) or is the same single pass (ReLU). The GPU and the gated kernels built from
-            the description are not affected.
+            under plain autograd instead of the numba loops, where it was measured faster (tanh and σ in bf16/fp16,
+            ``benchmarks/lowp_cpu.py``; SiLU, ReLU and leaky ReLU, ``benchmarks/user_view.py``). The GPU and the
+            gated kernels built from the description are not affected.
+        module_native: the zoo module is PyTorch's own op (``native.functional``) on every device and dtype, with no
+            layer in front of it: where that op is the same single pass each way as the kernel (ReLU, leaky ReLU),
+            the module's only cost beyond it is what a module costs (through ``apply`` the native route measured
+            0.96x at 1K-64K, benchmarks/user_view.py). The kernel still serves the registered operator,
+            :func:`~actlab.kernels.apply` and the gated kernels built from the description.
         simd: whether the loops vectorise (``False`` for element functions that call libm in float64, which
             numba cannot vectorise; ``tests/kernels/test_fused.py`` checks every other kernel's loops for SIMD code).
     """
@@ -74,6 +79,7 @@ class KernelDef:
     native: NativeOp | None = None
     triton: str | None = None
     cpu_native: tuple[torch.dtype, ...] = ()
+    module_native: bool = False
     simd: bool = True
 
 
@@ -95,8 +101,8 @@ def add_kernel(name: str, d: KernelDef, param_names: tuple[str, ...]) -> FusedKe
     key = name.lower()
     if key in _DEFS:
         raise ValueError(f"kernel {key!r} is defined twice")
-    if d.cpu_native and d.native is None:
-        raise ValueError(f"kernel {key!r}: cpu_native needs the native op it names (native=)")
+    if (d.cpu_native or d.module_native) and d.native is None:
+        raise ValueError(f"kernel {key!r}: cpu_native and module_native need the native op they name (native=)")
     _DEFS[key] = (d, tuple(param_names))
     KERNELS[key] = build_kernel(key, d, tuple(param_names))
     return KERNELS[key]

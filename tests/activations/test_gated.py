@@ -69,14 +69,20 @@ def test_gradcheck_and_double_backward_in_float64(name: str) -> None:
 
 
 def _gate_values(name: str, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """f(g) and f′(g) of the gate as its own unary activation gives them (the identity for the bilinear layer)."""
+    """f(g) and f′(g) of the gate as its own unary kernel gives them (the identity for the bilinear layer): the
+    kernel's loops, also where the unary module is PyTorch's own op (ReLU: aten passes the gradient on at NaN, the
+    kernels give NaN)."""
     cls = actlab.spec(name).cls
     if cls.gate_name == "identity":
         return g.clone(), torch.ones_like(g)
-    unary = actlab.get(cls.gate_name)
-    gg = g.clone().requires_grad_(True)
-    f = unary(gg)
-    (d,) = torch.autograd.grad(f, gg, torch.ones_like(f))
+    kernels.use_native_ops(False)
+    try:
+        gate = actlab.spec(cls.gate_name)
+        gg = g.clone().requires_grad_(True)
+        f = kernels.apply(kernels.get_kernel(gate.kernel), gg, *cls.defaults.values(), reference=gate.reference)
+        (d,) = torch.autograd.grad(f, gg, torch.ones_like(f))
+    finally:
+        kernels.use_native_ops(True)
     return f.detach(), d
 
 

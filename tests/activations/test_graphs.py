@@ -58,8 +58,10 @@ def _grads(m: nn.Module, f, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.T
 
 
 def _kernel_ops() -> set[str]:
-    # The operators the chain's fused activations must appear as: one per kernel.
-    names = [kernels.get_kernel(actlab.spec(n).kernel).name for n in actlab.names() if actlab.spec(n).kernel]
+    # The operators the chain's fused activations must appear as: one per kernel, except where the module is
+    # PyTorch's own op (KernelDef.module_native: ReLU, leaky ReLU), which graphs then record as that op.
+    names = [kernels.get_kernel(s.kernel).name for n in actlab.names()
+             if (s := actlab.spec(n)).kernel and not s.native_module]
     names += [kernels.get_gated(n).name for n in actlab.names("gated")]
     names += [compile_kernel(e).name for e in EXPRS]
     return {kernels.op_name(n) for n in names}

@@ -10,6 +10,10 @@ import actlab.activations as A
 from actlab import kernels as K
 from actlab.kernels._drivers import CHUNK, SERIAL_MAX
 
+# The loops themselves, also where a kernel leaves a CPU dtype to PyTorch's own op (ReLU, SiLU).
+pytestmark = pytest.mark.usefixtures("fused_only")
+
+
 NAMES = list(K.KERNELS)
 
 
@@ -148,19 +152,25 @@ def test_backward_input_skips_parameter_reduction(monkeypatch) -> None:
 
 
 def test_threads_follow_torch() -> None:
-    # The parallel loops (above SERIAL_MAX elements) run on numba's pool, which must follow torch's thread count;
-    # the serial ones never touch it, so a small call leaves it alone (that check is the small path's cost).
+    # numba's parallel loops (above SERIAL_MAX elements: the α/β reduction, bf16/fp16) run on numba's pool, which
+    # must follow torch's thread count; float32/float64 forward and input-gradient loops are split over torch's own
+    # pool in C++ and leave numba's alone (that check is the small path's cost).
     big = K.SERIAL_MAX + 1
     old = torch.get_num_threads()
+
+    def learnable(n: int) -> None:  # a learnable α: its gradient's reduction is numba's parallel loop
+        K.apply(K.KERNELS["isru"], torch.randn(n), torch.tensor(1.0, requires_grad=True)).sum().backward()
+
     try:
         torch.set_num_threads(1)
-        K.apply(K.KERNELS["isru"], torch.randn(big), 1.0)
+        learnable(big)
         assert numba.get_num_threads() == 1
         if numba.config.NUMBA_NUM_THREADS >= 2:
             torch.set_num_threads(2)
             K.apply(K.KERNELS["isru"], torch.randn(10), 1.0)
+            K.apply(K.KERNELS["isru"], torch.randn(big), 1.0)  # the node: torch's threads
             assert numba.get_num_threads() == 1
-            K.apply(K.KERNELS["isru"], torch.randn(big), 1.0)
+            learnable(big)
             assert numba.get_num_threads() == 2
     finally:
         torch.set_num_threads(old)

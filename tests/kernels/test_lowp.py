@@ -9,6 +9,7 @@ import torch
 import actlab
 from actlab import kernels
 from actlab.bench.ops import top_level_aten_ops
+from actlab.kernels import _fused
 from actlab.expr import compile_kernel
 
 LOWP = (torch.bfloat16, torch.float16)
@@ -58,11 +59,11 @@ def test_cpu_low_precision_computes_in_float32_and_rounds_once(name, kernel, ref
     if want == "numba":  # the 16-bit loops (serial and parallel): bit for bit the float32 kernel, rounded once
         xb = (torch.randn(20_000, dtype=torch.float64) * 4).to(dtype)
         yb = kernels.apply(kernel, xb, *defaults)
-        assert yb.dtype == dtype and torch.equal(yb, kernels.apply(kernel, xb.float(), *defaults).to(dtype))
+        assert yb.dtype == dtype and torch.equal(yb, _fused.fused_forward(kernel, xb.float(), defaults).to(dtype))
         gb = torch.randn_like(xb)
         sb = yb if kernel.saves_output else xb
-        got, _ = kernels._fused.fused_backward(kernel, sb, gb, defaults, False)
-        want_g, _ = kernels._fused.fused_backward(kernel, sb.float(), gb.float(), defaults, False)
+        got, _ = _fused.fused_backward(kernel, sb, gb, defaults, False)
+        want_g, _ = _fused.fused_backward(kernel, sb.float(), gb.float(), defaults, False)
         assert torch.equal(got, want_g.to(dtype))
     x = (torch.randn(513, dtype=torch.float64) * 4).to(dtype).requires_grad_(True)
     y = kernels.apply(kernel, x, *defaults, reference=reference)
@@ -100,3 +101,55 @@ def test_cpu_low_precision_forward_backward_takes_at_most_four_aten_ops(name: st
     assert len(ops) <= 4, ops
     composite = top_level_aten_ops(lambda t: kernels.recompute(spec.reference, t, *spec.cls.defaults.values()), x, g)
     assert len(composite) > len(ops), composite
+
+
+NATIVE_ROUTES = [(s.name, dt) for s in SPECS for dt in kernels.get_kernel(s.kernel).cpu_native]
+
+
+@pytest.mark.parametrize(("name", "dtype"), NATIVE_ROUTES, ids=[f"{n}-{d}" for n, d in NATIVE_ROUTES])
+def test_a_cpu_native_route_is_pytorchs_own_op(name: str, dtype: torch.dtype) -> None:
+    # Where a kernel leaves a CPU dtype to PyTorch's own op (KernelDef.cpu_native), the module is that op: the same
+    # values, gradients and autograd node; use_native_ops(False) sends the dtype back to the fused loops.
+    spec = actlab.spec(name)
+    kernel = kernels.get_kernel(spec.kernel)
+    values = tuple(spec.cls.defaults.values())
+    m = spec.cls(*values)
+    x = (torch.randn(3000) * 3).to(dtype).requires_grad_(True)
+    xn = x.detach().clone().requires_grad_(True)
+    y = m(x)
+    yn = kernel.run_native(xn, values)
+    assert type(y.grad_fn).__name__ == type(yn.grad_fn).__name__
+    g = torch.randn_like(y)
+    y.backward(g)
+    yn.backward(g)
+    assert torch.equal(y, yn) and torch.equal(x.grad, xn.grad)
+    kernels.use_native_ops(False)
+    try:
+        assert kernels.backend(kernel, x, *values) == "numba"
+    finally:
+        kernels.use_native_ops(True)
+
+
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64, *LOWP), ids=str)
+@pytest.mark.parametrize("name", [s.name for s in SPECS if s.native_module])
+def test_a_native_module_is_pytorchs_own_op(name: str, dtype: torch.dtype) -> None:
+    # KernelDef.module_native (ReLU, leaky ReLU): the module is the native op, with its autograd node; the kernel
+    # still serves kernels.apply (the numba loops on the CPU) and agrees with it away from NaN.
+    spec = actlab.spec(name)
+    kernel = kernels.get_kernel(spec.kernel)
+    params = tuple(spec.cls.defaults.values())
+    x = (torch.randn(3000) * 3).to(dtype).requires_grad_(True)
+    xn = x.detach().clone().requires_grad_(True)
+    y, yn = spec.cls()(x), kernel.native_op.functional(xn, *params)
+    assert type(y.grad_fn).__name__ == type(yn.grad_fn).__name__
+    g = torch.randn_like(y)
+    y.backward(g)
+    yn.backward(g)
+    assert torch.equal(y, yn) and torch.equal(x.grad, xn.grad)
+    assert kernels.backend(kernel, x.detach(), *params) == "numba"
+    assert torch.equal(kernels.apply(kernel, x.detach(), *params), y.detach())
+    m = spec.cls()
+    m(x)
+    for key in spec.cls.defaults:  # a new hyperparameter takes effect on the next call
+        setattr(m, key, getattr(m, key) + 0.5)
+    assert torch.equal(m(x), kernel.native_op.functional(x, *m.params()))

@@ -194,3 +194,58 @@ def test_compiled_graphs_and_one_saved_tensor_on_the_triton_path(name: str) -> N
         assert saved == 1
         y.float().sum().backward()
         assert h.grad is not None and torch.isfinite(h.grad).all()
+
+
+@pytest.mark.parametrize("name", [n for n, k, _, _ in CASES if k.param_names])
+def test_a_tensor_parameter_is_loaded_in_the_kernel_not_read_back(name: str, monkeypatch) -> None:
+    # A learnable α/β on the device goes to the pointer variant (fwd_p/bwd_p) as it is: float(p) on a GPU tensor
+    # would wait for the device on every call. The values and the α/β sums equal the number path's.
+    kernel = kernels.get_kernel(name)
+    values = tuple(1.5 for _ in kernel.param_names)  # exact in float32 (the kernels compute in float32)
+    x = (torch.randn(2100) * 3).requires_grad_(True)
+    params = [torch.tensor(v, requires_grad=True) for v in values]
+    reads: list[float] = []
+    real = torch.Tensor.__float__
+    monkeypatch.setattr(torch.Tensor, "__float__", lambda t: reads.append(1) or real(t))
+    with kernels.use_triton_on_cpu():
+        assert triton_backend._launch_args(tuple(p.detach() for p in params), x.device)[0] == "_p"
+        y = kernels.apply(kernel, x, *params)
+        y.backward(torch.ones_like(y))
+    monkeypatch.undo()
+    assert reads == [], "a tensor parameter was read back with float()"
+    y_num = _triton(kernel, x.detach(), values)
+    s = y_num if kernel.saves_output else x.detach()
+    gx_num, sums_num = _triton(kernel, s, values, s=s, g=torch.ones_like(s), want=True)
+    assert torch.equal(y.detach(), y_num) and torch.equal(x.grad, gx_num)
+    for p, v in zip(params, sums_num, strict=True):
+        assert torch.equal(p.grad.double(), v.double().reshape(p.shape).to(p.dtype).double())
+
+
+@pytest.mark.parametrize("name", ["swish", "isrlu", "gelu"])  # an input-saving, an output-saving and an erf kernel
+def test_the_triton_op_form_equals_the_operator(name: str) -> None:
+    # kernels.use_triton_op()'s operators (actlab::<name>_tl and its backward), called eagerly: the same values and
+    # input gradients as the Triton path through the autograd Function. Under the interpreter torch cannot trace a
+    # Triton kernel (wrap_triton returns the interpreted function as it is), so their compiled form, where inductor
+    # sees the kernels, runs only on a GPU: benchmarks/gpu_activations.py checks and times it there.
+    from actlab.kernels import _triton_op
+
+    spec = actlab.spec(name)
+    kernel = kernels.get_kernel(spec.kernel)
+    params = tuple(spec.cls.defaults.values())
+    x = (torch.randn(3000) * 3).requires_grad_(True)
+    xo = x.detach().clone().requires_grad_(True)
+    g = torch.randn(3000)
+    kernels.use_triton_op(True)
+    try:
+        with kernels.use_triton_on_cpu():
+            assert _triton_op.serves(kernel, x, params)
+            learnable = (torch.tensor(1.0, requires_grad=True),) * len(params)
+            assert _triton_op.serves(kernel, x, learnable) == (not params)  # α/β with a gradient: the opaque op
+            y = _triton_op.call(kernel, x, params)
+            yo = kernels.apply(kernel, xo, *params, reference=spec.reference)
+            y.backward(g)
+            yo.backward(g)
+    finally:
+        kernels.use_triton_op(False)
+    assert torch.equal(y, yo) and torch.equal(x.grad, xo.grad)
+    assert hasattr(torch.ops.actlab, f"{kernels.op_name(kernel.name)}_tl")
