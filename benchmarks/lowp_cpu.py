@@ -61,7 +61,7 @@ def main() -> None:
                         t.append(time.perf_counter() - start)
                     per.append(t[0] / t[1])
                 ratios.append(statistics.median(per))
-            route = kernels.backend(k, x0, *params) or "torch op"
+            route = "torch op" if s.native_module else (kernels.backend(k, x0, *params) or "torch op")
             print(f"{name:>13} {str(dtype)[6:]:>9} {route:>9} {ops:>7} " + " ".join(f"{r:>8.2f}x" for r in ratios),
                   flush=True)
 

@@ -49,7 +49,7 @@ from ._math import SAFE_FASTMATH
 
 __all__ = ["Loops", "make_loops", "SERIAL_MAX", "CHUNK", "SOURCE_FINGERPRINT", "fingerprint"]
 
-_ENGINE = ("_math.py", "_special.py", "_drivers.py", "_half.py")
+_ENGINE = ("_math.py", "_special.py", "_drivers.py", "_half.py", "_trig.py")
 
 
 @functools.lru_cache(maxsize=None)

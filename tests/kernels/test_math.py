@@ -13,6 +13,7 @@ from numba import njit, prange
 
 from actlab.kernels import _math as M
 from actlab.kernels import _special as S
+from actlab.kernels import _trig as T
 from actlab.kernels._drivers import SOURCE_FINGERPRINT
 
 # name → (function, float64 reference, max error in eps of the dtype: (float32, float64), domain)
@@ -28,6 +29,7 @@ FUNCTIONS = {
     "vtanh": (S.vtanh, np.tanh, (4, 4), "all"),
     "verf": (S.verf, sp.erf, (4, 4), "all"),
     "verfc": (S.verfc, sp.erfc, (17, 4), "all"),  # float32: ≤ 2e-6 relative; float64 (libm): against mpmath
+    "vatan": (T.vatan, np.arctan, (2, 2), "all"),
 }
 # scipy's own float64 erfc is off by up to ~600 eps in the tail, more than libm's; these float64 references come from
 # mpmath instead, on every 16th point of the sweep (mpmath is slow).
@@ -99,6 +101,7 @@ SPECIALS = {  # (x, expected) pairs per function, checked exactly with the sign 
     "vtanh": [(math.inf, 1.0), (-math.inf, -1.0), (0.0, 0.0), (-0.0, -0.0)],
     "verf": [(math.inf, 1.0), (-math.inf, -1.0), (0.0, 0.0), (-0.0, -0.0)],
     "verfc": [(math.inf, 0.0), (-math.inf, 2.0), (0.0, 1.0)],
+    "vatan": [(math.inf, math.pi / 2), (-math.inf, -math.pi / 2), (0.0, 0.0), (-0.0, -0.0)],
 }
 
 
@@ -207,3 +210,4 @@ def test_fast_rsqrt_error_per_newton_step(dtype) -> None:
 def test_magic_constants() -> None:
     assert M.RSQRT_MAGIC_F32 == 0x5F3759DF
     assert M.RSQRT_MAGIC_F64 == 0x5FE6EB50C7B537A9
+
