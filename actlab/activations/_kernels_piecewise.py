@@ -75,11 +75,10 @@ HARDSWISH = KernelDef(hardswish_prep, hardswish_f, hardswish_grad, native=N.HARD
 
 # ----------------------------------------------------------------------------------------- searched functions
 @_jit
-def trig_prep(x, p, k):
-    # 0, ½, 1, 2 (as none_prep), then the cut-offs and the series of sinc′ = (x cos x − sin x)/x² near 0
-    return (cast_like(0.0, x), cast_like(0.5, x), cast_like(1.0, x), cast_like(2.0, x), cast_like(1e18, x),
-            cast_like(0.1, x), cast_like(-1.0 / 3.0, x), cast_like(1.0 / 30.0, x), cast_like(-1.0 / 840.0, x),
-            cast_like(1.0 / 45360.0, x))
+def sinc_prep(x, p, k):
+    # 0, 1, then the cut-off and the series of sinc′ = (x cos x − sin x)/x² near 0
+    return (cast_like(0.0, x), cast_like(1.0, x), cast_like(0.1, x), cast_like(-1.0 / 3.0, x),
+            cast_like(1.0 / 30.0, x), cast_like(-1.0 / 840.0, x), cast_like(1.0 / 45360.0, x))
 
 
 @_jit
@@ -141,7 +140,7 @@ def x_asinh_sq_grad(v, c, k):
     return s * s + 2.0 * s * q, 0.0
 
 
-X_ASINH_SQ = KernelDef(trig_prep, x_asinh_sq_f, x_asinh_sq_grad, triton=_TL + "x_asinh_sq", simd=False)
+X_ASINH_SQ = KernelDef(none_prep, x_asinh_sq_f, x_asinh_sq_grad, triton=_TL + "x_asinh_sq", simd=False)
 
 
 @_jit
@@ -176,7 +175,7 @@ MAX_TANH = KernelDef(none_prep, max_tanh_f, max_tanh_grad, triton=_TL + "max_tan
 
 @_jit
 def sinc_plus_x_f(v, c, k):
-    zero, one = c[0], c[2]
+    zero, one = c[0], c[1]
     zs = select(v == zero, one, v)
     s = select(v == zero, one, np.sin(zs) / zs)
     return select(math.isinf(v), v, s + v)
@@ -184,7 +183,7 @@ def sinc_plus_x_f(v, c, k):
 
 @_jit
 def sinc_plus_x_grad(v, c, k):
-    zero, one, cut, a1, a2, a3, a4 = c[0], c[2], c[5], c[6], c[7], c[8], c[9]
+    zero, one, cut, a1, a2, a3, a4 = c
     # sinc′ = (x cos x − sin x)/x² cancels near 0: there the series, exact to float32/64 rounding for |x| < 0.1
     z2 = v * v
     series = v * (a1 + z2 * (a2 + z2 * (a3 + z2 * a4)))
@@ -194,4 +193,4 @@ def sinc_plus_x_grad(v, c, k):
     return select(math.isinf(v), one, d + one), zero
 
 
-SINC_PLUS_X = KernelDef(trig_prep, sinc_plus_x_f, sinc_plus_x_grad, triton=_TL + "sinc_plus_x")
+SINC_PLUS_X = KernelDef(sinc_prep, sinc_plus_x_f, sinc_plus_x_grad, triton=_TL + "sinc_plus_x")

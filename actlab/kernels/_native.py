@@ -199,20 +199,19 @@ def native_status() -> str:
 # tables hold the objects as well as their ids, so an id is never reused while its entry exists.
 KEYS: dict[int, tuple[Any, Any]] = {}
 _keys_by_id: dict[tuple[int, int], int] = {}
-# Per (kernel, dtype, loop): the cfunc addresses and the objects that own them; per (kernel, reference, dtype,
-# loop): what a call needs, found with one lookup. The node calls ``loop`` 0, a kernel's serial loop (split over
-# torch's threads in C++); ``loop`` 1, its parallel one, is there for other callers of the wrappers.
-_wrappers: dict[tuple[int, torch.dtype, int], tuple[int, int, Any]] = {}
-_entries: dict[tuple[int, int, torch.dtype, int], tuple[int, int, int]] = {}
+# Per (kernel, dtype): the cfunc addresses of the kernel's serial loops (the node splits them over torch's threads in
+# C++) and the objects that own them; per (kernel, reference, dtype): what a node call needs, found with one lookup.
+_wrappers: dict[tuple[int, torch.dtype], tuple[int, int, Any]] = {}
+_entries: dict[tuple[int, int, torch.dtype], tuple[int, int, int]] = {}
 
 
-def _loops(kernel: Any, loop: int) -> tuple[Any, Any]:
+def _loops(kernel: Any) -> tuple[Any, Any]:
     if kernel.loops is not None:
-        return kernel.loops[loop]
+        return kernel.loops[0]
     return kernel.forward, kernel.backward_input or kernel.backward
 
 
-def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, Any]:
+def _make_cfuncs(kernel: Any, dtype: torch.dtype) -> tuple[int, int, Any]:
     """Addresses of C-callable wrappers of ``kernel``'s forward and input-only backward for ``dtype`` (and the
     objects that own them)."""
     nparams = len(kernel.param_names)
@@ -221,7 +220,7 @@ def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, 
            f"    F(carray(xp, (n,)), carray(op, (n,)){args})\n"
            "def bwd(sp, gp, ip, n, pp):\n"
            f"    B(carray(sp, (n,)), carray(gp, (n,)), carray(ip, (n,)){args})\n")
-    fwd, bwd = _loops(kernel, loop)
+    fwd, bwd = _loops(kernel)
     ns: dict[str, Any] = {"F": fwd, "B": bwd, "carray": carray, **{f"S{j}": v for j, v in enumerate(kernel.static)}}
     exec(compile(src, f"<actlab native wrappers of {kernel.name}>", "exec"), ns)  # noqa: S102 - our own template
     t, p = types.CPointer(_NUMBA_DTYPES[dtype]), types.CPointer(types.float64)
@@ -238,7 +237,7 @@ def _make_cfuncs(kernel: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, 
 def supported(kernel: Any) -> bool:
     """Whether ``kernel`` can run on the node: its loops are numba dispatchers (given directly or as ``loops``)."""
     return all(isinstance(f, numba.core.dispatcher.Dispatcher) for pair in
-               (kernel.loops or (_loops(kernel, 0),)) for f in pair)
+               (kernel.loops or (_loops(kernel),)) for f in pair)
 
 
 def _key(kernel: Any, reference: Any) -> int:
@@ -249,14 +248,19 @@ def _key(kernel: Any, reference: Any) -> int:
     return key
 
 
-def _entry(kernel: Any, reference: Any, dtype: torch.dtype, loop: int) -> tuple[int, int, int]:
-    w = _wrappers.get((id(kernel), dtype, loop))
+def _wrapper(kernel: Any, dtype: torch.dtype) -> tuple[int, int, Any]:
+    # The caller holds _lock.
+    w = _wrappers.get((id(kernel), dtype))
     if w is None:
-        w = _wrappers[(id(kernel), dtype, loop)] = _make_cfuncs(kernel, dtype, loop)
-    fwd, bwd, _ = w
+        w = _wrappers[(id(kernel), dtype)] = _make_cfuncs(kernel, dtype)
+    return w
+
+
+def _entry(kernel: Any, reference: Any, dtype: torch.dtype) -> tuple[int, int, int]:
+    fwd, bwd, _ = _wrapper(kernel, dtype)
     key = _key(kernel, reference)
     f = _fast.get((id(kernel), id(reference)))
-    if f is not None and loop == 0:
+    if f is not None:
         f.set(_FAST_DTYPES.index(dtype), fwd, bwd)
     return fwd, bwd, key
 
@@ -271,16 +275,14 @@ def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Te
     mod = _state["module"] or _extension()
     if mod is None:
         return None
-    # The template's serial loop, split in C++ over torch's threads; other kernels' own loop, unsplit.
-    split = kernel.loops is not None
-    loop = 0
-    ck = (id(kernel), id(reference), x.dtype, loop)
+    ck = (id(kernel), id(reference), x.dtype)
     entry = _entries.get(ck)
     if entry is None:
         with _lock:
-            entry = _entries[ck] = _entry(kernel, reference, x.dtype, loop)
+            entry = _entries[ck] = _entry(kernel, reference, x.dtype)
+    # The template's serial loop, split in C++ over torch's threads; a kernel of its own loops, unsplit.
     return mod.fused(x, entry[0], entry[1], values, kernel.output_grad is not None, entry[2],
-                     PARALLEL_GRAIN if split else 0)
+                     PARALLEL_GRAIN if kernel.loops is not None else 0)
 
 
 def loops(kernel: Any, dtype: torch.dtype) -> tuple[Any, int, int] | None:
@@ -291,10 +293,10 @@ def loops(kernel: Any, dtype: torch.dtype) -> tuple[Any, int, int] | None:
     if mod is None or not _state["enabled"] or kernel.loops is None or dtype not in _NUMBA_DTYPES \
             or not kernel.native:
         return None
-    w = _wrappers.get((id(kernel), dtype, 0))
+    w = _wrappers.get((id(kernel), dtype))
     if w is None:
         with _lock:
-            w = _wrappers[(id(kernel), dtype, 0)] = _make_cfuncs(kernel, dtype, 0)
+            w = _wrapper(kernel, dtype)
     return mod, w[0], w[1]
 
 
@@ -323,7 +325,7 @@ def eager_entry(kernel: Any, reference: Callable[..., torch.Tensor] | None
             f = _fast[ck] = mod.Fast(kernel.output_grad is not None, _key(kernel, reference), MAX_NODE_BYTES,
                                      PARALLEL_GRAIN)
             for d, dtype in enumerate(_FAST_DTYPES):
-                e = _entries.get((id(kernel), id(reference), dtype, 0))
+                e = _entries.get((id(kernel), id(reference), dtype))
                 if e is not None:
                     f.set(d, e[0], e[1])
     return f

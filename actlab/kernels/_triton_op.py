@@ -50,8 +50,7 @@ def serves(kernel: FusedKernel, x: torch.Tensor, params: tuple[Any, ...]) -> boo
 
 
 def _register(kernel: FusedKernel) -> str:
-    import triton  # noqa: F401  (only here: the CPU library never imports Triton)
-    from torch.library import triton_op, wrap_triton
+    from torch.library import triton_op, wrap_triton  # only here: the CPU library never needs them
 
     from ._ops import op_name
 

@@ -75,14 +75,10 @@ def _gate_values(name: str, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     cls = actlab.spec(name).cls
     if cls.gate_name == "identity":
         return g.clone(), torch.ones_like(g)
-    kernels.use_native_ops(False)
-    try:
-        gate = actlab.spec(cls.gate_name)
-        gg = g.clone().requires_grad_(True)
-        f = kernels.apply(kernels.get_kernel(gate.kernel), gg, *cls.defaults.values(), reference=gate.reference)
-        (d,) = torch.autograd.grad(f, gg, torch.ones_like(f))
-    finally:
-        kernels.use_native_ops(True)
+    gate = actlab.spec(cls.gate_name)
+    gg = g.clone().requires_grad_(True)
+    f = kernels.apply(kernels.get_kernel(gate.kernel), gg, *cls.defaults.values(), reference=gate.reference)
+    (d,) = torch.autograd.grad(f, gg, torch.ones_like(f))
     return f.detach(), d
 
 

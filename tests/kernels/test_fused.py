@@ -10,9 +10,6 @@ import actlab.activations as A
 from actlab import kernels as K
 from actlab.kernels._drivers import CHUNK, SERIAL_MAX
 
-# The loops themselves, also where a kernel leaves a CPU dtype to PyTorch's own op (ReLU, SiLU).
-pytestmark = pytest.mark.usefixtures("fused_only")
-
 
 NAMES = list(K.KERNELS)
 

@@ -23,9 +23,6 @@ import actlab.activations as A
 from actlab import kernels as K
 from actlab.kernels import cast_like
 
-# The loops themselves, also where a kernel leaves a CPU dtype to PyTorch's own op (ReLU, SiLU).
-pytestmark = pytest.mark.usefixtures("fused_only")
-
 
 C = 8
 DTYPES = [torch.float32, torch.float64]

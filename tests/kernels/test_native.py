@@ -18,9 +18,6 @@ from actlab.expr import compile_kernel
 from actlab.kernels import _fused, _native
 from tests._saved import saved_count
 
-# The loops themselves, also where a kernel leaves a CPU dtype to PyTorch's own op (ReLU, SiLU).
-pytestmark = pytest.mark.usefixtures("fused_only")
-
 
 NAMES = list(K.KERNELS)
 DTYPES = [torch.float32, torch.float64]
