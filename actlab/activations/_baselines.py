@@ -116,6 +116,9 @@ def _hardswish_bwd(x, y, gy, gx):
     return torch.ops.aten.hardswish_backward.out(gy, x, out=gx)
 
 
-RELU_OP = NativeOp("relu", F.relu, _relu_fwd, _relu_bwd)
-LEAKY_RELU_OP = NativeOp("leaky_relu", F.leaky_relu, _leaky_relu_fwd, _leaky_relu_bwd)
+# ReLU and leaky ReLU modules are the native op (module_native) and call it without F's Python frame. F.leaky_relu
+# itself calls torch._C._nn.leaky_relu; tests/kernels/test_lowp.py holds each module to its functional.
+RELU_OP = NativeOp("relu", F.relu, _relu_fwd, _relu_bwd, direct=torch.relu)
+LEAKY_RELU_OP = NativeOp("leaky_relu", F.leaky_relu, _leaky_relu_fwd, _leaky_relu_bwd,
+                         direct=torch._C._nn.leaky_relu)
 HARDSWISH_OP = NativeOp("hardswish", F.hardswish, _hardswish_fwd, _hardswish_bwd)

@@ -37,6 +37,9 @@ class NativeOp:
             has no such overload it returns its freshly allocated result instead (and leaves ``gx`` alone).
         backward_from_output: the same derivative read from the output ``y`` where aten also has that form (aten's
             ``is_result=True`` backwards); ``None`` otherwise.
+        direct: the C function behind ``functional`` with the same signature (``torch.relu`` behind ``F.relu``), for
+            a module that is the native op (``KernelDef.module_native``): ``functional``'s Python frame is about
+            90 ns, which is what such a module's float check costs. ``None``: the module calls ``functional``.
     """
 
     name: str
@@ -44,6 +47,7 @@ class NativeOp:
     forward: Callable[..., object]
     backward: Callable[..., object]
     backward_from_output: Callable[..., object] | None = None
+    direct: Callable[..., torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,8 @@ def test_rejects_integer_and_bool(name):
     for dtype in (torch.int64, torch.bool):
         with pytest.raises(TypeError, match=str(dtype).split(".")[-1]):
             actlab.get(name)(torch.zeros(3, dtype=dtype))
+    with pytest.raises(TypeError, match="list"):  # not a tensor at all: named, not an AttributeError
+        actlab.get(name)([0.0, 1.0])
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if spec(n).cls.positive])
