@@ -80,8 +80,8 @@ def register(*, latex: str, citation: str, monotonic: bool, bounded: tuple[bool,
                            kernel=None if kernel is None or gated else key, native=native, aliases=aliases,
                            kinks=kinks, gated=gated,
                            native_module=kernel is not None and kernel.module_native and not gated)
-        if s.native_module:
-            cls.forward = _native_forward(kernel.native, tuple(cls.defaults))  # type: ignore[union-attr,method-assign]
+        if s.native_module and kernel is not None and kernel.native is not None:  # add_kernel checked native is set
+            cls.forward = _native_forward(kernel.native, tuple(cls.defaults))  # type: ignore[method-assign]
         _SPECS[key] = s
         for a in aliases:
             _ALIASES[a.lower()] = key
