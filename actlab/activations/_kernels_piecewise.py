@@ -2,10 +2,9 @@
 functions found by Ramachandran, Zoph & Le's search (the rest of the zoo's are in ``_kernels.py``, whose module
 docstring states the conventions). Their Triton forms are in ``_triton_piecewise.py``.
 
-The trigonometric ones call numba's ``np.sin``/``np.cos``/``np.arcsinh`` (libm, one call per element: these loops do
-not vectorise, but they are exact for every argument and one pass each way, against the reference's 4 to 16 ops);
-atan is the engine's vectorisable ``vatan`` (with ``np.arctan`` the kernel ran 5× slower than PyTorch's composite
-from 64K elements). Each form
+sin, cos and atan are the engine's vectorisable ``vsin``/``vcos``/``vatan`` (float32; exact reduction at every
+magnitude): with numba's ``np.cos`` (one libm call per element, a scalar loop) cos(x) − x ran 3× slower than
+PyTorch's composite from 64K elements, atan(x)² − x 5× slower; x·asinh(x)² takes ``vasinh_wide``. Each form
 returns the reference's value and slope at ±inf, where a plain formula would give ∞ − ∞ or ∞·0.
 """
 
@@ -15,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..kernels import KernelDef, cast_like, select, sigmoid_pair, vatan, vtanh
+from ..kernels import KernelDef, cast_like, select, sigmoid_pair, vasinh_wide, vatan, vcos, vsin, vtanh
 from . import _baselines as N
 from ._kernels import _jit, none_prep
 
@@ -98,12 +97,12 @@ MAX_SIGMOID = KernelDef(none_prep, max_sigmoid_f, max_sigmoid_grad, triton=_TL +
 
 @_jit
 def cos_minus_x_f(v, c, k):
-    return select(math.isinf(v), -v, np.cos(v) - v)  # ∓inf at ±inf (cos(±inf) is NaN)
+    return select(math.isinf(v), -v, vcos(v) - v)  # ∓inf at ±inf (cos(±inf) is NaN)
 
 
 @_jit
 def cos_minus_x_grad(v, c, k):
-    return select(math.isinf(v), -c[2], -np.sin(v) - c[2]), c[0]
+    return select(math.isinf(v), -c[2], -vsin(v) - c[2]), c[0]
 
 
 COS_MINUS_X = KernelDef(none_prep, cos_minus_x_f, cos_minus_x_grad, triton=_TL + "cos_minus_x")
@@ -111,36 +110,37 @@ COS_MINUS_X = KernelDef(none_prep, cos_minus_x_f, cos_minus_x_grad, triton=_TL +
 
 @_jit
 def min_sin_f(v, c, k):
-    return select(v <= c[0], v, np.sin(v))  # x ≤ sin x exactly when x ≤ 0; NaN at +inf, as the reference
+    return select(v <= c[0], v, vsin(v))  # x ≤ sin x exactly when x ≤ 0; NaN at +inf, as the reference
 
 
 @_jit
 def min_sin_grad(v, c, k):
     # at 0 both sides have slope 1; at +inf the reference's limit is a constant (NaN), so its slope is 0
-    return select(v <= c[0], c[2], select(math.isinf(v), c[0], np.cos(v))), c[0]
+    return select(v <= c[0], c[2], select(math.isinf(v), c[0], vcos(v))), c[0]
 
 
 MIN_SIN = KernelDef(none_prep, min_sin_f, min_sin_grad, triton=_TL + "min_sin")
 
 
 # In float64 inside (one rounding to float32 on store): x·asinh(x)² in float32 rounds three times, 2 ulp at 1e19.
+# vasinh_wide gives a float32's asinh in float64, vectorised (np.arcsinh is a scalar libm call: 0.65× the composite).
 @_jit
 def x_asinh_sq_f(v, c, k):
     w = np.float64(v)
-    s = np.arcsinh(w)
+    s = vasinh_wide(v)
     return w * s * s
 
 
 @_jit
 def x_asinh_sq_grad(v, c, k):
     w = np.float64(v)
-    s = np.arcsinh(w)
+    s = vasinh_wide(v)
     # x/√(1 + x²), which is ±1 to rounding once |x| > 1e150 (where x² would overflow)
     q = select(abs(w) > 1e150, math.copysign(1.0, w), w / np.sqrt(1.0 + w * w))
     return s * s + 2.0 * s * q, 0.0
 
 
-X_ASINH_SQ = KernelDef(none_prep, x_asinh_sq_f, x_asinh_sq_grad, triton=_TL + "x_asinh_sq", simd=False)
+X_ASINH_SQ = KernelDef(none_prep, x_asinh_sq_f, x_asinh_sq_grad, triton=_TL + "x_asinh_sq")
 
 
 @_jit
@@ -177,7 +177,7 @@ MAX_TANH = KernelDef(none_prep, max_tanh_f, max_tanh_grad, triton=_TL + "max_tan
 def sinc_plus_x_f(v, c, k):
     zero, one = c[0], c[1]
     zs = select(v == zero, one, v)
-    s = select(v == zero, one, np.sin(zs) / zs)
+    s = select(v == zero, one, vsin(zs) / zs)
     return select(math.isinf(v), v, s + v)
 
 
@@ -189,7 +189,7 @@ def sinc_plus_x_grad(v, c, k):
     series = v * (a1 + z2 * (a2 + z2 * (a3 + z2 * a4)))
     small = abs(v) < cut
     zs = select(small, one, v)
-    d = select(small, series, (zs * np.cos(zs) - np.sin(zs)) / (zs * zs))
+    d = select(small, series, (zs * vcos(zs) - vsin(zs)) / (zs * zs))
     return select(math.isinf(v), one, d + one), zero
 
 

@@ -11,14 +11,15 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from actlab.kernels import verf, vexp, vlog, vsigmoid, vsoftplus, vtanh
+from actlab.kernels import vatan, vcos, verf, vexp, vlog, vsigmoid, vsin, vsoftplus, vtanh
 
 __all__ = ["like", "_exp", "_log", "_sqrt", "_abs", "_sin", "_cos", "_sinh", "_cosh", "_tanh", "_asinh", "_atan",
            "_erf", "_sigmoid", "_softplus", "_max", "_min", "_sign", "_heaviside", "_sinc", "_sincd", "_pow"]
 
 # The vectorisable blocks of actlab.kernels where there is one, numpy's ufuncs (which numba compiles) elsewhere.
 _exp, _log, _tanh, _erf, _sigmoid, _softplus = vexp, vlog, vtanh, verf, vsigmoid, vsoftplus
-_sqrt, _sin, _cos, _sinh, _cosh, _asinh, _atan = np.sqrt, np.sin, np.cos, np.sinh, np.cosh, np.arcsinh, np.arctan
+_sin, _cos, _atan = vsin, vcos, vatan
+_sqrt, _sinh, _cosh, _asinh = np.sqrt, np.sinh, np.cosh, np.arcsinh
 _abs = abs
 
 
@@ -58,7 +59,7 @@ def _heaviside(z):  # type: ignore[no-untyped-def]
 
 @njit(inline="always")
 def _sinc(z):  # type: ignore[no-untyped-def]
-    return like(1.0, z) if z == 0 else np.sin(z) / z
+    return like(1.0, z) if z == 0 else vsin(z) / z
 
 
 @njit(inline="always")
@@ -68,7 +69,7 @@ def _sincd(z):  # type: ignore[no-untyped-def]
         z2 = z * z
         return z * (like(-1.0 / 3.0, z) + z2 * (like(1.0 / 30.0, z) + z2 * (like(-1.0 / 840.0, z)
                                                                            + z2 * like(1.0 / 45360.0, z))))
-    return (z * np.cos(z) - np.sin(z)) / (z * z)
+    return (z * vcos(z) - vsin(z)) / (z * z)
 
 
 @njit(inline="always")

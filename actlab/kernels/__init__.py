@@ -38,7 +38,7 @@ from ._math import (  # noqa: E402
     FAST_RSQRT_MAX_REL, SAFE_FASTMATH, cast_like, exp_expm1, fast_rsqrt, select, vexp, vexp_neg, vexpm1, vlog,
     vlog1p)
 from ._special import ndtr_exp, sigmoid_pair, verf, verfc, vsigmoid, vsoftplus, vtanh  # noqa: E402
-from ._trig import vatan  # noqa: E402
+from ._trig import vasinh_wide, vatan, vcos, vsin  # noqa: E402
 
 __all__ = ["FusedKernel", "apply", "eager", "eager_entry", "use_native_ops", "native_ops_enabled",
            "supports", "backend",
@@ -55,4 +55,4 @@ __all__ = ["FusedKernel", "apply", "eager", "eager_entry", "use_native_ops", "na
            # vectorisable building blocks for element functions
            "SAFE_FASTMATH", "FAST_RSQRT_MAX_REL", "cast_like", "select", "exp_expm1", "fast_rsqrt", "vexp",
            "vexp_neg", "vexpm1", "vlog", "vlog1p", "ndtr_exp", "sigmoid_pair", "verf", "verfc", "vsigmoid",
-           "vsoftplus", "vtanh", "vatan"]
+           "vsoftplus", "vtanh", "vatan", "vsin", "vcos", "vasinh_wide"]

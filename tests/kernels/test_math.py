@@ -30,6 +30,8 @@ FUNCTIONS = {
     "verf": (S.verf, sp.erf, (4, 4), "all"),
     "verfc": (S.verfc, sp.erfc, (17, 4), "all"),  # float32: ≤ 2e-6 relative; float64 (libm): against mpmath
     "vatan": (T.vatan, np.arctan, (2, 2), "all"),
+    "vsin": (T.vsin, np.sin, (1, 1), "all"),  # correctly rounded but for a few ties: ≤ 0.5001 ulp measured
+    "vcos": (T.vcos, np.cos, (1, 1), "all"),
 }
 # scipy's own float64 erfc is off by up to ~600 eps in the tail, more than libm's; these float64 references come from
 # mpmath instead, on every 16th point of the sweep (mpmath is slow).
@@ -102,6 +104,8 @@ SPECIALS = {  # (x, expected) pairs per function, checked exactly with the sign 
     "verf": [(math.inf, 1.0), (-math.inf, -1.0), (0.0, 0.0), (-0.0, -0.0)],
     "verfc": [(math.inf, 0.0), (-math.inf, 2.0), (0.0, 1.0)],
     "vatan": [(math.inf, math.pi / 2), (-math.inf, -math.pi / 2), (0.0, 0.0), (-0.0, -0.0)],
+    "vsin": [(math.inf, math.nan), (-math.inf, math.nan), (0.0, 0.0), (-0.0, -0.0)],
+    "vcos": [(math.inf, math.nan), (-math.inf, math.nan), (0.0, 1.0), (-0.0, 1.0)],
 }
 
 
@@ -117,6 +121,64 @@ def test_special_values(name: str, dtype) -> None:
             assert math.isnan(yi), f"{name}({xi}) = {yi}, want NaN"
         else:
             assert yi == want and math.copysign(1, yi) == math.copysign(1, want), f"{name}({xi}) = {yi}, want {want}"
+
+
+def test_sin_cos_reduce_hard_arguments_exactly() -> None:
+    """vsin/vcos on the float32s nearest to multiples of π/2 (the reduced argument all but cancels), at every
+    magnitude up to 2^127, with their neighbours and subnormals: within one float32 rounding (0.5 ulp, plus the float64
+    reference's own error) of the float64 result. A reduction short of exact loses the result's leading digits here."""
+    rng = np.random.default_rng(5)
+    k = np.unique(np.floor(2.0 ** rng.uniform(0, 127, 20000)))
+    near = (k * (np.pi / 2)).astype(np.float32)
+    x = np.concatenate([near, np.nextafter(near, np.float32(np.inf)), np.nextafter(near, np.float32(0)),
+                        np.array([1e-45, 3e-39, -1e-40, 0.7853981], dtype=np.float32)])
+    x = np.concatenate([x, -x])
+    for name, ref in (("vsin", np.sin), ("vcos", np.cos)):
+        out = np.empty_like(x)
+        _vector(name)(x, out)
+        r = ref(x.astype(np.float64))
+        ulp = np.spacing(np.abs(r).astype(np.float32)).astype(np.float64)
+        err = np.abs(out.astype(np.float64) - r) / ulp
+        worst = int(np.argmax(err))
+        assert err[worst] <= 0.501, f"{name}({x[worst]!r}) = {out[worst]!r}, off by {err[worst]:.3f} ulp"
+
+
+_asinh_wide_all = None
+
+
+def test_asinh_wide_is_float64_accurate_for_float32_inputs() -> None:
+    """vasinh_wide(float32) is a float64 within 4 float64 ulp of libm's asinh (x·asinh(x)² rounds once on store on
+    the strength of it), over every magnitude and 2M random float32 bit patterns, with ±0, ±inf and NaN exact."""
+    global _asinh_wide_all
+    if _asinh_wide_all is None:
+        fp = SOURCE_FINGERPRINT
+
+        @njit(parallel=True, fastmath=M.SAFE_FASTMATH, cache=True)
+        def run(x, out):
+            fp  # noqa: B018
+            for i in prange(x.size):
+                out[i] = T.vasinh_wide(x[i])
+        _asinh_wide_all = run
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2**32, size=1 << 21, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype=np.float32)
+    x = np.concatenate([_sweep(np.float32, "all"), bits[np.isfinite(bits)], specials])
+    out = np.empty(x.size, dtype=np.float64)
+    _asinh_wide_all(x, out)
+    r = np.arcsinh(x.astype(np.float64))
+    ok = np.isfinite(r) & (r != 0)
+    rel = np.abs(out[ok] - r[ok]) / np.abs(r[ok])
+    worst = int(np.argmax(rel))
+    assert rel[worst] <= 4 * np.finfo(np.float64).eps, f"asinh({x[ok][worst]!r}) off by {rel[worst]:.3g}"
+    tail = out[-5:]
+    assert tail[0] == 0 and not np.signbit(tail[0]) and tail[1] == 0 and np.signbit(tail[1])
+    assert tail[2] == np.inf and tail[3] == -np.inf and np.isnan(tail[4])
+
+
+def test_two_over_pi_bits() -> None:
+    """The reduction table's 2/π (Machin's formula in integers) agrees with mpmath to the last of its 400 bits."""
+    with mp.workprec(600):
+        assert T._two_over_pi(400) == int(mp.floor(2 / mp.pi * mp.mpf(2) ** 400))
 
 
 _ndtr_exp_all = None
