@@ -1,11 +1,13 @@
 """Generated expression kernels against the zoo's hand-written ones, side by side in one process.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/expr_kernels.py [--n 16777216] [--repeats 15] [--only-compile]
+    PYTHONPATH=. .venv/bin/python benchmarks/expr_kernels.py [--n 16777216] [--repeats 15] [--only-compile|--only-trig]
 
 Prints, for float32 on n elements: forward and backward (input + β gradient) medians of the generated Swish kernel
 and of ``actlab.kernels.get_kernel("swish")``, interleaved so that machine load hits both alike, and their ratios;
-then cold-cache compile times (generation + numba, float32 forward + backward, serial and parallel variants) for a
-few 1-unit expressions, and the 1-unit space counts (raw, distinct, prefilter survivors by reason).
+then generated modules with trigonometric units (``ExprActivation``) against their composite (``fused=False``),
+forward + backward at 1M elements, 1 thread; then cold-cache compile times (generation + numba, float32 forward +
+backward, serial and parallel variants) for a few 1-unit expressions, and the 1-unit space counts (raw, distinct,
+prefilter survivors by reason).
 """
 
 from __future__ import annotations
@@ -48,6 +50,24 @@ def speed(n: int, repeats: int) -> None:
     print(f"float32, n = {n}, median of {repeats} (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in res.items()))
     print(f"generated/zoo swish: forward {res['gen fwd'] / res['zoo fwd']:.2f}x, "
           f"backward {res['gen bwd'] / res['zoo bwd']:.2f}x")
+
+
+def trig_modules(repeats: int, n: int = 1 << 20) -> None:
+    """Generated modules whose units are sin, cos, sinc, atan or asinh (the vectorised kernels.vsin/vcos/vatan and
+    vasinh_wide in the generated numba code) against the composite torch form of the same expression."""
+    import torch
+
+    from actlab.expr import ExprActivation
+
+    torch.set_num_threads(1)
+    x = torch.randn(n, requires_grad=True)
+    g = torch.randn(n)
+    for text in ("sinc(x) - cos(x)", "cos(x) - x", "atan(x)^2 - x", "sin(x) * sin(x)"):
+        fused, composite = ExprActivation(text), ExprActivation(text, fused=False)
+        res = median_ms({"fused": lambda m=fused: m(x).backward(g), "composite": lambda m=composite: m(x).backward(g)},
+                        repeats, warmup=3)
+        print(f"{text:>18}: composite / generated kernel {res['composite'] / res['fused']:.2f}x "
+              f"({res['fused']:.2f} / {res['composite']:.2f} ms, 1 thread, n = {n})", flush=True)
 
 
 _COMPILE = r'''
@@ -104,11 +124,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--skip-compile", action="store_true")
     ap.add_argument("--only-compile", action="store_true")
+    ap.add_argument("--only-trig", action="store_true", help="only the trigonometric modules")
     a = ap.parse_args()
     if a.only_compile:
         compile_times(cold=True)
         return
+    if a.only_trig:
+        trig_modules(a.repeats)
+        return
     speed(a.n, a.repeats)
+    trig_modules(a.repeats)
     if not a.skip_compile:
         compile_times(cold=True)
     space_counts()

@@ -297,7 +297,7 @@ def _sigmoid_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 
 SIGMOID = KernelDef(none_prep, sigmoid_f, sigmoid_grad_y, output_grad=_sigmoid_dy, native=N.SIGMOID_OP,
-                    triton=_TL + "sigmoid", cpu_native=_LOWP)  # bf16/fp16 CPU: torch.sigmoid is faster
+                    triton=_TL + "sigmoid")
 
 
 @_jit
@@ -328,8 +328,7 @@ def _tanh_dy(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return ((1 - y) * (1 + y),)
 
 
-TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP, triton=_TL + "tanh",
-                 cpu_native=_LOWP)  # bf16/fp16 CPU: torch.tanh is faster below ~1M elements
+TANH = KernelDef(none_prep, tanh_f, tanh_grad_y, output_grad=_tanh_dy, native=N.TANH_OP, triton=_TL + "tanh")
 
 
 @_jit

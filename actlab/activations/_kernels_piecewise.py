@@ -68,7 +68,7 @@ def hardswish_grad(v, c, k):
     return select(t < zero, zero, select(t > six, one, (two * v + three) / six)), zero
 
 
-# Not cpu_native: aten's hardswish is NaN at −inf, where the limit (and the reference) is −0.0.
+# Not module_native: aten's hardswish is NaN at −inf, where the limit (and the reference) is −0.0.
 HARDSWISH = KernelDef(hardswish_prep, hardswish_f, hardswish_grad, native=N.HARDSWISH_OP, triton=_TL + "hardswish")
 
 

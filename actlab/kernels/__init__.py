@@ -22,8 +22,7 @@ _cachelock.install()  # before anything compiles: see _cachelock for the race it
 from ._alloc import tune_allocator  # noqa: E402
 from ._native import build_native, eager_entry, native_enabled, native_status, use_native  # noqa: E402
 from ._fused import (  # noqa: E402
-    FusedKernel, backend, eager, empty_output, native_ops_enabled, supports, sync_threads, use_hugepage_outputs,
-    use_native_ops)
+    FusedKernel, backend, eager, empty_output, supports, sync_threads, use_hugepage_outputs)
 from ._triton import load_triton_source, use_triton_on_cpu  # noqa: E402
 from ._triton_op import triton_op_enabled, use_triton_op  # noqa: E402
 from ._generic import recompute  # noqa: E402
@@ -40,8 +39,7 @@ from ._math import (  # noqa: E402
 from ._special import ndtr_exp, sigmoid_pair, verf, verfc, vsigmoid, vsoftplus, vtanh  # noqa: E402
 from ._trig import vasinh_wide, vatan, vcos, vsin  # noqa: E402
 
-__all__ = ["FusedKernel", "apply", "eager", "eager_entry", "use_native_ops", "native_ops_enabled",
-           "supports", "backend",
+__all__ = ["FusedKernel", "apply", "eager", "eager_entry", "supports", "backend",
            "use_triton_on_cpu", "use_triton_op", "triton_op_enabled",
            "load_triton_source",
            "recompute", "capturing", "operator",

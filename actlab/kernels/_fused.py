@@ -35,13 +35,13 @@ from . import _native, _triton
 from ._generic import graph_grads
 from ._half import bits_view
 
-__all__ = ["FusedKernel", "apply_fused", "backend_values", "use_native_ops", "native_ops_enabled",
-           "eager", "fused_forward",
-           "fused_backward", "supports", "backend", "sync_threads", "empty_output", "use_hugepage_outputs"]
+__all__ = ["FusedKernel", "apply_fused", "backend_values", "eager", "fused_forward", "fused_backward", "supports",
+           "backend", "sync_threads", "empty_output", "use_hugepage_outputs"]
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 # bf16 and fp16 run the same loops, reading and writing 16 bits and computing in float32 (_half.py).
 _LOWP_DTYPES = (torch.bfloat16, torch.float16)
+_NODE_DTYPES = _FLOAT_DTYPES + _LOWP_DTYPES  # what the C++ node's loops take (bf16/fp16 as 16 bits, see _half)
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,6 @@ class FusedKernel:
             reference on first use (generated kernels write their Triton module only when a GPU call needs it), or
             ``None`` for a CPU-only kernel.
         simd: whether the loops vectorise (see :class:`~actlab.kernels.KernelDef`).
-        cpu_native: the CPU dtypes served by ``native_op.functional`` under plain autograd instead of the loops (see
-            :class:`~actlab.kernels.KernelDef`).
     """
 
     name: str
@@ -90,7 +88,6 @@ class FusedKernel:
         = None
     native_op: Any = None
     triton: str | Callable[[], str] | None = None
-    cpu_native: tuple[torch.dtype, ...] = ()
     simd: bool = True
 
     @property
@@ -101,33 +98,6 @@ class FusedKernel:
     def native(self) -> bool:
         """Whether the C++ autograd node can run this kernel (see :mod:`._native`)."""
         return _native.supported(self)
-
-    def native_route(self, x: torch.Tensor, params: tuple[Any, ...]) -> bool:
-        """Whether ``x`` with ``params`` runs PyTorch's own op (``native_op.functional``) instead of a fused
-        backend: a CPU dtype in ``cpu_native``, no learnable parameter (the op would not give it a gradient), and
-        :func:`use_native_ops` on."""
-        if not (self.cpu_native and _native_ops[0] and x.is_cpu and x.dtype in self.cpu_native):
-            return False
-        return not any(isinstance(p, torch.Tensor) and p.requires_grad for p in params)
-
-    def run_native(self, x: torch.Tensor, params: tuple[Any, ...]) -> torch.Tensor:
-        """PyTorch's own op on ``x`` under autograd (where :meth:`native_route` holds)."""
-        return self.native_op.functional(x, *params)
-
-
-# Whether kernels with a cpu_native route take it (use_native_ops); off, every CPU call runs the fused loops.
-_native_ops = [True]
-
-
-def use_native_ops(enable: bool = True) -> None:
-    """Let kernels leave the CPU dtypes they declare (``KernelDef.cpu_native``) to PyTorch's own op (the default),
-    or run actlab's fused loops for them too (``False``; the kernel tests do, to check the loops themselves)."""
-    _native_ops[0] = bool(enable)
-
-
-def native_ops_enabled() -> bool:
-    """Whether :func:`use_native_ops` is on."""
-    return _native_ops[0]
 
 
 def _scalar_params(params: tuple[Any, ...], device: torch.device) -> bool:
@@ -143,19 +113,17 @@ def supports(x: torch.Tensor, *params: torch.Tensor | float, lowp: bool = True) 
     return all(not isinstance(p, torch.Tensor) or (p.numel() == 1 and p.is_cpu) for p in params)
 
 
-def backend(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float, native: bool = True) -> str | None:
+def backend(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float) -> str | None:
     """The one place that picks a fused kernel's backend for ``x``: ``"triton"``, ``"numba"`` or ``None`` (no fused
     kernel serves it; the caller runs the composite reference).
 
     Triton serves CUDA float32/bf16/fp16 tensors of kernels with Triton element functions (and CPU tensors under
-    the interpreter inside :func:`~actlab.kernels.use_triton_on_cpu`, for tests); numba serves the CPU, except the
-    dtypes the kernel leaves to PyTorch's own op (:meth:`FusedKernel.native_route`) unless ``native=False``: the
-    registered operator's implementations pass that, because below the Autograd key a learnable parameter no longer
-    says so, and the route must not differ between eager and compiled calls of one operator.
+    the interpreter inside :func:`~actlab.kernels.use_triton_on_cpu`, for tests); numba serves the CPU, bf16 and
+    fp16 included (read and written as 16 bits, :mod:`._half`).
     """
     if _use_triton(kernel, x) and _scalar_params(params, x.device):
         return "triton"
-    return "numba" if supports(x, *params) and not (native and kernel.native_route(x, params)) else None
+    return "numba" if supports(x, *params) else None
 
 
 def _use_triton(kernel: FusedKernel, x: torch.Tensor) -> bool:
@@ -250,7 +218,7 @@ def fused_forward(kernel: FusedKernel, x: torch.Tensor, values: tuple[float, ...
     xc = _contiguous(x)
     out = empty_output(xc)
     nat = _native.loops(kernel, xc.dtype)
-    if nat is not None:  # float32/float64: the serial loops over torch's own threads (see _native.PARALLEL_GRAIN)
+    if nat is not None:  # the serial loops over torch's own threads (see _native.PARALLEL_GRAIN)
         nat[0].forward_loop(xc, out, nat[1], list(values), _native.PARALLEL_GRAIN)
         return out
     sync_threads()
@@ -369,19 +337,18 @@ def eager(kernel: FusedKernel, x: torch.Tensor, values: tuple[Any, ...],
           reference: Callable[..., torch.Tensor] | None = None) -> torch.Tensor | None:
     """``kernel`` on ``x`` through the C++ node, or None where that is not the path (then :func:`apply` decides).
 
-    The node serves an eagerly computed CPU float32/float64 tensor under :data:`HUGEPAGE_MIN_BYTES` whose parameters
-    ``values`` are all Python floats (none needs a gradient: the node computes the input gradient only). Larger
-    tensors keep the Python Function, whose fixed cost is negligible there and whose outputs get huge pages
-    (:func:`empty_output`).
+    The node serves an eagerly computed CPU float32/float64/bfloat16/float16 tensor under
+    :data:`HUGEPAGE_MIN_BYTES` whose parameters ``values`` are all Python floats (none needs a gradient: the node
+    computes the input gradient only). Larger tensors keep the Python Function, whose fixed cost is negligible
+    there and whose outputs get huge pages (:func:`empty_output`).
 
     This is the whole per-call cost of a small fused activation beyond the kernels (an activation module calls it
     first), so the checks are ordered cheapest first and nothing else runs: at 1K elements the Python around the
     node was a quarter of a forward+backward (benchmarks/RESULTS.md, "Small tensors, in the user view").
     """
     # is_compiling before kernel.native: a first read of that cached_property takes a lock dynamo cannot trace
-    if (type(x) is not torch.Tensor or x.dtype not in _FLOAT_DTYPES or not x.is_cpu or torch.compiler.is_compiling()
-            or not kernel.native or torch.jit.is_tracing() or _triton.on_cpu()
-            or (kernel.cpu_native and kernel.native_route(x, values))):
+    if (type(x) is not torch.Tensor or x.dtype not in _NODE_DTYPES or not x.is_cpu or torch.compiler.is_compiling()
+            or not kernel.native or torch.jit.is_tracing() or _triton.on_cpu()):
         return None
     for v in values:
         if type(v) is not float:

@@ -140,13 +140,15 @@ void backward_loop(const at::Tensor& s, const at::Tensor& go, const at::Tensor& 
   run_backward(reinterpret_cast<BackwardFn>(bwd), s, go, gi, params.data(), grain);
 }
 
-// One kernel's serial loops, per dtype (0: float32, 1: float64; an address of 0 is not compiled yet), for tensors
+// One kernel's serial loops, per dtype (slot(): the order of _native._FAST_DTYPES; an address of 0 is not compiled
+// yet), for tensors
 // under max_bytes (larger outputs take the Python path and its huge pages), called with every check the eager
 // path needs in C++: at 1K elements each Python call layer around the node costs about as
 // much as the kernel. Calls it cannot serve return None and go through kernels.apply, which fills the table.
 struct Fast {
-  int64_t fwd[2] = {0, 0};
-  int64_t bwd[2] = {0, 0};
+  static constexpr int kSlots = 4;
+  int64_t fwd[kSlots] = {0, 0, 0, 0};
+  int64_t bwd[kSlots] = {0, 0, 0, 0};
   bool save_output;
   int64_t key;
   int64_t max_bytes;
@@ -155,14 +157,25 @@ struct Fast {
   Fast(bool save_output, int64_t key, int64_t max_bytes, int64_t grain)
       : save_output(save_output), key(key), max_bytes(max_bytes), grain(grain) {}
 
+  // bf16/fp16 loops read and write the 16-bit patterns themselves (_half.py): their data pointers go as they are.
+  static int slot(at::ScalarType st) {
+    switch (st) {
+      case at::kFloat: return 0;
+      case at::kDouble: return 1;
+      case at::kBFloat16: return 2;
+      case at::kHalf: return 3;
+      default: return -1;
+    }
+  }
+
   void set(int64_t dtype, int64_t f, int64_t b) {
+    TORCH_CHECK(dtype >= 0 && dtype < kSlots, "Fast.set: dtype slot ", dtype, " out of range");
     fwd[dtype] = f;
     bwd[dtype] = b;
   }
 
   py::object call(const at::Tensor& x, const py::tuple& values) const {
-    const auto st = x.scalar_type();
-    const int d = st == at::kFloat ? 0 : st == at::kDouble ? 1 : -1;
+    const int d = slot(x.scalar_type());
     if (d < 0 || fwd[d] == 0 || !x.is_cpu() || x.layout() != at::kStrided ||
         x.numel() * x.element_size() >= max_bytes ||
         torch::jit::tracer::isTracing()) {

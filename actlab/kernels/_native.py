@@ -33,6 +33,8 @@ import torch
 from filelock import FileLock  # an flock on POSIX; also imports where fcntl does not exist
 from numba import carray, cfunc, types
 
+from ._half import BITS_DTYPE
+
 # Tensors of more elements are split over PyTorch's intra-op thread pool (at::parallel_for) in chunks of at least
 # this many, each running the serial loop: aten's own GRAIN_SIZE for elementwise ops, so the node and the op it
 # stands in for use the same threads the same way (numba's parallel loops wake a second pool on every call).
@@ -48,7 +50,10 @@ _SOURCE = Path(__file__).with_name("_native.cpp")
 # serially (measured: 0.4-0.7x native at 2 threads from 64K). GCC's libgomp is the runtime torch's Linux wheels carry
 # (torch/lib/libgomp.so.1, loaded first, so the extension's threads are torch's). Elsewhere the split is serial.
 _OPENMP = ("-fopenmp",) if sys.platform.startswith("linux") else ()
-_NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64}
+# The element type of each dtype's loops: bf16/fp16 travel as their 16-bit patterns (_half.BITS_DTYPE), which the
+# loops read and write themselves (load/store), so the node passes their data pointers as they are.
+_NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64,
+                 **{d: numba.from_dtype(torch.empty(0, dtype=b).numpy().dtype) for d, b in BITS_DTYPE.items()}}
 
 _state: dict[str, Any] = {"enabled": os.environ.get("ACTLAB_NATIVE", "1") != "0", "module": None, "error": None,
                           "thread": None, "double_backward": None}
@@ -269,8 +274,8 @@ def node(kernel: Any, reference: Callable[..., torch.Tensor] | None, x: torch.Te
          values: tuple[float, ...]) -> torch.Tensor | None:
     """``kernel`` on ``x`` through the C++ node, or None when the node is not available (yet).
 
-    The caller guarantees a CPU float32/float64 tensor, a kernel that :func:`supported` accepts, and that no
-    parameter needs a gradient (the node computes the input gradient only).
+    The caller guarantees a CPU float32/float64/bfloat16/float16 tensor, a kernel that :func:`supported` accepts,
+    and that no parameter needs a gradient (the node computes the input gradient only).
     """
     mod = _state["module"] or _extension()
     if mod is None:
@@ -301,7 +306,8 @@ def loops(kernel: Any, dtype: torch.dtype) -> tuple[Any, int, int] | None:
 
 
 # Per (kernel, reference): the C++ fast entry (see eager_entry), which node() fills as it compiles each dtype's loops.
-_FAST_DTYPES = (torch.float32, torch.float64)
+# The order is Fast's dtype index in _native.cpp (Fast::slot).
+_FAST_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
 _fast: dict[tuple[int, int], Any] = {}
 
 

@@ -86,7 +86,7 @@ def _register(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None
     out_grad = kernel.output_grad
 
     def forward_impl(x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
-        if backend(kernel, x, *params, native=False) is not None:
+        if backend(kernel, x, *params) is not None:
             return fused_forward(kernel, x, backend_values(kernel, x, params))
         if ref is None:
             raise RuntimeError(f"kernel {kernel.name!r} has no composite reference for {x.device}/{x.dtype}")
@@ -95,7 +95,7 @@ def _register(kernel: FusedKernel, reference: Callable[..., torch.Tensor] | None
 
     def backward_impl(s: torch.Tensor, grad: torch.Tensor, params: list[torch.Tensor],
                       want: bool) -> list[torch.Tensor]:
-        if backend(kernel, s, *params, native=False) is not None:
+        if backend(kernel, s, *params) is not None:
             grad_in, sums = fused_backward(kernel, s, grad, backend_values(kernel, s, params), want)
             return [grad_in, *([param_grad(p, v) for p, v in zip(params, sums, strict=False)] if want else [])]
         if out_grad is None and ref is None:
@@ -179,9 +179,8 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
 
     ``reference(x, *params)`` is the composite torch form (default ``kernel.reference``): it serves devices and
     dtypes without the numba loops and double backward. Under graph capture the call is the registered operator;
-    eagerly it is the fused node (CPU float32/float64, scalar parameters), the fused kernel of :func:`backend`,
-    PyTorch's own op where the kernel leaves a CPU dtype to it (``FusedKernel.cpu_native``), or the one-tensor
-    recompute path.
+    eagerly it is the fused node (CPU float32/float64/bf16/fp16, scalar parameters), the fused kernel of
+    :func:`backend`, or the one-tensor recompute path.
     """
     if len(params) != len(kernel.param_names):
         raise TypeError(f"kernel {kernel.name!r} takes {len(kernel.param_names)} parameters "
@@ -189,8 +188,6 @@ def apply(kernel: FusedKernel, x: torch.Tensor, *params: torch.Tensor | float,
     y = eager(kernel, x, params, reference)  # the common small-tensor case first: its per-call cost is the budget
     if y is not None:
         return y
-    if kernel.cpu_native and kernel.native_route(x, params):  # PyTorch's own op, eagerly and in graphs alike
-        return kernel.run_native(x, params)
     if capturing(x):
         if _triton_op.serves(kernel, x, params):  # opt-in: inductor sees the Triton kernels themselves
             return _triton_op.call(kernel, x, params)

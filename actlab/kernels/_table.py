@@ -62,10 +62,6 @@ class KernelDef:
         native: the PyTorch op this kernel stands in for (speed benchmark baseline), if any.
         triton: ``"package.module:name"``, the module defining the same function's Triton element functions
             ``name_f``/``name_grad`` (see :mod:`._triton`), or ``None`` (no GPU kernel).
-        cpu_native: the CPU dtypes for which PyTorch's own op (``native.functional``, the same function) runs
-            under plain autograd instead of the numba loops, where it was measured faster (tanh and σ in bf16/fp16,
-            ``benchmarks/lowp_cpu.py``; SiLU, ReLU and leaky ReLU, ``benchmarks/user_view.py``). The GPU and the
-            gated kernels built from the description are not affected.
         module_native: the zoo module is PyTorch's own op (``native.functional``) on every device and dtype, with no
             layer in front of it: where that op is the same single pass each way as the kernel (ReLU, leaky ReLU),
             the module's only cost beyond it is what a module costs (through ``apply`` the native route measured
@@ -82,7 +78,6 @@ class KernelDef:
     newton: bool = False
     native: NativeOp | None = None
     triton: str | None = None
-    cpu_native: tuple[torch.dtype, ...] = ()
     module_native: bool = False
     simd: bool = True
 
@@ -93,7 +88,7 @@ def build_kernel(name: str, d: KernelDef, param_names: tuple[str, ...], k: int =
     label = name if k < 0 else f"{name}[newton={k}]"
     return FusedKernel(label, loops.forward, loops.backward, param_names, backward_input=loops.backward_input,
                        output_grad=d.output_grad, loops=(loops.serial[:2], loops.parallel[:2]), native_op=d.native,
-                       triton=d.triton, cpu_native=d.cpu_native if d.native is not None else (), simd=d.simd)
+                       triton=d.triton, simd=d.simd)
 
 
 _DEFS: dict[str, tuple[KernelDef, tuple[str, ...]]] = {}
@@ -105,8 +100,8 @@ def add_kernel(name: str, d: KernelDef, param_names: tuple[str, ...]) -> FusedKe
     key = name.lower()
     if key in _DEFS:
         raise ValueError(f"kernel {key!r} is defined twice")
-    if (d.cpu_native or d.module_native) and d.native is None:
-        raise ValueError(f"kernel {key!r}: cpu_native and module_native need the native op they name (native=)")
+    if d.module_native and d.native is None:
+        raise ValueError(f"kernel {key!r}: module_native needs the native op it names (native=)")
     _DEFS[key] = (d, tuple(param_names))
     KERNELS[key] = build_kernel(key, d, tuple(param_names))
     return KERNELS[key]

@@ -53,29 +53,19 @@ def test_a_compiled_bf16_training_step_works(name: str) -> None:
 @pytest.mark.parametrize("dtype", LOWP, ids=str)
 @pytest.mark.parametrize(("name", "kernel", "reference", "defaults"), OPS[:-1], ids=[o[0] for o in OPS[:-1]])
 def test_cpu_low_precision_computes_in_float32_and_rounds_once(name, kernel, reference, defaults, dtype) -> None:
-    # tanh and σ keep PyTorch's own op in bf16/fp16 (measured faster, benchmarks/lowp_cpu.py); the rest the kernel
-    want = None if dtype in kernel.cpu_native else "numba"
-    assert kernels.backend(kernel, torch.ones(2, dtype=dtype), *defaults) == want
-    if want == "numba":  # the 16-bit loops (serial and parallel): bit for bit the float32 kernel, rounded once
-        xb = (torch.randn(20_000, dtype=torch.float64) * 4).to(dtype)
-        yb = kernels.apply(kernel, xb, *defaults)
-        assert yb.dtype == dtype and torch.equal(yb, _fused.fused_forward(kernel, xb.float(), defaults).to(dtype))
-        gb = torch.randn_like(xb)
-        sb = yb if kernel.saves_output else xb
-        got, _ = _fused.fused_backward(kernel, sb, gb, defaults, False)
-        want_g, _ = _fused.fused_backward(kernel, sb.float(), gb.float(), defaults, False)
-        assert torch.equal(got, want_g.to(dtype))
+    assert kernels.backend(kernel, torch.ones(2, dtype=dtype), *defaults) == "numba"
+    # the 16-bit loops (serial and parallel): bit for bit the float32 kernel, rounded once
+    xb = (torch.randn(20_000, dtype=torch.float64) * 4).to(dtype)
+    yb = kernels.apply(kernel, xb, *defaults)
+    assert yb.dtype == dtype and torch.equal(yb, _fused.fused_forward(kernel, xb.float(), defaults).to(dtype))
+    gb = torch.randn_like(xb)
+    sb = yb if kernel.saves_output else xb
+    got, _ = _fused.fused_backward(kernel, sb, gb, defaults, False)
+    want_g, _ = _fused.fused_backward(kernel, sb.float(), gb.float(), defaults, False)
+    assert torch.equal(got, want_g.to(dtype))
     x = (torch.randn(513, dtype=torch.float64) * 4).to(dtype).requires_grad_(True)
     y = kernels.apply(kernel, x, *defaults, reference=reference)
     assert y.dtype == dtype
-    if want is None:  # PyTorch's own op, forward and backward: the same values and gradients as calling it
-        xn = x.detach().clone().requires_grad_(True)
-        yn = kernel.native_op.functional(xn, *defaults)
-        g = torch.randn_like(yn)
-        y.backward(g)
-        yn.backward(g)
-        assert torch.equal(y, yn) and torch.equal(x.grad, xn.grad)
-        return
     xd = x.detach().double().requires_grad_(True)
     yd = reference(xd, *defaults)
     # one rounding of the exact value: within one ulp of the dtype (PyTorch's own tanh/σ round once too)
@@ -92,42 +82,15 @@ def test_cpu_low_precision_computes_in_float32_and_rounds_once(name, kernel, ref
 @pytest.mark.parametrize("name", actlab.names())
 def test_cpu_low_precision_forward_backward_takes_at_most_four_aten_ops(name: str, dtype: torch.dtype) -> None:
     # The target: a fused forward and backward, as in float32. The 16-bit numba loops launch no aten op at all;
-    # tanh and σ run PyTorch's own op and its backward (2); the composite recomputed in bf16 took 9 to 41.
+    # ReLU and leaky ReLU modules are PyTorch's op and its backward (2); the composite recomputed took 9 to 41.
     spec = actlab.spec(name)
     m = spec.cls()
     x = torch.randn(64, 64, dtype=dtype, requires_grad=True)
     g = torch.randn_like(m(x))
     ops = top_level_aten_ops(m, x, g)
-    assert len(ops) <= 4, ops
+    assert len(ops) == (2 if spec.native_module else 0), ops  # the bound is 4
     composite = top_level_aten_ops(lambda t: kernels.recompute(spec.reference, t, *spec.cls.defaults.values()), x, g)
     assert len(composite) > len(ops), composite
-
-
-NATIVE_ROUTES = [(s.name, dt) for s in SPECS for dt in kernels.get_kernel(s.kernel).cpu_native]
-
-
-@pytest.mark.parametrize(("name", "dtype"), NATIVE_ROUTES, ids=[f"{n}-{d}" for n, d in NATIVE_ROUTES])
-def test_a_cpu_native_route_is_pytorchs_own_op(name: str, dtype: torch.dtype) -> None:
-    # Where a kernel leaves a CPU dtype to PyTorch's own op (KernelDef.cpu_native), the module is that op: the same
-    # values, gradients and autograd node; use_native_ops(False) sends the dtype back to the fused loops.
-    spec = actlab.spec(name)
-    kernel = kernels.get_kernel(spec.kernel)
-    values = tuple(spec.cls.defaults.values())
-    m = spec.cls(*values)
-    x = (torch.randn(3000) * 3).to(dtype).requires_grad_(True)
-    xn = x.detach().clone().requires_grad_(True)
-    y = m(x)
-    yn = kernel.run_native(xn, values)
-    assert type(y.grad_fn).__name__ == type(yn.grad_fn).__name__
-    g = torch.randn_like(y)
-    y.backward(g)
-    yn.backward(g)
-    assert torch.equal(y, yn) and torch.equal(x.grad, xn.grad)
-    kernels.use_native_ops(False)
-    try:
-        assert kernels.backend(kernel, x, *values) == "numba"
-    finally:
-        kernels.use_native_ops(True)
 
 
 @pytest.mark.parametrize("dtype", (torch.float32, torch.float64, *LOWP), ids=str)

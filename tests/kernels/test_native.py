@@ -21,6 +21,7 @@ from tests._saved import saved_count
 
 NAMES = list(K.KERNELS)
 DTYPES = [torch.float32, torch.float64]
+NODE_DTYPES = [*DTYPES, torch.bfloat16, torch.float16]  # the node's loops read bf16/fp16 as 16 bits
 PARAM = 1.7
 
 # Where a compiler exists and the node is not switched off, conftest has built it: a missing node is a failure
@@ -195,7 +196,7 @@ def test_switched_off_by_environment() -> None:
 FUSED_ACTS = [n for n in A.names() if A.spec(n).kernel is not None and not A.spec(n).native_module]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", NODE_DTYPES, ids=str)
 @pytest.mark.parametrize("name", FUSED_ACTS)
 def test_module_fast_entry_matches_apply(name: str, dtype: torch.dtype) -> None:
     """A zoo module's eager fast entry (the C++ call with the checks) gives kernels.apply's exact values and
