@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from actlab.kernels import vatan, vcos, verf, vexp, vlog, vsigmoid, vsin, vsoftplus, vtanh
+from actlab.kernels import select, vatan, vcos, verf, vexp, vlog, vsigmoid, vsin, vsoftplus, vtanh
 
 __all__ = ["like", "_exp", "_log", "_sqrt", "_abs", "_sin", "_cos", "_sinh", "_cosh", "_tanh", "_asinh", "_atan",
            "_erf", "_sigmoid", "_softplus", "_max", "_min", "_sign", "_heaviside", "_sinc", "_sincd", "_pow"]
@@ -57,19 +57,24 @@ def _heaviside(z):  # type: ignore[no-untyped-def]
     return like(1.0, z) if z > 0 else (like(0.0, z) if z < 0 else (z if z != z else like(0.5, z)))
 
 
+# sinc and its derivative with selects, not branches: with sin/cos in a branch arm LLVM left sinc(x) − cos(x)'s
+# loop scalar (7.9× slower than these forms).
 @njit(inline="always")
 def _sinc(z):  # type: ignore[no-untyped-def]
-    return like(1.0, z) if z == 0 else vsin(z) / z
+    zero = z == 0
+    zs = select(zero, like(1.0, z), z)
+    return select(zero, like(1.0, z), vsin(zs) / zs)
 
 
 @njit(inline="always")
 def _sincd(z):  # type: ignore[no-untyped-def]
     # (z cos z − sin z)/z² cancels near 0; the Taylor series is exact to float64 rounding for |z| < 0.1.
-    if abs(z) < 0.1:
-        z2 = z * z
-        return z * (like(-1.0 / 3.0, z) + z2 * (like(1.0 / 30.0, z) + z2 * (like(-1.0 / 840.0, z)
-                                                                           + z2 * like(1.0 / 45360.0, z))))
-    return (z * vcos(z) - vsin(z)) / (z * z)
+    small = abs(z) < 0.1
+    z2 = z * z
+    series = z * (like(-1.0 / 3.0, z) + z2 * (like(1.0 / 30.0, z) + z2 * (like(-1.0 / 840.0, z)
+                                                                         + z2 * like(1.0 / 45360.0, z))))
+    zs = select(small, like(1.0, z), z)
+    return select(small, series, (zs * vcos(zs) - vsin(zs)) / (zs * zs))
 
 
 @njit(inline="always")
