@@ -36,7 +36,7 @@ from ._ops import EPS, HELPERS
 
 __all__ = ["compile_kernel", "compile_gated", "kernel_source", "triton_source", "cache_dir", "KernelCodegenError"]
 
-_VERSION = "7"  # bump when the emitted source format changes
+_VERSION = "8"  # bump when the emitted source format changes
 
 
 class KernelCodegenError(ValueError):
@@ -196,9 +196,9 @@ def kernel_source(expr: Expr | str) -> str:
         f"from actlab.expr._kmath import like, {', '.join(HELPERS)}",
         "from actlab.kernels import SAFE_FASTMATH, cast_like", "", "",
         "@register_jitable(inline='always')", "def _prep(X, p, k):", f"    return ({casts})", "", "",
-        "@register_jitable(fastmath=SAFE_FASTMATH, error_model='numpy')", "def _f(x, c, k):", *unpack, *head,
+        "@register_jitable(inline='always')", "def _f(x, c, k):", *unpack, *head,
         *[f"    {ln}" for ln in el.forward], f"    return {el.out}", "", "",
-        "@register_jitable(fastmath=SAFE_FASTMATH, error_model='numpy')", "def _df(x, c, k):", *unpack, *head,
+        "@register_jitable(inline='always')", "def _df(x, c, k):", *unpack, *head,
         *[f"    {ln}" for ln in el.deriv], f"    return ({', '.join(el.derivs)},)",
     ]
     return "\n".join(src) + "\n"
