@@ -1,4 +1,4 @@
-"""16-bit floats in the numba loops: bf16 and fp16 loaded as float32 and rounded once on store, in integer ops.
+"""16-bit floats in the numba loops: bf16 and fp16 loaded as float32 and rounded once on store.
 
 numba has no 16-bit float type on the CPU, so the engine hands a bfloat16 tensor to the loops as its ``uint16`` bits
 and a float16 tensor as its ``int16`` bits (:func:`bits_view`; a view, no copy). Inside the loops, :func:`load`
@@ -38,11 +38,13 @@ from numba.extending import intrinsic, overload
 
 from ._math import bits_to_f32, f32_to_bits, select
 
-__all__ = ["load", "store", "work_empty", "bits_view", "BITS_DTYPE", "HARDWARE_HALF"]
+__all__ = ["load", "store", "work_empty", "bits_view", "BITS_DTYPE", "NUMBA_BITS", "HARDWARE_HALF"]
 
 # The integer dtype each 16-bit float travels as (the element type then tells the loops which format it is).
 BITS_DTYPE = {torch.bfloat16: torch.uint16, torch.float16: torch.int16}
 _BF16, _FP16 = types.uint16, types.int16
+# The same, as the numba element type a loop compiled for that dtype takes (the C++ node's cfunc wrappers).
+NUMBA_BITS = {torch.bfloat16: _BF16, torch.float16: _FP16}
 
 _F16_MAGIC = np.float32(2.0 ** 112)  # 2^(127 − 15): rebases an fp16 exponent in float32 bits
 _F16_INFNAN = np.float32(65536.0)  # 2^16: the smallest rebased value whose fp16 exponent was all ones
@@ -56,11 +58,6 @@ def bits_view(t: torch.Tensor) -> torch.Tensor:
     """A bf16/fp16 tensor as the integer view the loops read (``uint16`` / ``int16``); other dtypes as they are."""
     bits = BITS_DTYPE.get(t.dtype)
     return t if bits is None else t.view(bits)
-
-
-def load(v):  # pragma: no cover - numba only (see _load_ol)
-    """An array element as the number the element functions compute with (float32 for bf16/fp16)."""
-    return v
 
 
 def _host_converts_half() -> bool:
@@ -117,6 +114,11 @@ def _fp16_store_soft(f):
     norm = np.int32((a + (np.int32((15 - 127) << 23) + np.int32(0xFFF)) + odd) >> np.int32(13))
     o = select(a >= _F16_MAX_BITS, big, select(a < _F16_SUBNORMAL_BITS, sub, norm))
     return np.int16((o | ((sign >> np.int32(16)) & np.int32(0x8000))) & np.int32(0xFFFF))
+
+
+def load(v):  # pragma: no cover - numba only (see _load_ol)
+    """An array element as the number the element functions compute with (float32 for bf16/fp16)."""
+    return v
 
 
 @overload(load, inline="always")

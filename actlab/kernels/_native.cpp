@@ -141,10 +141,9 @@ void backward_loop(const at::Tensor& s, const at::Tensor& go, const at::Tensor& 
 }
 
 // One kernel's serial loops, per dtype (slot(): the order of _native._FAST_DTYPES; an address of 0 is not compiled
-// yet), for tensors
-// under max_bytes (larger outputs take the Python path and its huge pages), called with every check the eager
-// path needs in C++: at 1K elements each Python call layer around the node costs about as
-// much as the kernel. Calls it cannot serve return None and go through kernels.apply, which fills the table.
+// yet), for tensors under max_bytes (larger outputs take the Python path and its huge pages), called with every
+// check the eager path needs in C++: at 1K elements each Python call layer around the node costs about as much as
+// the kernel. Calls it cannot serve return None and go through kernels.apply, which fills the table.
 struct Fast {
   static constexpr int kSlots = 4;
   int64_t fwd[kSlots] = {0, 0, 0, 0};

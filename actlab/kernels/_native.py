@@ -33,7 +33,7 @@ import torch
 from filelock import FileLock  # an flock on POSIX; also imports where fcntl does not exist
 from numba import carray, cfunc, types
 
-from ._half import BITS_DTYPE
+from ._half import NUMBA_BITS
 
 # Tensors of more elements are split over PyTorch's intra-op thread pool (at::parallel_for) in chunks of at least
 # this many, each running the serial loop: aten's own GRAIN_SIZE for elementwise ops, so the node and the op it
@@ -50,10 +50,9 @@ _SOURCE = Path(__file__).with_name("_native.cpp")
 # serially (measured: 0.4-0.7x native at 2 threads from 64K). GCC's libgomp is the runtime torch's Linux wheels carry
 # (torch/lib/libgomp.so.1, loaded first, so the extension's threads are torch's). Elsewhere the split is serial.
 _OPENMP = ("-fopenmp",) if sys.platform.startswith("linux") else ()
-# The element type of each dtype's loops: bf16/fp16 travel as their 16-bit patterns (_half.BITS_DTYPE), which the
+# The element type of each dtype's loops: bf16/fp16 travel as their 16-bit patterns (_half.NUMBA_BITS), which the
 # loops read and write themselves (load/store), so the node passes their data pointers as they are.
-_NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64,
-                 **{d: numba.from_dtype(torch.empty(0, dtype=b).numpy().dtype) for d, b in BITS_DTYPE.items()}}
+_NUMBA_DTYPES = {torch.float32: types.float32, torch.float64: types.float64, **NUMBA_BITS}
 
 _state: dict[str, Any] = {"enabled": os.environ.get("ACTLAB_NATIVE", "1") != "0", "module": None, "error": None,
                           "thread": None, "double_backward": None}

@@ -98,7 +98,6 @@ def _reduction_table() -> np.ndarray:
 _RED = _reduction_table()
 _RED0, _RED1, _RED2, _RED3 = (np.ascontiguousarray(_RED[:, k]) for k in range(4))
 _PIO2_D = math.pi / 2
-_PIO4_F = _F(math.pi / 4)
 _MANT = np.int32(0x7FFFFF)
 _HIDDEN = np.int32(0x800000)
 _ABS = np.int32(0x7FFFFFFF)
@@ -118,7 +117,7 @@ def _reduce_f32(x):
     s = s + m * _RED1[b]  # exact: < 8, granularity 2^-46
     n = np.rint(s)
     f = (s - n) + (m * _RED2[b] + m * _RED3[b])
-    small = u < f32_to_bits(_PIO4_F)
+    small = u < f32_to_bits(_PIO4)
     r = select(small, np.float64(abs(x)), f * _PIO2_D)
     q = select(small, np.int64(0), np.int64(n) & np.int64(3))
     return r, q
@@ -190,7 +189,7 @@ def _log_ge1(u):
     z = s * s
     c = _ATANH_C
     p = c[10]
-    for i in range(9, -1, -1):  # unrolled by numba (a constant range over a tuple)
+    for i in range(9, -1, -1):  # Horner; a constant trip count, which LLVM unrolls
         p = p * z + c[i]
     return e * _LN2 + s * p
 
@@ -202,7 +201,7 @@ def _asinh_wide_f32(x):
     t = a + a2 / (1.0 + np.sqrt(1.0 + a2))
     u = 1.0 + t
     r = _log_ge1(u) + (t - (u - 1.0)) / u  # log1p(t): log(u) corrected by the rounding of 1 + t
-    r = select(a <= 3.5e38, r, a)  # inf stays inf (a²/(1 + √(1 + a²)) would be inf/inf), NaN stays NaN
+    r = select(a <= _FLT_MAX, r, a)  # inf stays inf (a²/(1 + √(1 + a²)) would be inf/inf), NaN stays NaN
     return select(x < _FZERO, -r, select(x == _FZERO, np.float64(x), r))  # odd; ±0.0 kept
 
 
